@@ -1,0 +1,19 @@
+/* Subcommands of the cgan-cl command line. Only src/cli prints or exits. */
+#ifndef CGAN_CLI_H
+#define CGAN_CLI_H
+#include "cgan/cgan.h"
+
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_USAGE 2
+
+int cmd_devices(int argc, char **argv);
+int cmd_selftest(int argc, char **argv);
+
+/* Print "cgan-cl: <what>: <message>" on stderr. */
+void cli_error(const char *what, const char *msg);
+/* Print usage of a subcommand or of the program on stderr and return CLI_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...);
+/* Open a context on spec (NULL: $CGAN_DEVICE or default), printing the error on failure. */
+cgan_ctx *cli_open(const char *spec);
+#endif

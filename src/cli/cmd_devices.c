@@ -1,0 +1,68 @@
+/* cgan-cl devices: list every OpenCL device and which one the default would choose. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "cli.h"
+
+static void help(void)
+{
+    printf("usage: cgan-cl devices [--help]\n"
+           "\n"
+           "List every OpenCL platform and device: index, platform, name, type, OpenCL C\n"
+           "version, compute units, global and local memory, largest work-group, fp16 and\n"
+           "fp64 support. The device marked 'default' is the one used when neither --device\n"
+           "nor CGAN_DEVICE is given (the first GPU, otherwise the first device).\n");
+}
+
+static void mib(char *out, size_t n, uint64_t bytes)
+{
+    if (bytes >= (1ull << 30)) snprintf(out, n, "%.1f GiB", bytes / (double)(1ull << 30));
+    else if (bytes >= (1ull << 20)) snprintf(out, n, "%.1f MiB", bytes / (double)(1ull << 20));
+    else snprintf(out, n, "%.0f KiB", bytes / 1024.0);
+}
+
+int cmd_devices(int argc, char **argv)
+{
+    static const struct option opts[] = { { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'h') { help(); return CLI_EXIT_OK; }
+        return cli_usage_error("devices", "unknown option '%s'", argv[optind - 1]);
+    }
+    if (optind < argc) return cli_usage_error("devices", "unexpected argument '%s'", argv[optind]);
+
+    cgan_ctx *ctx = cgan_ctx_new();
+    if (!ctx) { cli_error(NULL, "out of memory"); return CLI_EXIT_FAIL; }
+    cgan_device_info *list = NULL;
+    int n = 0;
+    if (cgan_devices_list(ctx, &list, &n) != CGAN_OK) {
+        cli_error("devices", cgan_last_error(ctx));
+        cgan_ctx_destroy(ctx);
+        return CLI_EXIT_FAIL;
+    }
+    const char *env = getenv("CGAN_DEVICE");
+    for (int i = 0; i < n; i++) {
+        const cgan_device_info *d = &list[i];
+        char g[32], l[32], m[32];
+        mib(g, sizeof g, d->global_mem);
+        mib(l, sizeof l, d->local_mem);
+        mib(m, sizeof m, d->max_alloc);
+        printf("[%d] %s%s\n", d->index, d->name, d->is_default ? "  (default)" : "");
+        printf("    platform        %s\n", d->platform);
+        printf("    vendor          %s\n", d->vendor);
+        printf("    type            %s\n", cgan_device_type_str(d->type));
+        printf("    version         %s (driver %s)\n", d->version, d->driver);
+        printf("    OpenCL C        %s\n", d->c_version);
+        printf("    compute units   %u\n", d->compute_units);
+        printf("    global memory   %s (largest allocation %s)\n", g, m);
+        printf("    local memory    %s\n", l);
+        printf("    max work-group  %zu\n", d->max_work_group);
+        printf("    fp16            %s\n", d->fp16 ? "yes" : "no");
+        printf("    fp64            %s\n", d->fp64 ? "yes" : "no");
+    }
+    if (env && *env) printf("\nCGAN_DEVICE=%s overrides the default.\n", env);
+    cgan_devices_free(list);
+    cgan_ctx_destroy(ctx);
+    return CLI_EXIT_OK;
+}

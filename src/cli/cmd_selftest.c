@@ -1,0 +1,81 @@
+/* cgan-cl selftest: "does cgan-cl work on my device?" Build every kernel, run every check. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include "cli.h"
+#include "runtime/runtime.h"
+#include "core/selftest.h"
+
+static void help(void)
+{
+    printf("usage: cgan-cl selftest [--device N|NAME] [--help]\n"
+           "\n"
+           "Build every kernel program for the chosen device, reporting whether each build was\n"
+           "cold or came from the kernel cache and how long it took, then run each registered\n"
+           "numerical check against the plain-C reference. Prints a pass/fail table and exits\n"
+           "non-zero when anything fails.\n"
+           "\n"
+           "  -d, --device N|NAME   device index or name substring (see 'cgan-cl devices')\n");
+}
+
+int cmd_selftest(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "device", required_argument, 0, 'd' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+    };
+    const char *device = NULL;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': device = optarg; break;
+        case 'h': help(); return CLI_EXIT_OK;
+        default:
+            if (optopt) return cli_usage_error("selftest", "option '-%c' needs a value or is unknown", optopt);
+            return cli_usage_error("selftest", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc) return cli_usage_error("selftest", "unexpected argument '%s'", argv[optind]);
+    cgan_ctx *ctx = cli_open(device);
+    if (!ctx) return CLI_EXIT_FAIL;
+    const cgan_device_info *d = cgan_ctx_device(ctx);
+    printf("device: [%d] %s (%s, %s)\n", d->index, d->name, d->platform, cgan_device_type_str(d->type));
+    printf("kernel cache: %s\n\n", ctx->cache_disabled ? "disabled" : ctx->cache_dir);
+
+    int fails = 0, passes = 0;
+    double total_ms = 0;
+    printf("%-22s %10s  %s\n", "program", "build ms", "source");
+    for (const char *const *name = cgan_source_names(); *name; name++) {
+        cgan_program *p = NULL;
+        cgan_build_info bi = { 0, 0 };
+        cgan_status st = cgan_program_get(ctx, *name, NULL, &p, &bi);
+        if (st != CGAN_OK) {
+            printf("%-22s %10s  FAIL\n", *name, "-");
+            fprintf(stderr, "%s\n", cgan_last_error(ctx));
+            fails++;
+            continue;
+        }
+        total_ms += bi.build_ms;
+        printf("%-22s %10.1f  %s\n", *name, bi.build_ms, bi.from_cache ? "cached" : "cold");
+        passes++;
+    }
+    printf("%-22s %10.1f\n\n", "all programs", total_ms);
+
+    printf("%-30s %11s %9s  %s\n", "check", "max error", "tolerance", "result");
+    for (int i = 0; i < cgan_check_count(); i++) {
+        const cgan_check *ck = cgan_check_at(i);
+        cgan_check_result r = { 0, 0 };
+        cgan_clear_error(ctx);
+        cgan_status st = ck->run(ctx, &r);
+        const char *res = st == CGAN_OK ? "PASS" : st == CGAN_E_UNSUPPORTED ? "SKIP" : "FAIL";
+        printf("%-30s %11.3e %9.1e  %s\n", ck->name, r.max_err, r.tol, res);
+        if (st == CGAN_OK) passes++;
+        else if (st != CGAN_E_UNSUPPORTED) {
+            fails++;
+            fprintf(stderr, "  %s: %s\n", ck->name, cgan_last_error(ctx));
+        }
+    }
+    printf("\n%d passed, %d failed\n", passes, fails);
+    cgan_ctx_destroy(ctx);
+    return fails ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+}

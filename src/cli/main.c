@@ -1,0 +1,98 @@
+/* cgan-cl: train and sample conditional GANs on any OpenCL device. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include "config.h"
+#include "cli.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    { "devices", cmd_devices, "list OpenCL devices and the default choice" },
+    { "selftest", cmd_selftest, "build every kernel and check each op against the C reference" },
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: cgan-cl [--version] [--help] <command> [options]\n"
+            "\n"
+            "Train and sample conditional GANs with OpenCL kernels on NVIDIA, AMD and Intel\n"
+            "GPUs, and on CPUs through PoCL.\n"
+            "\n"
+            "commands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f,
+            "\n"
+            "Run 'cgan-cl <command> --help' for a command's options.\n"
+            "\n"
+            "environment:\n"
+            "  CGAN_DEVICE         device index or name substring (like --device)\n"
+            "  CGAN_CACHE_DIR      kernel binary cache (default $XDG_CACHE_HOME/cgan-cl,\n"
+            "                      else ~/.cache/cgan-cl)\n"
+            "  CGAN_CACHE_DISABLE  1 turns the kernel cache off\n"
+            "  CGAN_KERNEL_DIR     load kernel sources from this folder instead of the\n"
+            "                      copies built into the binary (development)\n");
+}
+
+void cli_error(const char *what, const char *msg)
+{
+    if (what && *what) fprintf(stderr, "cgan-cl: %s: %s\n", what, msg);
+    else fprintf(stderr, "cgan-cl: %s\n", msg);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    fprintf(stderr, "cgan-cl%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nRun 'cgan-cl %s--help' for usage.\n", cmd ? cmd : "");
+    if (cmd) fputc('\n', stderr);
+    return CLI_EXIT_USAGE;
+}
+
+cgan_ctx *cli_open(const char *spec)
+{
+    cgan_ctx *ctx = cgan_ctx_new();
+    if (!ctx) {
+        cli_error(NULL, "out of memory");
+        return NULL;
+    }
+    if (cgan_ctx_open(ctx, spec) != CGAN_OK) {
+        cli_error("device", cgan_last_error(ctx));
+        cgan_ctx_destroy(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const char *a = argv[1];
+    if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
+        printf("cgan-cl %s (git %s)\n", PACKAGE_VERSION, CGAN_GIT_REV);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0 || strcmp(a, "help") == 0) {
+        usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(a, commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+    if (a[0] == '-') fprintf(stderr, "cgan-cl: unknown option '%s'\n\n", a);
+    else fprintf(stderr, "cgan-cl: unknown command '%s'\n\n", a);
+    usage(stderr);
+    return CLI_EXIT_USAGE;
+}

@@ -1,0 +1,32 @@
+/* The table of numerical self-checks (cgan-cl selftest, tests). */
+#include <math.h>
+#include "selftest.h"
+#include "ops/elementwise.h"
+
+static const cgan_check checks[] = {
+    { "elementwise.axpby", cgan_check_axpby },
+};
+
+int cgan_check_count(void)
+{
+    return (int)(sizeof checks / sizeof checks[0]);
+}
+
+const cgan_check *cgan_check_at(int i)
+{
+    return (i >= 0 && i < cgan_check_count()) ? &checks[i] : 0;
+}
+
+double cgan_max_rel_err(const float *got, const double *ref, size_t n)
+{
+    double scale = 0, worst = 0;
+    for (size_t i = 0; i < n; i++)
+        if (fabs(ref[i]) > scale) scale = fabs(ref[i]);
+    if (scale < 1e-6) scale = 1e-6;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(got[i])) return INFINITY; /* poisoned or unwritten elements */
+        double d = fabs((double)got[i] - ref[i]) / scale;
+        if (d > worst) worst = d;
+    }
+    return worst;
+}

@@ -1,0 +1,85 @@
+/* Device buffers: creation, sub-buffer views, copies and fills. */
+#include "runtime.h"
+
+size_t cgan_align_up(size_t v, size_t a)
+{
+    return a ? (v + a - 1) / a * a : v;
+}
+
+cgan_status cgan_buffer_create(cgan_ctx *ctx, size_t bytes, const char *what, cl_mem *out)
+{
+    *out = NULL;
+    if (bytes == 0) return cgan_error(ctx, CGAN_E_INVALID, "buffer '%s': size 0", what);
+    if (bytes > ctx->info.max_alloc && ctx->info.max_alloc)
+        return cgan_error(ctx, CGAN_E_NOMEM,
+                          "buffer '%s': %zu bytes exceeds the device's largest allocation (%llu)",
+                          what, bytes, (unsigned long long)ctx->info.max_alloc);
+    cl_int e = CL_SUCCESS;
+    cl_mem m = clCreateBuffer(ctx->context, CL_MEM_READ_WRITE, bytes, NULL, &e);
+    if (e != CL_SUCCESS || !m)
+        return cgan_cl_fail(ctx, e, "clCreateBuffer", "'%s', %zu bytes", what, bytes);
+    *out = m;
+    return CGAN_OK;
+}
+
+cgan_status cgan_buffer_sub(cgan_ctx *ctx, cl_mem parent, size_t offset, size_t bytes,
+                            const char *what, cl_mem *out)
+{
+    *out = NULL;
+    if (offset % ctx->mem_align)
+        return cgan_error(ctx, CGAN_E_INVALID, "sub-buffer '%s': offset %zu not aligned to %zu",
+                          what, offset, ctx->mem_align);
+    cl_buffer_region r = { offset, bytes };
+    cl_int e = CL_SUCCESS;
+    cl_mem m = clCreateSubBuffer(parent, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, &r, &e);
+    if (e != CL_SUCCESS || !m)
+        return cgan_cl_fail(ctx, e, "clCreateSubBuffer", "'%s', offset %zu, %zu bytes", what,
+                            offset, bytes);
+    *out = m;
+    return CGAN_OK;
+}
+
+void cgan_buffer_release(cl_mem m)
+{
+    if (m) clReleaseMemObject(m);
+}
+
+cgan_status cgan_buffer_write(cgan_ctx *ctx, cl_mem m, size_t offset, size_t bytes, const void *src)
+{
+    if (!bytes) return CGAN_OK;
+    CGAN_CL_CHECK(ctx, clEnqueueWriteBuffer(ctx->queue, m, CL_TRUE, offset, bytes, src, 0, NULL, NULL),
+                  "clEnqueueWriteBuffer", "%zu bytes at %zu", bytes, offset);
+    return CGAN_OK;
+}
+
+cgan_status cgan_buffer_read(cgan_ctx *ctx, cl_mem m, size_t offset, size_t bytes, void *dst)
+{
+    if (!bytes) return CGAN_OK;
+    CGAN_CL_CHECK(ctx, clEnqueueReadBuffer(ctx->queue, m, CL_TRUE, offset, bytes, dst, 0, NULL, NULL),
+                  "clEnqueueReadBuffer", "%zu bytes at %zu", bytes, offset);
+    return CGAN_OK;
+}
+
+cgan_status cgan_buffer_fill_f32(cgan_ctx *ctx, cl_mem m, size_t first, size_t count, float value)
+{
+    if (!count) return CGAN_OK;
+    CGAN_CL_CHECK(ctx, clEnqueueFillBuffer(ctx->queue, m, &value, sizeof value, first * sizeof(float),
+                                           count * sizeof(float), 0, NULL, NULL),
+                  "clEnqueueFillBuffer", "%zu floats at %zu", count, first);
+    return CGAN_OK;
+}
+
+cgan_status cgan_buffer_copy(cgan_ctx *ctx, cl_mem src, size_t src_off, cl_mem dst,
+                             size_t dst_off, size_t bytes)
+{
+    if (!bytes) return CGAN_OK;
+    CGAN_CL_CHECK(ctx, clEnqueueCopyBuffer(ctx->queue, src, dst, src_off, dst_off, bytes, 0, NULL, NULL),
+                  "clEnqueueCopyBuffer", "%zu bytes", bytes);
+    return CGAN_OK;
+}
+
+cgan_status cgan_finish(cgan_ctx *ctx)
+{
+    CGAN_CL_CHECK(ctx, clFinish(ctx->queue), "clFinish", "%s", "");
+    return CGAN_OK;
+}

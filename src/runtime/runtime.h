@@ -1,0 +1,179 @@
+/* Internal runtime API: errors, buffers, programs, kernels and the typed launch helper.
+ * Everything that touches OpenCL boilerplate lives behind this header. */
+#ifndef CGAN_RUNTIME_H
+#define CGAN_RUNTIME_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include "cgan/cgan_cl.h"
+
+#define CGAN_ERRMSG_MAX 8192
+
+typedef struct cgan_program cgan_program;
+typedef struct cgan_kernel cgan_kernel;
+
+/* Optional per-kernel timing for the tools (enabled with cgan_profile_enable). */
+typedef struct cgan_prof_entry {
+    char name[64];
+    unsigned count;
+    double total_ms;
+} cgan_prof_entry;
+
+struct cgan_ctx {
+    char err[CGAN_ERRMSG_MAX];
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_context context;
+    cl_command_queue queue;
+    cgan_device_info info;
+    int opened;
+    size_t mem_align;              /* sub-buffer alignment in bytes */
+    cgan_program *programs;        /* built programs, a list */
+    cgan_cache_stats cache;
+    int cache_disabled;
+    char cache_dir[1024];
+    /* profiling of launches: off unless a tool turns it on */
+    int profiling;
+    cgan_prof_entry *prof;
+    int prof_count, prof_cap;
+    void *blas;                    /* GEMM provider state (src/blas) */
+    void (*blas_destroy)(void *);
+};
+
+/* ---- errors ------------------------------------------------------------ */
+/* Record a message on ctx and return st. printf-style. */
+cgan_status cgan_error(cgan_ctx *ctx, cgan_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Record "<call> failed: <CL_NAME> (<detail>)" and return CGAN_E_OPENCL. */
+cgan_status cgan_cl_fail(cgan_ctx *ctx, cl_int err, const char *call, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Prefix the existing message with more context: "<prefix>: <old message>". */
+cgan_status cgan_error_wrap(cgan_ctx *ctx, cgan_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#define CGAN_CL_CHECK(ctx, call_expr, call_name, ...)                       \
+    do {                                                                    \
+        cl_int cgan__e = (call_expr);                                       \
+        if (cgan__e != CL_SUCCESS)                                          \
+            return cgan_cl_fail((ctx), cgan__e, (call_name), __VA_ARGS__);  \
+    } while (0)
+
+#define CGAN_TRY(expr)                       \
+    do {                                     \
+        cgan_status cgan__s = (expr);        \
+        if (cgan__s != CGAN_OK) return cgan__s; \
+    } while (0)
+
+/* ---- buffers ----------------------------------------------------------- */
+cgan_status cgan_buffer_create(cgan_ctx *ctx, size_t bytes, const char *what, cl_mem *out);
+/* A view of [offset, offset+bytes) of parent; offset must be a multiple of ctx->mem_align. */
+cgan_status cgan_buffer_sub(cgan_ctx *ctx, cl_mem parent, size_t offset, size_t bytes,
+                            const char *what, cl_mem *out);
+void cgan_buffer_release(cl_mem m);
+/* Blocking host <-> device copies (for setup, tests and reading values to print). */
+cgan_status cgan_buffer_write(cgan_ctx *ctx, cl_mem m, size_t offset, size_t bytes, const void *src);
+cgan_status cgan_buffer_read(cgan_ctx *ctx, cl_mem m, size_t offset, size_t bytes, void *dst);
+/* Asynchronous device fill of count floats starting at float index first. */
+cgan_status cgan_buffer_fill_f32(cgan_ctx *ctx, cl_mem m, size_t first, size_t count, float value);
+/* Asynchronous device-to-device copy. */
+cgan_status cgan_buffer_copy(cgan_ctx *ctx, cl_mem src, size_t src_off, cl_mem dst,
+                             size_t dst_off, size_t bytes);
+cgan_status cgan_finish(cgan_ctx *ctx);
+size_t cgan_align_up(size_t v, size_t a);
+
+/* ---- kernel sources ------------------------------------------------------ */
+/* The source text of cl/<name>.cl: from $CGAN_KERNEL_DIR when set, else embedded.
+ * *text is malloc'ed; the caller frees it. The prelude cl/_common.cl is not included. */
+cgan_status cgan_source_load(cgan_ctx *ctx, const char *name, char **text, size_t *len);
+/* Names of every program in cl/ (without ".cl", prelude excluded), NULL-terminated. */
+const char *const *cgan_source_names(void);
+
+/* ---- programs and kernels ------------------------------------------------ */
+typedef struct cgan_build_info {
+    int from_cache;     /* the binary came from the disk cache */
+    double build_ms;    /* wall time of this build (0 when already in memory) */
+} cgan_build_info;
+
+/* Build (or fetch) cl/<source>.cl with extra options (defines, tile sizes; may be NULL).
+ * Programs are kept on the context: a second call with the same pair is free. */
+cgan_status cgan_program_get(cgan_ctx *ctx, const char *source, const char *options,
+                             cgan_program **out, cgan_build_info *info);
+/* Build a program from explicit text (tests, tuner). name is used in messages and as cache key part. */
+cgan_status cgan_program_from_text(cgan_ctx *ctx, const char *name, const char *text,
+                                   const char *options, cgan_program **out,
+                                   cgan_build_info *info);
+/* Look a kernel up by name in a built program. */
+cgan_status cgan_program_kernel(cgan_ctx *ctx, cgan_program *prog, const char *kernel,
+                                cgan_kernel **out);
+/* Shortcut: program + kernel. */
+cgan_status cgan_kernel_get(cgan_ctx *ctx, const char *source, const char *options,
+                            const char *kernel, cgan_kernel **out);
+/* The largest work-group size the kernel accepts on this device. */
+size_t cgan_kernel_max_wg(const cgan_kernel *k);
+const char *cgan_kernel_name(const cgan_kernel *k);
+
+/* ---- launches ------------------------------------------------------------- */
+typedef enum cgan_karg_kind {
+    CGAN_KARG_END = 0, CGAN_KARG_MEM, CGAN_KARG_INT, CGAN_KARG_UINT, CGAN_KARG_FLOAT,
+    CGAN_KARG_LONG, CGAN_KARG_ULONG, CGAN_KARG_LOCAL
+} cgan_karg_kind;
+
+typedef struct cgan_karg {
+    cgan_karg_kind kind;
+    union {
+        cl_mem mem;
+        cl_int i;
+        cl_uint u;
+        cl_float f;
+        cl_long l;
+        cl_ulong ul;
+        size_t local_bytes;
+    } v;
+} cgan_karg;
+
+#define CGAN_KMEM(x)   ((cgan_karg){ .kind = CGAN_KARG_MEM, .v.mem = (x) })
+#define CGAN_KINT(x)   ((cgan_karg){ .kind = CGAN_KARG_INT, .v.i = (cl_int)(x) })
+#define CGAN_KUINT(x)  ((cgan_karg){ .kind = CGAN_KARG_UINT, .v.u = (cl_uint)(x) })
+#define CGAN_KFLOAT(x) ((cgan_karg){ .kind = CGAN_KARG_FLOAT, .v.f = (cl_float)(x) })
+#define CGAN_KLONG(x)  ((cgan_karg){ .kind = CGAN_KARG_LONG, .v.l = (cl_long)(x) })
+#define CGAN_KULONG(x) ((cgan_karg){ .kind = CGAN_KARG_ULONG, .v.ul = (cl_ulong)(x) })
+#define CGAN_KLOCAL(b) ((cgan_karg){ .kind = CGAN_KARG_LOCAL, .v.local_bytes = (size_t)(b) })
+#define CGAN_KEND      ((cgan_karg){ .kind = CGAN_KARG_END })
+
+typedef struct cgan_range {
+    cl_uint dims;
+    size_t global[3];
+    size_t local[3];   /* local[0] == 0: let the runtime choose */
+} cgan_range;
+
+/* n work-items in one dimension, rounded up to a multiple of the work-group size the
+ * runtime picks for the kernel; kernels must check their index against n. */
+cgan_range cgan_range_1d(size_t n);
+/* 2-D range with explicit local size (global rounded up to multiples of local). */
+cgan_range cgan_range_2d(size_t gx, size_t gy, size_t lx, size_t ly);
+
+/* Set the arguments (checked against the kernel's argument count) and enqueue. */
+cgan_status cgan_launch_args(cgan_ctx *ctx, cgan_kernel *k, const cgan_range *r,
+                             const cgan_karg *args);
+#define cgan_launch(ctx, k, range, ...) \
+    cgan_launch_args((ctx), (k), (range), (const cgan_karg[]){ __VA_ARGS__, CGAN_KEND })
+
+/* Profiling (tools only): record each launch's device time by kernel name. */
+cgan_status cgan_profile_enable(cgan_ctx *ctx, int on);
+void cgan_profile_reset(cgan_ctx *ctx);
+
+/* ---- disk cache (cache.c) -------------------------------------------------- */
+/* Stable 64-bit FNV-1a hash. */
+uint64_t cgan_hash64(const void *data, size_t len, uint64_t seed);
+/* Resolve the cache folder from the environment into ctx->cache_dir (called on open). */
+void cgan_cache_init(cgan_ctx *ctx);
+/* Look up key; on a valid entry returns CGAN_OK and a malloc'ed binary. A missing entry
+ * is CGAN_E_NOT_FOUND; a damaged or mismatched one is deleted, counted as rejected,
+ * and also reported as CGAN_E_NOT_FOUND. */
+cgan_status cgan_cache_load(cgan_ctx *ctx, const char *key, unsigned char **bin, size_t *len);
+/* Store atomically (temporary file, flush, rename). Failures are not fatal to callers. */
+cgan_status cgan_cache_store(cgan_ctx *ctx, const char *key, const unsigned char *bin, size_t len);
+/* Path of the file that holds key (for tests that damage entries). */
+void cgan_cache_path(const cgan_ctx *ctx, const char *key, char *out, size_t n);
+
+#endif

@@ -1,0 +1,97 @@
+#include <ftw.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "testutil.h"
+
+/* The probe runs in a child process: an OpenCL runtime started in the parent does not
+ * survive Check's fork() of each test (PoCL's threads would be gone in the child). */
+void tu_require_device(void)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        cgan_ctx *ctx = cgan_ctx_new();
+        int ok = ctx && cgan_ctx_open(ctx, NULL) == CGAN_OK;
+        if (!ok) printf("SKIP: no OpenCL device: %s\n", ctx ? cgan_last_error(ctx) : "out of memory");
+        fflush(stdout);
+        _exit(ok ? 0 : 77);
+    }
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid) exit(99);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 77) exit(77);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) exit(99);
+}
+
+cgan_ctx *tu_ctx(void)
+{
+    cgan_ctx *ctx = cgan_ctx_new();
+    ck_assert_ptr_nonnull(ctx);
+    cgan_status st = cgan_ctx_open(ctx, NULL);
+    ck_assert_msg(st == CGAN_OK, "cgan_ctx_open: %s", cgan_last_error(ctx));
+    return ctx;
+}
+
+int tu_run(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+char *tu_tempdir(const char *tag)
+{
+    const char *base = getenv("TMPDIR");
+    char tmpl[1024];
+    snprintf(tmpl, sizeof tmpl, "%s/cgan-%s-XXXXXX", base && *base ? base : "/tmp", tag);
+    char *d = mkdtemp(tmpl);
+    ck_assert_msg(d != NULL, "mkdtemp %s failed", tmpl);
+    char *out = strdup(d);
+    ck_assert_ptr_nonnull(out);
+    return out;
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb; (void)flag; (void)ftw;
+    return remove(path);
+}
+
+void tu_rmtree(const char *dir)
+{
+    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+cl_mem tu_upload(cgan_ctx *ctx, const float *h, size_t n)
+{
+    cl_mem m = NULL;
+    TU_OK(ctx, cgan_buffer_create(ctx, n * sizeof(float), "test", &m));
+    TU_OK(ctx, cgan_buffer_write(ctx, m, 0, n * sizeof(float), h));
+    return m;
+}
+
+cl_mem tu_poisoned(cgan_ctx *ctx, size_t n)
+{
+    cl_mem m = NULL;
+    TU_OK(ctx, cgan_buffer_create(ctx, n * sizeof(float), "poisoned", &m));
+    TU_OK(ctx, cgan_buffer_fill_f32(ctx, m, 0, n, NAN));
+    return m;
+}
+
+void tu_download(cgan_ctx *ctx, cl_mem m, float *h, size_t n)
+{
+    TU_OK(ctx, cgan_buffer_read(ctx, m, 0, n * sizeof(float), h));
+}
+
+float *tu_random(cgan_rng *r, size_t n, float lo, float hi)
+{
+    float *x = malloc((n ? n : 1) * sizeof *x);
+    ck_assert_ptr_nonnull(x);
+    cgan_rng_fill_uniform(r, x, n, lo, hi);
+    return x;
+}

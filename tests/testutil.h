@@ -1,0 +1,32 @@
+/* Shared helpers for the Check test programs. */
+#ifndef CGAN_TESTUTIL_H
+#define CGAN_TESTUTIL_H
+#include <check.h>
+#include <stddef.h>
+#include "runtime/runtime.h"
+#include "core/rng.h"
+
+/* Exit 77 (automake's SKIP) when no OpenCL device can be opened. Call first in main. */
+void tu_require_device(void);
+/* Open a context on the default device or fail the test with the library's message. */
+cgan_ctx *tu_ctx(void);
+/* Run a suite with a summary line; returns the process exit code. */
+int tu_run(Suite *s);
+/* A fresh empty folder under $TMPDIR (or /tmp); the returned string is static per call site. */
+char *tu_tempdir(const char *tag);
+void tu_rmtree(const char *dir);
+
+/* Upload n floats into a new buffer / read n floats back (fail the test on error). */
+cl_mem tu_upload(cgan_ctx *ctx, const float *h, size_t n);
+cl_mem tu_poisoned(cgan_ctx *ctx, size_t n);   /* filled with NaN */
+void tu_download(cgan_ctx *ctx, cl_mem m, float *h, size_t n);
+float *tu_random(cgan_rng *r, size_t n, float lo, float hi); /* malloc'ed */
+
+/* Assert helper: fail with the context's error when st != CGAN_OK. */
+#define TU_OK(ctx, expr)                                                              \
+    do {                                                                              \
+        cgan_status tu__s = (expr);                                                   \
+        ck_assert_msg(tu__s == CGAN_OK, "%s -> %s: %s", #expr, cgan_status_str(tu__s), \
+                      cgan_last_error(ctx));                                          \
+    } while (0)
+#endif
