@@ -1,0 +1,41 @@
+/* GEMM behind a small provider interface, so other kernels can be chosen per device and
+ * shape later. CLBlast is the first provider.
+ *
+ * Row-major: C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C, offsets and leading
+ * dimensions in floats. With beta == 0, C is not read. */
+#ifndef CGAN_GEMM_H
+#define CGAN_GEMM_H
+#include "runtime/runtime.h"
+
+typedef enum cgan_trans { CGAN_NO_TRANS = 0, CGAN_TRANS = 1 } cgan_trans;
+
+typedef struct cgan_gemm_args {
+    cgan_trans ta, tb;
+    size_t m, n, k;
+    float alpha, beta;
+    cl_mem a; size_t a_off, lda, a_stride;  /* strides: per batch entry, may be 0 */
+    cl_mem b; size_t b_off, ldb, b_stride;
+    cl_mem c; size_t c_off, ldc, c_stride;
+    size_t batch;                           /* 1 for a single GEMM */
+} cgan_gemm_args;
+
+typedef struct cgan_gemm_provider {
+    const char *name;
+    /* Strided-batched GEMM (batch == 1 is a plain GEMM). */
+    cgan_status (*gemm)(cgan_ctx *ctx, const cgan_gemm_args *g);
+} cgan_gemm_provider;
+
+/* Run a GEMM on the provider chosen for this context (CLBlast by default). */
+cgan_status cgan_gemm(cgan_ctx *ctx, const cgan_gemm_args *g);
+/* Plain single GEMM shortcut. */
+cgan_status cgan_sgemm(cgan_ctx *ctx, cgan_trans ta, cgan_trans tb, size_t m, size_t n, size_t k,
+                       float alpha, cl_mem a, size_t a_off, size_t lda, cl_mem b, size_t b_off,
+                       size_t ldb, float beta, cl_mem c, size_t c_off, size_t ldc);
+
+const cgan_gemm_provider *cgan_gemm_provider_clblast(void);
+/* The provider in use on ctx; cgan_gemm_use switches it (tools, tests). */
+const cgan_gemm_provider *cgan_gemm_current(cgan_ctx *ctx);
+void cgan_gemm_use(cgan_ctx *ctx, const cgan_gemm_provider *p);
+/* Message for a CLBlast status code. */
+const char *cgan_clblast_status_str(int status);
+#endif
