@@ -30,3 +30,11 @@ __kernel void mul(const int n, __global const float *x, __global const float *y,
     CGAN_1D_GUARD(i, n);
     z[i] = x[i] * y[i];
 }
+
+/* y[first + i] = value for i < n (device-side fill, so tools such as Oclgrind see the
+ * writes; clEnqueueFillBuffer is not tracked as initialisation there). */
+__kernel void fill_range(const int n, const int first, const float value, __global float *y)
+{
+    CGAN_1D_GUARD(i, n);
+    y[first + i] = value;
+}

@@ -2,9 +2,12 @@
 #include <math.h>
 #include "selftest.h"
 #include "ops/elementwise.h"
+#include "optim/optim.h"
 
 static const cgan_check checks[] = {
     { "elementwise.axpby", cgan_check_axpby },
+    { "optim.adam", cgan_check_adam },
+    { "optim.ema", cgan_check_ema },
 };
 
 int cgan_check_count(void)

@@ -63,10 +63,13 @@ cgan_status cgan_buffer_read(cgan_ctx *ctx, cl_mem m, size_t offset, size_t byte
 cgan_status cgan_buffer_fill_f32(cgan_ctx *ctx, cl_mem m, size_t first, size_t count, float value)
 {
     if (!count) return CGAN_OK;
-    CGAN_CL_CHECK(ctx, clEnqueueFillBuffer(ctx->queue, m, &value, sizeof value, first * sizeof(float),
-                                           count * sizeof(float), 0, NULL, NULL),
-                  "clEnqueueFillBuffer", "%zu floats at %zu", count, first);
-    return CGAN_OK;
+    if (first + count > 0x7fffffff)
+        return cgan_error(ctx, CGAN_E_INVALID, "fill: %zu floats at %zu exceed the 32-bit index range",
+                          count, first);
+    cgan_kernel *k;
+    CGAN_TRY(cgan_kernel_get(ctx, "elementwise", NULL, "fill_range", &k));
+    cgan_range r = cgan_range_1d(count);
+    return cgan_launch(ctx, k, &r, CGAN_KINT(count), CGAN_KINT(first), CGAN_KFLOAT(value), CGAN_KMEM(m));
 }
 
 cgan_status cgan_buffer_copy(cgan_ctx *ctx, cl_mem src, size_t src_off, cl_mem dst,

@@ -1,0 +1,24 @@
+/* The graph's representation, shared by graph.c, exec.c and reference.c only. */
+#ifndef CGAN_GRAPH_IMPL_H
+#define CGAN_GRAPH_IMPL_H
+#include "core/graph.h"
+
+struct cgan_plan;
+
+struct cgan_graph {
+    cgan_ctx *ctx;
+    char prefix[32];
+    cgan_tensor *t;
+    int *index_range;       /* per tensor: class count for label inputs, else 0 */
+    int nt, capt;
+    cgan_node *nodes;
+    int nn, capn;
+    cgan_status status;
+    cgan_node building;
+    int is_building;
+    struct cgan_plan *plan; /* owned by exec.c */
+};
+
+void cgan_plan_free(struct cgan_plan *p);
+uint64_t cgan_plan_seed(const struct cgan_plan *p);
+#endif
