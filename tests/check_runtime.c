@@ -310,7 +310,9 @@ START_TEST(test_kernel_dir)
     snprintf(path, sizeof path, "%s/elementwise.cl", dir);
     f = fopen(path, "w");
     fputs("__kernel void fill(const int n, const float v, __global float *y)\n"
-          "{ CGAN_1D_GUARD(i, n); y[i] = v + 100.0f; }\n", f);
+          "{ CGAN_1D_GUARD(i, n); y[i] = v + 100.0f; }\n"
+          "__kernel void fill_range(const int n, const int first, const float v, __global float *y)\n"
+          "{ CGAN_1D_GUARD(i, n); y[first + i] = v; }\n", f);
     fclose(f);
     setenv("CGAN_KERNEL_DIR", dir, 1);
     cgan_ctx *ctx = tu_ctx();

@@ -2,6 +2,7 @@
  * only enqueue work. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "exec.h"
 #include "graph_impl.h"
 #include "core/rng.h"
@@ -25,6 +26,10 @@ struct cgan_plan {
     unsigned char *needs;  /* per tensor, per backward call */
     unsigned char *reached;
     unsigned char *written;
+    /* per-node timing for the tools: waits for the queue around every node */
+    int profiling;
+    double *prof_ms;       /* [node * 2 + (0 forward, 1 backward)] */
+    unsigned *prof_calls;
 };
 
 void cgan_plan_free(struct cgan_plan *p)
@@ -41,7 +46,65 @@ void cgan_plan_free(struct cgan_plan *p)
     free(p->needs);
     free(p->reached);
     free(p->written);
+    free(p->prof_ms);
+    free(p->prof_calls);
     free(p);
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+cgan_status cgan_graph_profile(cgan_graph *g, int on)
+{
+    if (!g->plan) return cgan_error(g->ctx, CGAN_E_INVALID, "profile: graph %s is not planned", g->prefix);
+    struct cgan_plan *p = g->plan;
+    if (on && !p->prof_ms) {
+        p->prof_ms = calloc((size_t)g->nn * 2, sizeof *p->prof_ms);
+        p->prof_calls = calloc((size_t)g->nn * 2, sizeof *p->prof_calls);
+        if (!p->prof_ms || !p->prof_calls) return cgan_error(g->ctx, CGAN_E_NOMEM, "out of memory");
+    }
+    if (p->prof_ms) {
+        memset(p->prof_ms, 0, (size_t)g->nn * 2 * sizeof *p->prof_ms);
+        memset(p->prof_calls, 0, (size_t)g->nn * 2 * sizeof *p->prof_calls);
+    }
+    p->profiling = on;
+    return CGAN_OK;
+}
+
+void cgan_graph_profile_get(const cgan_graph *g, int node, double *fwd_ms, double *bwd_ms,
+                            unsigned *fwd_calls, unsigned *bwd_calls)
+{
+    const struct cgan_plan *p = g->plan;
+    int ok = p && p->prof_ms && node >= 0 && node < g->nn;
+    *fwd_ms = ok ? p->prof_ms[2 * node] : 0;
+    *bwd_ms = ok ? p->prof_ms[2 * node + 1] : 0;
+    *fwd_calls = ok ? p->prof_calls[2 * node] : 0;
+    *bwd_calls = ok ? p->prof_calls[2 * node + 1] : 0;
+}
+
+/* Run one node's forward or backward, timed when profiling. */
+static cgan_status run_node(cgan_graph *g, int i, int backward, const cgan_op_args *a)
+{
+    const cgan_op_def *d = cgan_op_get(g->nodes[i].op);
+    struct cgan_plan *p = g->plan;
+    double t0 = 0;
+    if (p->profiling) {
+        CGAN_TRY(cgan_finish(g->ctx));
+        t0 = now_ms();
+    }
+    cgan_status st = backward ? d->backward(g->ctx, a) : d->forward(g->ctx, a);
+    if (st != CGAN_OK)
+        return cgan_error_wrap(g->ctx, st, "%s %s", backward ? "backward" : "forward", g->nodes[i].name);
+    if (p->profiling) {
+        CGAN_TRY(cgan_finish(g->ctx));
+        p->prof_ms[2 * i + backward] += now_ms() - t0;
+        p->prof_calls[2 * i + backward]++;
+    }
+    return CGAN_OK;
 }
 
 static cgan_status sub(cgan_graph *g, struct cgan_plan *p, cl_mem parent, size_t off, size_t bytes,
@@ -318,8 +381,7 @@ cgan_status cgan_graph_forward(cgan_graph *g, int train, uint64_t counter)
         cgan_op_args a;
         node_args(g, i, train, &a);
         a.counter = (counter << 16) + (uint64_t)i;
-        cgan_status st = cgan_op_get(g->nodes[i].op)->forward(g->ctx, &a);
-        if (st != CGAN_OK) return cgan_error_wrap(g->ctx, st, "forward %s", g->nodes[i].name);
+        CGAN_TRY(run_node(g, i, 0, &a));
     }
     return CGAN_OK;
 }
@@ -372,8 +434,7 @@ cgan_status cgan_graph_backward(cgan_graph *g, int seed_id, unsigned what)
         }
         if (what & CGAN_GRAD_PARAMS)
             for (int j = 0; j < nd->n_param; j++) a.dparam[j] = g->t[nd->param[j]].grad;
-        cgan_status st = cgan_op_get(nd->op)->backward(g->ctx, &a);
-        if (st != CGAN_OK) return cgan_error_wrap(g->ctx, st, "backward %s", nd->name);
+        CGAN_TRY(run_node(g, i, 1, &a));
     }
     return CGAN_OK;
 }

@@ -49,6 +49,12 @@ size_t cgan_graph_scratch_bytes(const cgan_graph *g);
 /* Number of trained parameters (floats). */
 size_t cgan_graph_param_count(const cgan_graph *g);
 
+/* Tools only: time every node (the queue is drained around each, so passes get slower).
+ * Turning it on or off resets the totals. */
+cgan_status cgan_graph_profile(cgan_graph *g, int on);
+void cgan_graph_profile_get(const cgan_graph *g, int node, double *fwd_ms, double *bwd_ms,
+                            unsigned *fwd_calls, unsigned *bwd_calls);
+
 /* Blocking host copies of a tensor's value or gradient (setup, tests, checkpoints). */
 cgan_status cgan_graph_write(cgan_graph *g, int id, const float *src);
 cgan_status cgan_graph_read(cgan_graph *g, int id, float *dst);

@@ -3,11 +3,24 @@
 #include "selftest.h"
 #include "ops/elementwise.h"
 #include "optim/optim.h"
+#include "ops/dense.h"
 
 static const cgan_check checks[] = {
     { "elementwise.axpby", cgan_check_axpby },
     { "optim.adam", cgan_check_adam },
     { "optim.ema", cgan_check_ema },
+    { "op.linear", cgan_selfcheck_linear },
+    { "op.embedding", cgan_selfcheck_embedding },
+    { "op.onehot", cgan_selfcheck_onehot },
+    { "op.concat", cgan_selfcheck_concat },
+    { "op.reshape", cgan_selfcheck_reshape },
+    { "op.add", cgan_selfcheck_add },
+    { "op.mul", cgan_selfcheck_mul },
+    { "op.projection", cgan_selfcheck_projection },
+    { "op.loss_bce", cgan_selfcheck_loss_bce },
+    { "op.loss_hinge_d", cgan_selfcheck_loss_hinge_d },
+    { "op.loss_hinge_g", cgan_selfcheck_loss_hinge_g },
+    { "op.loss_softmax_ce", cgan_selfcheck_loss_softmax_ce },
 };
 
 int cgan_check_count(void)
