@@ -5,3 +5,19 @@
 #define CGAN_1D_GUARD(i, n) \
     const int i = (int)get_global_id(0); \
     if (i >= (n)) return
+
+/* Philox4x32-10 (Salmon et al. 2011), bit-identical to cgan_philox4x32 in src/core/rng.c:
+ * ten rounds over a 128-bit counter with a 64-bit key bumped by the Weyl constants. */
+uint4 cgan_philox4x32(uint4 ctr, uint2 key)
+{
+    for (int round = 0; round < 10; round++) {
+        const uint lo0 = 0xD2511F53u * ctr.x, hi0 = mul_hi(0xD2511F53u, ctr.x);
+        const uint lo1 = 0xCD9E8D57u * ctr.z, hi1 = mul_hi(0xCD9E8D57u, ctr.z);
+        ctr = (uint4)(hi1 ^ ctr.y ^ key.x, lo1, hi0 ^ ctr.w ^ key.y, lo0);
+        key += (uint2)(0x9E3779B9u, 0xBB67AE85u);
+    }
+    return ctr;
+}
+
+/* Uniform float in [0, 1) from 24 random bits, as cgan_rng_uniform on the host. */
+#define CGAN_U01(u) ((float)((u) >> 8) * (1.0f / 16777216.0f))

@@ -263,7 +263,7 @@ cgan_status cgan_opcheck(cgan_ctx *ctx, cgan_graph *g, const cgan_opcheck_case *
     TRY(hb_download(&h, &h.out));
     r->err_fwd = buf_err(&h.out);
     if (!(r->err_fwd <= c->tol_fwd)) { st = over(&h, c, "forward", cgan_shape_str(nd->out_shape, sb, sizeof sb), r->err_fwd, c->tol_fwd); goto done; }
-    for (int i = 0; i < nd->n_aux; i++) {
+    for (int i = 0; train && i < nd->n_aux; i++) { /* aux is written in train mode only */
         TRY(hb_download(&h, &h.aux[i]));
         double e = buf_err(&h.aux[i]);
         if (e > r->err_fwd) r->err_fwd = e;

@@ -1,4 +1,4 @@
-/* Counter-based random numbers (Philox4x32-10). The same function exists in cl/rng.cl so
+/* Counter-based random numbers (Philox4x32-10). The same function exists in the kernel prelude cl/_common.cl so
  * host and device draw identical streams from (seed, stream, counter). */
 #ifndef CGAN_RNG_H
 #define CGAN_RNG_H

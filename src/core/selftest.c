@@ -4,11 +4,16 @@
 #include "ops/elementwise.h"
 #include "optim/optim.h"
 #include "ops/dense.h"
+#include "ops/norm.h"
 
 static const cgan_check checks[] = {
     { "elementwise.axpby", cgan_check_axpby },
     { "optim.adam", cgan_check_adam },
     { "optim.ema", cgan_check_ema },
+    { "op.batchnorm", cgan_selfcheck_batchnorm },
+    { "op.cond_batchnorm", cgan_selfcheck_cond_batchnorm },
+    { "op.activation", cgan_selfcheck_activation },
+    { "op.dropout", cgan_selfcheck_dropout },
     { "op.linear", cgan_selfcheck_linear },
     { "op.embedding", cgan_selfcheck_embedding },
     { "op.onehot", cgan_selfcheck_onehot },

@@ -1,0 +1,19 @@
+/* Normalisation, activation and dropout ops (batchnorm.c, activation.c, dropout.c):
+ * their self-checks for `cgan-cl selftest` and the dropout mask rule shared with tests. */
+#ifndef CGAN_OPS_NORM_H
+#define CGAN_OPS_NORM_H
+#include <stddef.h>
+#include <stdint.h>
+#include "runtime/runtime.h"
+#include "core/selftest.h"
+
+/* Self-checks: a small odd-shaped graph through cgan_opcheck, train and eval mode. */
+cgan_status cgan_selfcheck_batchnorm(cgan_ctx *ctx, cgan_check_result *res);
+cgan_status cgan_selfcheck_cond_batchnorm(cgan_ctx *ctx, cgan_check_result *res);
+cgan_status cgan_selfcheck_activation(cgan_ctx *ctx, cgan_check_result *res);
+cgan_status cgan_selfcheck_dropout(cgan_ctx *ctx, cgan_check_result *res);
+
+/* The dropout keep rule, as the device applies it: 1 when element i of a tensor is kept
+ * by a dropout with probability p drawn from (seed, counter), else 0. */
+int cgan_dropout_keep(uint64_t seed, uint64_t counter, size_t i, float p);
+#endif
