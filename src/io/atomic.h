@@ -1,0 +1,25 @@
+/* Atomic file replacement for files users keep (checkpoints, images, plots).
+ * The bytes go to a temporary file in the target's folder, are flushed and synced, and
+ * are renamed over the target only when everything succeeded: a crash or a failed write
+ * leaves the previous file untouched and no temporary file behind. */
+#ifndef CGAN_IO_ATOMIC_H
+#define CGAN_IO_ATOMIC_H
+#include <stdio.h>
+#include "cgan/cgan.h"
+
+typedef struct cgan_atomic_file {
+    FILE *fp;          /* write here between open and commit */
+    char *path;        /* the target */
+    char *tmp;         /* the temporary file beside it */
+} cgan_atomic_file;
+
+/* Create "<dir>/.<name>.tmp.<pid>.<n>" (mode 0666 less the umask) for writing. */
+cgan_status cgan_atomic_open(cgan_ctx *ctx, const char *path, cgan_atomic_file *af);
+/* Flush, fsync, close and rename over the target; on failure the temporary file is
+ * removed and the target is untouched. af is released either way. */
+cgan_status cgan_atomic_commit(cgan_ctx *ctx, cgan_atomic_file *af);
+/* Give up: close and remove the temporary file, release af. Accepts a zeroed af. */
+void cgan_atomic_abort(cgan_atomic_file *af);
+/* Whole-buffer convenience: open, fwrite, commit. */
+cgan_status cgan_atomic_write(cgan_ctx *ctx, const char *path, const void *data, size_t len);
+#endif
