@@ -1,0 +1,30 @@
+/* Pieces shared by the dataset sources in src/data (not for use outside it). */
+#ifndef CGAN_DATA_INTERNAL_H
+#define CGAN_DATA_INTERNAL_H
+#include "dataset.h"
+
+/* "dir/name", malloc'ed; NULL when out of memory. */
+char *cgan_data_join(const char *dir, const char *name);
+
+/* Grow ds->pixels and ds->labels so that they hold `need` images of ds->channels x
+ * ds->size x ds->size; *cap is the current capacity in images. */
+cgan_status cgan_data_reserve(cgan_ctx *ctx, cgan_dataset *ds, int need, int *cap);
+
+/* Set ds->class_names to a copy of names[0..k). */
+cgan_status cgan_data_set_names(cgan_ctx *ctx, cgan_dataset *ds, const char *const *names, int k);
+
+/* The IDX pair of `split` ("train" or "test") in dir, raw or .gz, with dashes or a dot
+ * before "idx" (train-images-idx3-ubyte, train-images.idx3-ubyte). CGAN_OK and two
+ * malloc'ed paths when both exist, else CGAN_E_NOT_FOUND without a message. */
+cgan_status cgan_idx_find(const char *dir, const char *split, char **images, char **labels);
+
+/* Read the pair into ds (whose size, channels and max from opts are already resolved);
+ * `fashion` selects the Fashion-MNIST class names when there is no classes.txt. */
+cgan_status cgan_idx_load(cgan_ctx *ctx, const char *dir, const char *images,
+                          const char *labels, int max_images, int fashion, cgan_dataset *ds);
+
+/* Read an ImageFolder into ds (size set; opts resolved): decode in parallel, skip and
+ * record bad files, detect channels when opts->channels is 0. */
+cgan_status cgan_folder_load(cgan_ctx *ctx, const char *dir, const cgan_data_opts *opts,
+                             cgan_dataset *ds);
+#endif
