@@ -5,11 +5,13 @@
 #include "optim/optim.h"
 #include "ops/dense.h"
 #include "ops/norm.h"
+#include "core/random.h"
 
 static const cgan_check checks[] = {
     { "elementwise.axpby", cgan_check_axpby },
     { "optim.adam", cgan_check_adam },
     { "optim.ema", cgan_check_ema },
+    { "random.philox", cgan_check_random },
     { "op.batchnorm", cgan_selfcheck_batchnorm },
     { "op.cond_batchnorm", cgan_selfcheck_cond_batchnorm },
     { "op.activation", cgan_selfcheck_activation },

@@ -52,6 +52,15 @@ cgan_status cgan_buffer_write(cgan_ctx *ctx, cl_mem m, size_t offset, size_t byt
     return CGAN_OK;
 }
 
+cgan_status cgan_buffer_write_async(cgan_ctx *ctx, cl_mem m, size_t offset, size_t bytes,
+                                    const void *src, cl_event *done)
+{
+    *done = NULL;
+    CGAN_CL_CHECK(ctx, clEnqueueWriteBuffer(ctx->queue, m, CL_FALSE, offset, bytes, src, 0, NULL, done),
+                  "clEnqueueWriteBuffer", "%zu bytes at %zu, asynchronous", bytes, offset);
+    return CGAN_OK;
+}
+
 cgan_status cgan_buffer_read(cgan_ctx *ctx, cl_mem m, size_t offset, size_t bytes, void *dst)
 {
     if (!bytes) return CGAN_OK;

@@ -73,6 +73,10 @@ void cgan_buffer_release(cl_mem m);
 /* Blocking host <-> device copies (for setup, tests and reading values to print). */
 cgan_status cgan_buffer_write(cgan_ctx *ctx, cl_mem m, size_t offset, size_t bytes, const void *src);
 cgan_status cgan_buffer_read(cgan_ctx *ctx, cl_mem m, size_t offset, size_t bytes, void *dst);
+/* Asynchronous host-to-device copy; src must stay unchanged until *done completes (the
+ * caller waits on it with clWaitForEvents and releases it). */
+cgan_status cgan_buffer_write_async(cgan_ctx *ctx, cl_mem m, size_t offset, size_t bytes,
+                                    const void *src, cl_event *done);
 /* Asynchronous device fill of count floats starting at float index first. */
 cgan_status cgan_buffer_fill_f32(cgan_ctx *ctx, cl_mem m, size_t first, size_t count, float value);
 /* Asynchronous device-to-device copy. */

@@ -1,0 +1,361 @@
+/* Checkpoints of a trainer in safetensors (io/safetensors.h). */
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "checkpoint.h"
+#include "core/exec.h"
+
+/* Shape without size-1 dimensions in front (batch) and at the back (H, W). */
+static int squeeze(cgan_shape s, int64_t dims[4])
+{
+    int64_t d[4] = { s.n, s.c, s.h, s.w };
+    int b = 0, e = 4;
+    while (e > b && d[e - 1] == 1) e--;
+    while (b < e && d[b] == 1) b++;
+    for (int i = b; i < e; i++) dims[i - b] = d[i];
+    return e - b;
+}
+
+static void shape_text(const int64_t *d, int nd, char *out, size_t n)
+{
+    size_t u = (size_t)snprintf(out, n, "[");
+    for (int i = 0; i < nd && u < n; i++) u += (size_t)snprintf(out + u, n - u, "%s%" PRId64, i ? "," : "", d[i]);
+    if (u < n) snprintf(out + u, n - u, "]");
+}
+
+typedef struct arena_view { cgan_graph *g; float *params, *state, *ema, *m, *v; } arena_view;
+
+static void views_free(arena_view *a)
+{
+    free(a->params); free(a->state); free(a->ema); free(a->m); free(a->v);
+}
+
+/* Read one graph's arenas (and optimiser/EMA buffers) to the host. */
+static cgan_status views_read(cgan_trainer *t, int which, arena_view *a)
+{
+    cgan_ctx *ctx = cgan_graph_ctx(which ? cgan_trainer_discriminator(t)->g : cgan_trainer_generator(t)->g);
+    memset(a, 0, sizeof *a);
+    a->g = which ? cgan_trainer_discriminator(t)->g : cgan_trainer_generator(t)->g;
+    size_t np = 0, ns = 0;
+    cl_mem pm = cgan_graph_param_arena(a->g, &np), sm = cgan_graph_state_arena(a->g, &ns);
+    size_t pb = (np ? np : 1) * sizeof(float), sb = (ns ? ns : 1) * sizeof(float);
+    a->params = malloc(pb); a->m = malloc(pb); a->v = malloc(pb); a->state = malloc(sb);
+    if (!which && cgan_trainer_ema(t)) a->ema = malloc(pb);
+    if (!a->params || !a->m || !a->v || !a->state || (!which && cgan_trainer_ema(t) && !a->ema))
+        return cgan_error(ctx, CGAN_E_NOMEM, "out of memory reading the model");
+    CGAN_TRY(cgan_buffer_read(ctx, pm, 0, np * sizeof(float), a->params));
+    CGAN_TRY(cgan_buffer_read(ctx, cgan_trainer_adam_m(t, which), 0, np * sizeof(float), a->m));
+    CGAN_TRY(cgan_buffer_read(ctx, cgan_trainer_adam_v(t, which), 0, np * sizeof(float), a->v));
+    if (a->ema) CGAN_TRY(cgan_buffer_read(ctx, cgan_trainer_ema(t), 0, np * sizeof(float), a->ema));
+    if (ns) CGAN_TRY(cgan_buffer_read(ctx, sm, 0, ns * sizeof(float), a->state));
+    return CGAN_OK;
+}
+
+static cgan_status views_write(cgan_trainer *t, int which, arena_view *a, int with_optim)
+{
+    cgan_ctx *ctx = cgan_graph_ctx(a->g);
+    size_t np = 0, ns = 0;
+    cl_mem pm = cgan_graph_param_arena(a->g, &np), sm = cgan_graph_state_arena(a->g, &ns);
+    CGAN_TRY(cgan_buffer_write(ctx, pm, 0, np * sizeof(float), a->params));
+    if (ns) CGAN_TRY(cgan_buffer_write(ctx, sm, 0, ns * sizeof(float), a->state));
+    if (a->ema) CGAN_TRY(cgan_buffer_write(ctx, cgan_trainer_ema(t), 0, np * sizeof(float), a->ema));
+    if (with_optim) {
+        CGAN_TRY(cgan_buffer_write(ctx, cgan_trainer_adam_m(t, which), 0, np * sizeof(float), a->m));
+        CGAN_TRY(cgan_buffer_write(ctx, cgan_trainer_adam_v(t, which), 0, np * sizeof(float), a->v));
+    }
+    return CGAN_OK;
+}
+
+char *cgan_train_cfg_json(const cgan_train_cfg *c)
+{
+    json_t *o = json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:f, s:f, s:f, s:f, s:i, s:f, s:I}",
+                          "arch", cgan_arch_name(c->model.arch), "cond", cgan_cond_name(c->model.cond),
+                          "batch", c->model.batch, "nz", c->model.nz, "nc", c->model.nc,
+                          "classes", c->model.num_classes, "ngf", c->model.ngf, "ndf", c->model.ndf,
+                          "loss", cgan_loss_name(c->loss), "lr_g", (double)c->lr_g, "lr_d", (double)c->lr_d,
+                          "beta1", (double)c->beta1, "beta2", (double)c->beta2, "d_steps", c->d_steps,
+                          "ema", (double)c->ema, "seed", (json_int_t)c->seed);
+    if (!o) return NULL;
+    char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    return s;
+}
+
+cgan_status cgan_checkpoint_config(cgan_ctx *ctx, const cgan_st_file *f, cgan_train_cfg *cfg)
+{
+    const char *path = cgan_st_path(f);
+    const char *fmt = cgan_st_meta(f, "format"), *ver = cgan_st_meta(f, "format_version");
+    if (!fmt || strcmp(fmt, "cgan-cl") != 0)
+        return cgan_error(ctx, CGAN_E_FORMAT, "%s: not a cgan-cl checkpoint (no format=cgan-cl in its metadata)", path);
+    long v = ver ? strtol(ver, NULL, 10) : 0;
+    if (v < 1) return cgan_error(ctx, CGAN_E_FORMAT, "%s: bad format_version '%s'", path, ver ? ver : "");
+    if (v > CGAN_CKPT_FORMAT_VERSION)
+        return cgan_error(ctx, CGAN_E_UNSUPPORTED,
+                          "%s: checkpoint format version %ld is newer than this cgan-cl supports (%d); upgrade cgan-cl",
+                          path, v, CGAN_CKPT_FORMAT_VERSION);
+    const char *text = cgan_st_meta(f, "config");
+    json_error_t jerr;
+    json_t *o = text ? json_loads(text, 0, &jerr) : NULL;
+    if (!o) return cgan_error(ctx, CGAN_E_FORMAT, "%s: missing or malformed 'config' metadata", path);
+    *cfg = cgan_train_defaults();
+    const char *arch = NULL, *cond = NULL, *loss = NULL;
+    double lr_g = cfg->lr_g, lr_d = cfg->lr_d, b1 = cfg->beta1, b2 = cfg->beta2, ema = cfg->ema;
+    json_int_t seed = 1;
+    int bad = json_unpack_ex(o, &jerr, 0, "{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:F, s:F, s:F, s:F, s:i, s:F, s:I}",
+                             "arch", &arch, "cond", &cond, "batch", &cfg->model.batch, "nz", &cfg->model.nz,
+                             "nc", &cfg->model.nc, "classes", &cfg->model.num_classes, "ngf", &cfg->model.ngf,
+                             "ndf", &cfg->model.ndf, "loss", &loss, "lr_g", &lr_g, "lr_d", &lr_d, "beta1", &b1,
+                             "beta2", &b2, "d_steps", &cfg->d_steps, "ema", &ema, "seed", &seed);
+    cgan_status st = CGAN_OK;
+    int a = bad ? -1 : cgan_arch_parse(arch), cd = bad ? -1 : cgan_cond_parse(cond), l = bad ? -1 : cgan_loss_parse(loss);
+    if (bad || a < 0 || cd < 0 || l < 0)
+        st = cgan_error(ctx, CGAN_E_FORMAT, "%s: config metadata: %s", path, bad ? jerr.text : "unknown arch, cond or loss");
+    else {
+        cfg->model.arch = (cgan_arch)a;
+        cfg->model.cond = (cgan_cond)cd;
+        cfg->loss = (cgan_loss_kind)l;
+        cfg->lr_g = (float)lr_g; cfg->lr_d = (float)lr_d; cfg->beta1 = (float)b1; cfg->beta2 = (float)b2;
+        cfg->ema = (float)ema;
+        cfg->seed = (uint64_t)seed;
+    }
+    json_decref(o);
+    return st;
+}
+
+static cgan_status add_tensor(cgan_st_writer *w, const char *prefix, const cgan_tensor *t, const float *data)
+{
+    char name[160];
+    int64_t dims[4];
+    int nd = squeeze(t->shape, dims);
+    snprintf(name, sizeof name, "%s%s", prefix, t->name);
+    return cgan_st_add_f32(w, name, dims, nd, data);
+}
+
+cgan_status cgan_checkpoint_save(cgan_trainer *t, const char *path, char *const *classes,
+                                 int num_classes, const cgan_ckpt_kv *extra, int n_extra)
+{
+    cgan_ctx *ctx = cgan_graph_ctx(cgan_trainer_generator(t)->g);
+    cgan_st_writer *w = NULL;
+    arena_view av[2];
+    memset(av, 0, sizeof av);
+    char *cfg = NULL, *cls = NULL;
+    cgan_status st;
+    if ((st = cgan_st_writer_new(&w))) return cgan_error(ctx, st, "%s: out of memory", path);
+    for (int which = 0; which < 2; which++) {
+        if ((st = views_read(t, which, &av[which]))) goto done;
+        cgan_graph *g = av[which].g;
+        for (int i = 0; i < cgan_graph_tensor_count(g); i++) {
+            const cgan_tensor *x = cgan_graph_tensor(g, i);
+            if (x->kind == CGAN_TENSOR_PARAM) {
+                const size_t o = x->arena_offset;
+                add_tensor(w, "", x, av[which].params + o);
+                if (av[which].ema) add_tensor(w, "ema.", x, av[which].ema + o);
+                add_tensor(w, "adam.m.", x, av[which].m + o);
+                add_tensor(w, "adam.v.", x, av[which].v + o);
+            } else if (x->kind == CGAN_TENSOR_STATE) {
+                add_tensor(w, "", x, av[which].state + x->arena_offset);
+            }
+        }
+    }
+    char num[3][32];
+    int64_t du, gu;
+    cgan_trainer_counts(t, &du, &gu);
+    snprintf(num[0], sizeof num[0], "%" PRId64, cgan_trainer_steps(t));
+    snprintf(num[1], sizeof num[1], "%" PRId64, du);
+    snprintf(num[2], sizeof num[2], "%" PRId64, gu);
+    char ver[16], seed[32];
+    snprintf(ver, sizeof ver, "%d", CGAN_CKPT_FORMAT_VERSION);
+    snprintf(seed, sizeof seed, "%" PRIu64, cgan_trainer_cfg(t)->seed);
+    cfg = cgan_train_cfg_json(cgan_trainer_cfg(t));
+    json_t *arr = json_array();
+    for (int i = 0; arr && classes && i < num_classes; i++) json_array_append_new(arr, json_string(classes[i]));
+    cls = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
+    json_decref(arr);
+    if (!cfg || !cls) { st = cgan_error(ctx, CGAN_E_NOMEM, "%s: out of memory", path); goto done; }
+    cgan_st_set_meta(w, "format", "cgan-cl");
+    cgan_st_set_meta(w, "format_version", ver);
+    cgan_st_set_meta(w, "step", num[0]);
+    cgan_st_set_meta(w, "d_updates", num[1]);
+    cgan_st_set_meta(w, "g_updates", num[2]);
+    cgan_st_set_meta(w, "seed", seed);
+    cgan_st_set_meta(w, "config", cfg);
+    cgan_st_set_meta(w, "classes", cls);
+    for (int i = 0; i < n_extra; i++) cgan_st_set_meta(w, extra[i].key, extra[i].value);
+    st = cgan_st_write(ctx, w, path);
+done:
+    views_free(&av[0]);
+    views_free(&av[1]);
+    free(cfg);
+    free(cls);
+    cgan_st_writer_destroy(w);
+    return st;
+}
+
+/* Load one tensor by name into dst, checking its shape. */
+static cgan_status load_one(cgan_ctx *ctx, const cgan_st_file *f, const char *prefix, const cgan_tensor *x,
+                            float *dst, int *found)
+{
+    char name[160], a[64], b[64];
+    snprintf(name, sizeof name, "%s%s", prefix, x->name);
+    const cgan_st_tensor *st;
+    *found = 0;
+    if (cgan_st_find(NULL, f, name, &st) != CGAN_OK)
+        return cgan_error(ctx, CGAN_E_NOT_FOUND, "%s: tensor %s is missing", cgan_st_path(f), name);
+    *found = 1;
+    int64_t dims[4];
+    int nd = squeeze(x->shape, dims);
+    int same = st->ndim == nd;
+    for (int i = 0; same && i < nd; i++) same = st->shape[i] == dims[i];
+    if (!same) {
+        shape_text(st->shape, st->ndim, a, sizeof a);
+        shape_text(dims, nd, b, sizeof b);
+        return cgan_error(ctx, CGAN_E_SHAPE, "%s: tensor %s has shape %s, the model needs %s", cgan_st_path(f), name, a, b);
+    }
+    return cgan_st_read(ctx, f, name, CGAN_ST_F32, dst, (int64_t)cgan_numel(x->shape));
+}
+
+static int64_t meta_int(const cgan_st_file *f, const char *key, int *ok)
+{
+    const char *v = cgan_st_meta(f, key);
+    char *end = NULL;
+    if (!v) { *ok = 0; return 0; }
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (errno || end == v || *end || x < 0) *ok = 0;
+    return x;
+}
+
+cgan_status cgan_checkpoint_load(cgan_trainer *t, const char *path, cgan_st_file **file)
+{
+    cgan_ctx *ctx = cgan_graph_ctx(cgan_trainer_generator(t)->g);
+    if (file) *file = NULL;
+    cgan_st_file *f = NULL;
+    arena_view av[2];
+    memset(av, 0, sizeof av);
+    cgan_status st = cgan_st_open(ctx, path, &f);
+    if (st) return st;
+    cgan_train_cfg saved;
+    if ((st = cgan_checkpoint_config(ctx, f, &saved))) goto done;
+    const cgan_model_cfg *m = &cgan_trainer_cfg(t)->model;
+    if (saved.model.arch != m->arch || saved.model.cond != m->cond || saved.model.nc != m->nc ||
+        saved.model.num_classes != m->num_classes) {
+        st = cgan_error(ctx, CGAN_E_SHAPE, "%s: checkpoint holds %s/%s with %d channels and %d classes; the run wants %s/%s, %d, %d",
+                        path, cgan_arch_name(saved.model.arch), cgan_cond_name(saved.model.cond), saved.model.nc,
+                        saved.model.num_classes, cgan_arch_name(m->arch), cgan_cond_name(m->cond), m->nc, m->num_classes);
+        goto done;
+    }
+    for (int which = 0; which < 2; which++) {
+        if ((st = views_read(t, which, &av[which]))) goto done;
+        cgan_graph *g = av[which].g;
+        for (int i = 0; i < cgan_graph_tensor_count(g); i++) {
+            const cgan_tensor *x = cgan_graph_tensor(g, i);
+            int found;
+            if (x->kind == CGAN_TENSOR_PARAM) {
+                const size_t o = x->arena_offset;
+                if ((st = load_one(ctx, f, "", x, av[which].params + o, &found))) goto done;
+                if (av[which].ema && (st = load_one(ctx, f, "ema.", x, av[which].ema + o, &found))) goto done;
+                if ((st = load_one(ctx, f, "adam.m.", x, av[which].m + o, &found))) goto done;
+                if ((st = load_one(ctx, f, "adam.v.", x, av[which].v + o, &found))) goto done;
+            } else if (x->kind == CGAN_TENSOR_STATE) {
+                if ((st = load_one(ctx, f, "", x, av[which].state + x->arena_offset, &found))) goto done;
+            }
+        }
+    }
+    int ok = 1;
+    int64_t step = meta_int(f, "step", &ok), du = meta_int(f, "d_updates", &ok), gu = meta_int(f, "g_updates", &ok);
+    if (!ok) { st = cgan_error(ctx, CGAN_E_FORMAT, "%s: step counters missing or malformed in metadata", path); goto done; }
+    for (int which = 0; which < 2; which++)
+        if ((st = views_write(t, which, &av[which], 1))) goto done;
+    cgan_trainer_set_steps(t, step, du, gu);
+done:
+    views_free(&av[0]);
+    views_free(&av[1]);
+    if (st == CGAN_OK && file) *file = f;
+    else cgan_st_close(f);
+    return st;
+}
+
+cgan_status cgan_checkpoint_init_from(cgan_trainer *t, const char *path, cgan_ckpt_report report,
+                                      void *user, int *loaded, int *fresh, int *skipped)
+{
+    cgan_ctx *ctx = cgan_graph_ctx(cgan_trainer_generator(t)->g);
+    cgan_st_file *f = NULL;
+    arena_view av[2];
+    memset(av, 0, sizeof av);
+    *loaded = *fresh = *skipped = 0;
+    cgan_status st = cgan_st_open(ctx, path, &f);
+    if (st) return st;
+    char line[512];
+    for (int which = 0; which < 2; which++) {
+        if ((st = views_read(t, which, &av[which]))) goto done;
+        cgan_graph *g = av[which].g;
+        for (int i = 0; i < cgan_graph_tensor_count(g); i++) {
+            const cgan_tensor *x = cgan_graph_tensor(g, i);
+            if (x->kind != CGAN_TENSOR_PARAM && x->kind != CGAN_TENSOR_STATE) continue;
+            float *dst = (x->kind == CGAN_TENSOR_PARAM ? av[which].params : av[which].state) + x->arena_offset;
+            int found;
+            cgan_status s1 = load_one(ctx, f, "", x, dst, &found);
+            if (s1 == CGAN_OK) {
+                (*loaded)++;
+                snprintf(line, sizeof line, "loaded  %s", x->name);
+                /* the EMA starts from the loaded weights */
+                if (av[which].ema && x->kind == CGAN_TENSOR_PARAM)
+                    memcpy(av[which].ema + x->arena_offset, dst, cgan_numel(x->shape) * sizeof(float));
+            } else if (!found) {
+                (*fresh)++;
+                snprintf(line, sizeof line, "new     %s (not in the checkpoint)", x->name);
+            } else if (s1 == CGAN_E_SHAPE) {
+                (*skipped)++;
+                const char *msg = strstr(cgan_last_error(ctx), "has shape");
+                snprintf(line, sizeof line, "skipped %s (%s)", x->name, msg ? msg : "shape differs");
+            } else {
+                st = s1;
+                goto done;
+            }
+            if (report) report(user, line);
+        }
+    }
+    cgan_clear_error(ctx);
+    for (int which = 0; which < 2; which++)
+        if ((st = views_write(t, which, &av[which], 0))) goto done;
+done:
+    views_free(&av[0]);
+    views_free(&av[1]);
+    cgan_st_close(f);
+    return st;
+}
+
+cgan_status cgan_checkpoint_classes(cgan_ctx *ctx, const cgan_st_file *f, char ***names, int *count)
+{
+    *names = NULL;
+    *count = 0;
+    const char *text = cgan_st_meta(f, "classes");
+    if (!text) return CGAN_OK;
+    json_error_t jerr;
+    json_t *a = json_loads(text, 0, &jerr);
+    if (!a || !json_is_array(a)) {
+        json_decref(a);
+        return cgan_error(ctx, CGAN_E_FORMAT, "%s: 'classes' metadata is not a JSON array", cgan_st_path(f));
+    }
+    size_t n = json_array_size(a);
+    char **out = calloc(n ? n : 1, sizeof *out);
+    if (!out) { json_decref(a); return cgan_error(ctx, CGAN_E_NOMEM, "out of memory"); }
+    for (size_t i = 0; i < n; i++) {
+        const char *s = json_string_value(json_array_get(a, i));
+        out[i] = strdup(s ? s : "");
+        if (!out[i]) { cgan_free_strings(out, (int)i); json_decref(a); return cgan_error(ctx, CGAN_E_NOMEM, "out of memory"); }
+    }
+    json_decref(a);
+    *names = out;
+    *count = (int)n;
+    return CGAN_OK;
+}
+
+void cgan_free_strings(char **names, int count)
+{
+    for (int i = 0; names && i < count; i++) free(names[i]);
+    free(names);
+}

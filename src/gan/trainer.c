@@ -1,0 +1,284 @@
+/* The GAN training step on the shared executor. */
+#include <stdlib.h>
+#include <string.h>
+#include "trainer.h"
+#include "stats.h"
+#include "core/exec.h"
+#include "core/random.h"
+#include "ops/builders.h"
+
+#define LOG_CAP 1024
+
+struct cgan_trainer {
+    cgan_ctx *ctx;
+    cgan_train_cfg cfg;
+    cgan_generator G;
+    cgan_discriminator D;
+    int loss_d, loss_g;              /* loss tensors in D's graph */
+    int loss_d_node, loss_g_node;    /* their nodes (targets change between passes) */
+    size_t img_floats;               /* per batch */
+    cl_mem real_x[2], real_y[2];     /* double-buffered real batches */
+    cl_event upload[2];
+    float *staging[2];               /* host copies the asynchronous uploads read from */
+    int cur;
+    cl_mem m[2], v[2], ema;          /* Adam moments of G (0) and D (1); EMA of G */
+    size_t nparam[2];
+    cl_mem log;                      /* LOG_CAP rows of CGAN_LOG_FIELDS floats */
+    int64_t steps, d_updates, g_updates, logged_until;
+};
+
+cgan_train_cfg cgan_train_defaults(void)
+{
+    cgan_train_cfg c;
+    memset(&c, 0, sizeof c);
+    c.model = cgan_model_defaults();
+    c.loss = CGAN_LOSS_BCE;
+    c.lr_g = c.lr_d = 2e-4f;
+    c.beta1 = 0.5f;
+    c.beta2 = 0.999f;
+    c.d_steps = 1;
+    c.ema = 0.999f;
+    c.seed = 1;
+    return c;
+}
+
+const char *cgan_loss_name(cgan_loss_kind k) { return k == CGAN_LOSS_HINGE ? "hinge" : "bce"; }
+
+int cgan_loss_parse(const char *s)
+{
+    if (!strcmp(s, "bce")) return CGAN_LOSS_BCE;
+    if (!strcmp(s, "hinge")) return CGAN_LOSS_HINGE;
+    return -1;
+}
+
+void cgan_trainer_destroy(cgan_trainer *t)
+{
+    if (!t) return;
+    if (t->ctx && t->ctx->queue) clFinish(t->ctx->queue);
+    for (int i = 0; i < 2; i++) {
+        if (t->upload[i]) clReleaseEvent(t->upload[i]);
+        cgan_buffer_release(t->real_x[i]);
+        cgan_buffer_release(t->real_y[i]);
+        cgan_buffer_release(t->m[i]);
+        cgan_buffer_release(t->v[i]);
+        free(t->staging[i]);
+    }
+    cgan_buffer_release(t->ema);
+    cgan_buffer_release(t->log);
+    cgan_graph_destroy(t->G.g);
+    cgan_graph_destroy(t->D.g);
+    free(t);
+}
+
+static cgan_status check_cfg(cgan_ctx *ctx, const cgan_train_cfg *c)
+{
+    if (!(c->lr_g >= 0) || !(c->lr_d >= 0)) return cgan_error(ctx, CGAN_E_INVALID, "learning rates must be >= 0");
+    if (!(c->beta1 >= 0 && c->beta1 < 1) || !(c->beta2 >= 0 && c->beta2 < 1))
+        return cgan_error(ctx, CGAN_E_INVALID, "Adam betas must be in [0, 1)");
+    if (c->d_steps < 1 || c->d_steps > 16) return cgan_error(ctx, CGAN_E_INVALID, "d-steps %d must be 1..16", c->d_steps);
+    if (!(c->ema >= 0 && c->ema < 1)) return cgan_error(ctx, CGAN_E_INVALID, "EMA decay %g must be in [0, 1)", c->ema);
+    return CGAN_OK;
+}
+
+static cgan_status zeros(cgan_ctx *ctx, size_t n, const char *what, cl_mem *out)
+{
+    CGAN_TRY(cgan_buffer_create(ctx, (n ? n : 1) * sizeof(float), what, out));
+    return cgan_buffer_fill_f32(ctx, *out, 0, n ? n : 1, 0.f);
+}
+
+cgan_status cgan_trainer_create(cgan_ctx *ctx, const cgan_train_cfg *cfg, cgan_trainer **out)
+{
+    *out = NULL;
+    CGAN_TRY(check_cfg(ctx, cfg));
+    cgan_trainer *t = calloc(1, sizeof *t);
+    if (!t) return cgan_error(ctx, CGAN_E_NOMEM, "out of memory");
+    t->ctx = ctx;
+    t->cfg = *cfg;
+    cgan_status st;
+    const cgan_model_cfg *mc = &cfg->model;
+    const int N = mc->batch, S = cgan_model_image_size(mc->arch);
+    t->img_floats = (size_t)N * mc->nc * S * S;
+#define TRY(x) do { if ((st = (x)) != CGAN_OK) goto fail; } while (0)
+    TRY(cgan_build_generator(ctx, mc, &t->G));
+    TRY(cgan_build_discriminator(ctx, mc, &t->D));
+    cgan_graph *D = t->D.g;
+    if (cfg->loss == CGAN_LOSS_HINGE) {
+        t->loss_d = cgan_nn_loss_hinge_d(D, "loss_d", t->D.logit, 1.0f);
+        t->loss_g = cgan_nn_loss_hinge_g(D, "loss_g", t->D.logit);
+    } else {
+        t->loss_d = cgan_nn_loss_bce(D, "loss_d", t->D.logit, 1.0f);
+        t->loss_g = cgan_nn_loss_bce(D, "loss_g", t->D.logit, 1.0f);
+    }
+    TRY(cgan_graph_status(D));
+    t->loss_d_node = cgan_graph_producer(D, t->loss_d);
+    t->loss_g_node = cgan_graph_producer(D, t->loss_g);
+    TRY(cgan_graph_plan(t->G.g, CGAN_MODE_TRAIN, cfg->seed));
+    /* D reads G's output (and writes its gradient) on fake passes, real batches otherwise */
+    TRY(cgan_graph_requires_grad(D, t->D.x));
+    TRY(cgan_graph_bind(D, t->D.x, cgan_graph_value(t->G.g, t->G.out), cgan_graph_grad(t->G.g, t->G.out)));
+    if (t->D.labels >= 0) TRY(cgan_graph_bind(D, t->D.labels, cgan_graph_value(t->G.g, t->G.labels), NULL));
+    TRY(cgan_graph_plan(D, CGAN_MODE_TRAIN, cfg->seed ^ 0x5eed0d15cull));
+    for (int i = 0; i < 2; i++) {
+        TRY(cgan_buffer_create(ctx, t->img_floats * sizeof(float), "real images", &t->real_x[i]));
+        TRY(zeros(ctx, (size_t)N, "real labels", &t->real_y[i]));
+        t->staging[i] = malloc((t->img_floats + (size_t)N) * sizeof(float));
+        if (!t->staging[i]) { st = cgan_error(ctx, CGAN_E_NOMEM, "out of memory"); goto fail; }
+        cgan_graph *g = i ? D : t->G.g;
+        cgan_graph_param_arena(g, &t->nparam[i]);
+        TRY(zeros(ctx, t->nparam[i], "adam m", &t->m[i]));
+        TRY(zeros(ctx, t->nparam[i], "adam v", &t->v[i]));
+    }
+    if (cfg->ema > 0) {
+        TRY(cgan_buffer_create(ctx, t->nparam[0] * sizeof(float), "ema", &t->ema));
+        TRY(cgan_buffer_copy(ctx, cgan_graph_param_arena(t->G.g, NULL), 0, t->ema, 0, t->nparam[0] * sizeof(float)));
+    }
+    TRY(zeros(ctx, (size_t)LOG_CAP * CGAN_LOG_FIELDS, "training log", &t->log));
+#undef TRY
+    *out = t;
+    return CGAN_OK;
+fail:
+    cgan_trainer_destroy(t);
+    return st;
+}
+
+const cgan_train_cfg *cgan_trainer_cfg(const cgan_trainer *t) { return &t->cfg; }
+cgan_generator *cgan_trainer_generator(cgan_trainer *t) { return &t->G; }
+cgan_discriminator *cgan_trainer_discriminator(cgan_trainer *t) { return &t->D; }
+int64_t cgan_trainer_steps(const cgan_trainer *t) { return t->steps; }
+cl_mem cgan_trainer_adam_m(cgan_trainer *t, int d) { return t->m[d ? 1 : 0]; }
+cl_mem cgan_trainer_adam_v(cgan_trainer *t, int d) { return t->v[d ? 1 : 0]; }
+cl_mem cgan_trainer_ema(cgan_trainer *t) { return t->ema; }
+
+void cgan_trainer_set_steps(cgan_trainer *t, int64_t steps, int64_t d_updates, int64_t g_updates)
+{
+    t->steps = t->logged_until = steps;
+    t->d_updates = d_updates;
+    t->g_updates = g_updates;
+}
+
+void cgan_trainer_counts(const cgan_trainer *t, int64_t *d_updates, int64_t *g_updates)
+{
+    *d_updates = t->d_updates;
+    *g_updates = t->g_updates;
+}
+
+/* Copy one real batch to the next staging slot and start its upload. */
+static cgan_status upload(cgan_trainer *t, const float *images, const float *labels)
+{
+    cgan_ctx *ctx = t->ctx;
+    int b = t->cur = !t->cur;
+    const size_t N = (size_t)t->cfg.model.batch;
+    if (t->upload[b]) { /* the upload two batches ago must be done before its memory is reused */
+        CGAN_CL_CHECK(ctx, clWaitForEvents(1, &t->upload[b]), "clWaitForEvents", "%s", "real batch upload");
+        clReleaseEvent(t->upload[b]);
+        t->upload[b] = NULL;
+    }
+    memcpy(t->staging[b], images, t->img_floats * sizeof(float));
+    CGAN_TRY(cgan_buffer_write_async(ctx, t->real_x[b], 0, t->img_floats * sizeof(float), t->staging[b], &t->upload[b]));
+    if (labels && t->D.labels >= 0) {
+        cl_event e;
+        memcpy(t->staging[b] + t->img_floats, labels, N * sizeof(float));
+        CGAN_TRY(cgan_buffer_write_async(ctx, t->real_y[b], 0, N * sizeof(float), t->staging[b] + t->img_floats, &e));
+        /* the queue is in order: waiting on the later write covers both */
+        clReleaseEvent(t->upload[b]);
+        t->upload[b] = e;
+    }
+    return CGAN_OK;
+}
+
+static cgan_status log_value(cgan_trainer *t, cl_mem src, int field)
+{
+    size_t row = (size_t)(t->steps % LOG_CAP);
+    return cgan_buffer_copy(t->ctx, src, 0, t->log, (row * CGAN_LOG_FIELDS + (size_t)field) * sizeof(float), sizeof(float));
+}
+
+static cgan_status log_stats(cgan_trainer *t, int field)
+{
+    size_t row = (size_t)(t->steps % LOG_CAP);
+    return cgan_logit_stats(t->ctx, cgan_graph_value(t->D.g, t->D.logit), (size_t)t->cfg.model.batch, t->log,
+                            (int)(row * CGAN_LOG_FIELDS) + field);
+}
+
+static cgan_status adam(cgan_trainer *t, int which, int64_t step)
+{
+    cgan_graph *g = which ? t->D.g : t->G.g;
+    cgan_adam_cfg a = { which ? t->cfg.lr_d : t->cfg.lr_g, t->cfg.beta1, t->cfg.beta2, 1e-8f, 0.f };
+    return cgan_adam_step(t->ctx, &a, t->nparam[which], cgan_graph_param_arena(g, NULL),
+                          cgan_graph_grad_arena(g, NULL), t->m[which], t->v[which], (int)step);
+}
+
+cgan_status cgan_trainer_step(cgan_trainer *t, const float *images, const float *labels)
+{
+    cgan_ctx *ctx = t->ctx;
+    cgan_graph *G = t->G.g, *D = t->D.g;
+    const cgan_train_cfg *c = &t->cfg;
+    const size_t N = (size_t)c->model.batch;
+    const int K = c->model.num_classes, cond = t->G.labels >= 0;
+    cgan_node *ld = cgan_graph_node(D, t->loss_d_node);
+    const int hinge = c->loss == CGAN_LOSS_HINGE;
+    cl_mem gout = cgan_graph_value(G, t->G.out), gout_grad = cgan_graph_grad(G, t->G.out);
+    cl_mem glabels = cond ? cgan_graph_value(G, t->G.labels) : NULL;
+
+    for (int d = 0; d < c->d_steps; d++) {
+        uint64_t ctr = (uint64_t)t->d_updates * 8;
+        CGAN_TRY(upload(t, images + (size_t)d * t->img_floats, labels ? labels + (size_t)d * N : NULL));
+        CGAN_TRY(cgan_randn(ctx, cgan_graph_value(G, t->G.z), N * (size_t)c->model.nz, c->seed, ctr));
+        if (cond) CGAN_TRY(cgan_randint(ctx, glabels, N, K, c->seed, ctr + 1));
+        CGAN_TRY(cgan_graph_forward(G, 1, ctr));
+        CGAN_TRY(cgan_graph_zero_grad(D));
+        /* real batch */
+        CGAN_TRY(cgan_graph_bind(D, t->D.x, t->real_x[t->cur], NULL));
+        if (cond) CGAN_TRY(cgan_graph_bind(D, t->D.labels, t->real_y[t->cur], NULL));
+        ld->a.target = 1.0f;
+        CGAN_TRY(cgan_graph_forward(D, 1, ctr + 2));
+        CGAN_TRY(cgan_graph_backward(D, t->loss_d, CGAN_GRAD_PARAMS));
+        CGAN_TRY(log_value(t, cgan_graph_value(D, t->loss_d), CGAN_LOG_LOSS_D_REAL));
+        CGAN_TRY(log_stats(t, CGAN_LOG_D_X));
+        /* fake batch (G's output, no gradient into G) */
+        CGAN_TRY(cgan_graph_bind(D, t->D.x, gout, gout_grad));
+        if (cond) CGAN_TRY(cgan_graph_bind(D, t->D.labels, glabels, NULL));
+        ld->a.target = hinge ? -1.0f : 0.0f;
+        CGAN_TRY(cgan_graph_forward(D, 1, ctr + 3));
+        CGAN_TRY(cgan_graph_backward(D, t->loss_d, CGAN_GRAD_PARAMS));
+        CGAN_TRY(log_value(t, cgan_graph_value(D, t->loss_d), CGAN_LOG_LOSS_D_FAKE));
+        CGAN_TRY(log_stats(t, CGAN_LOG_D_GZ));
+        CGAN_TRY(adam(t, 1, ++t->d_updates));
+    }
+    /* G through the updated D: gradient w.r.t. D's input only, then G's backward */
+    uint64_t ctr = (uint64_t)t->d_updates * 8;
+    CGAN_TRY(cgan_graph_zero_grad(G));
+    CGAN_TRY(cgan_graph_forward(D, 1, ctr + 4));
+    CGAN_TRY(cgan_graph_backward(D, t->loss_g, CGAN_GRAD_INPUTS));
+    CGAN_TRY(cgan_graph_backward(G, -1, CGAN_GRAD_PARAMS));
+    CGAN_TRY(log_value(t, cgan_graph_value(D, t->loss_g), CGAN_LOG_LOSS_G));
+    CGAN_TRY(adam(t, 0, ++t->g_updates));
+    if (t->ema)
+        CGAN_TRY(cgan_ema_update(ctx, t->nparam[0], c->ema, t->ema, cgan_graph_param_arena(G, NULL)));
+    t->steps++;
+    return CGAN_OK;
+}
+
+cgan_status cgan_trainer_read_log(cgan_trainer *t, float *rows, int64_t *steps, int cap, int *count)
+{
+    *count = 0;
+    int64_t from = t->logged_until;
+    if (t->steps - from > LOG_CAP) from = t->steps - LOG_CAP;
+    if (t->steps - from > cap) from = t->steps - cap;
+    int n = (int)(t->steps - from);
+    if (n <= 0) return CGAN_OK;
+    float *all = malloc((size_t)LOG_CAP * CGAN_LOG_FIELDS * sizeof(float));
+    if (!all) return cgan_error(t->ctx, CGAN_E_NOMEM, "out of memory");
+    cgan_status st = cgan_buffer_read(t->ctx, t->log, 0, (size_t)LOG_CAP * CGAN_LOG_FIELDS * sizeof(float), all);
+    if (st == CGAN_OK) {
+        for (int i = 0; i < n; i++) {
+            int64_t s = from + i;
+            memcpy(rows + (size_t)i * CGAN_LOG_FIELDS, all + (size_t)(s % LOG_CAP) * CGAN_LOG_FIELDS,
+                   CGAN_LOG_FIELDS * sizeof(float));
+            steps[i] = s;
+        }
+        *count = n;
+        t->logged_until = t->steps;
+    }
+    free(all);
+    return st;
+}
