@@ -1,0 +1,91 @@
+/* cgan-bench ops: per-layer forward and backward times of the models' training passes
+ * (G forward, D forward and backward to its input and parameters, G backward). */
+#include <stdlib.h>
+#include <string.h>
+#include "bench.h"
+#include "core/exec.h"
+#include "gan/models.h"
+
+typedef struct row { char name[64]; double fwd, bwd; } row;
+
+static int run_arch(cgan_ctx *ctx, const bench_opts *o, cgan_arch arch)
+{
+    cgan_model_cfg cfg = cgan_model_defaults();
+    cfg.arch = arch;
+    cfg.batch = o->batch;
+    if (arch == CGAN_ARCH_DCGAN64) { cfg.nc = 3; cfg.num_classes = 0; cfg.cond = CGAN_COND_NONE; }
+    cgan_generator G = { 0 };
+    cgan_discriminator D = { 0 };
+    int rc = 1;
+    row *rows = NULL;
+    double *samples = NULL;
+    if (cgan_build_generator(ctx, &cfg, &G) || cgan_build_discriminator(ctx, &cfg, &D) ||
+        cgan_graph_requires_grad(D.g, D.x) || cgan_graph_plan(G.g, CGAN_MODE_TRAIN, 1) ||
+        cgan_graph_plan(D.g, CGAN_MODE_TRAIN, 2) ||
+        cgan_graph_bind(D.g, D.x, cgan_graph_value(G.g, G.out), cgan_graph_grad(G.g, G.out)))
+        goto fail;
+    if (D.labels >= 0 && cgan_graph_bind(D.g, D.labels, cgan_graph_value(G.g, G.labels), NULL)) goto fail;
+    int ng = cgan_graph_node_count(G.g), nd = cgan_graph_node_count(D.g), nrows = ng + nd;
+    rows = calloc((size_t)nrows, sizeof *rows);
+    samples = calloc((size_t)o->repeat * (size_t)nrows * 2, sizeof *samples);
+    if (!rows || !samples) goto fail;
+    for (int rep = 0; rep < o->warmup + o->repeat; rep++) {
+        int timed = rep >= o->warmup;
+        if (cgan_graph_profile(G.g, timed) || cgan_graph_profile(D.g, timed)) goto fail;
+        if (cgan_graph_forward(G.g, 1, (uint64_t)rep) || cgan_graph_forward(D.g, 1, (uint64_t)rep) ||
+            cgan_graph_backward(D.g, D.logit, CGAN_GRAD_PARAMS | CGAN_GRAD_INPUTS) ||
+            cgan_graph_backward(G.g, -1, CGAN_GRAD_PARAMS) || cgan_finish(ctx))
+            goto fail;
+        if (!timed) continue;
+        int k = rep - o->warmup;
+        for (int i = 0; i < nrows; i++) {
+            cgan_graph *g = i < ng ? G.g : D.g;
+            int idx = i < ng ? i : i - ng;
+            double f, b;
+            unsigned fc, bc;
+            cgan_graph_profile_get(g, idx, &f, &b, &fc, &bc);
+            samples[((size_t)i * 2) * (size_t)o->repeat + (size_t)k] = f;
+            samples[((size_t)i * 2 + 1) * (size_t)o->repeat + (size_t)k] = b;
+            snprintf(rows[i].name, sizeof rows[i].name, "%s", cgan_graph_node(g, idx)->name);
+        }
+    }
+    double total = 0;
+    for (int i = 0; i < nrows; i++) {
+        rows[i].fwd = bench_median(samples + (size_t)i * 2 * (size_t)o->repeat, o->repeat);
+        rows[i].bwd = bench_median(samples + ((size_t)i * 2 + 1) * (size_t)o->repeat, o->repeat);
+        total += rows[i].fwd + rows[i].bwd;
+    }
+    const cgan_device_info *d = cgan_ctx_device(ctx);
+    if (!o->json) {
+        printf("%s, batch %d, on %s: median of %d (G fwd, D fwd, D bwd, G bwd; no optimiser)\n",
+               cgan_arch_name(arch), o->batch, d->name, o->repeat);
+        printf("%-20s %10s %10s %7s\n", "layer", "fwd ms", "bwd ms", "share");
+        for (int i = 0; i < nrows; i++)
+            printf("%-20s %10.3f %10.3f %6.1f%%\n", rows[i].name, rows[i].fwd, rows[i].bwd,
+                   100 * (rows[i].fwd + rows[i].bwd) / (total > 0 ? total : 1));
+        printf("%-20s %21.3f\n\n", "total", total);
+    } else {
+        printf("{\"bench\":\"ops\",\"arch\":\"%s\",\"batch\":%d,\"device\":\"%s\",\"total_ms\":%.4f,\"layers\":[",
+               cgan_arch_name(arch), o->batch, d->name, total);
+        for (int i = 0; i < nrows; i++)
+            printf("%s{\"name\":\"%s\",\"fwd_ms\":%.4f,\"bwd_ms\":%.4f}", i ? "," : "", rows[i].name,
+                   rows[i].fwd, rows[i].bwd);
+        printf("]}\n");
+    }
+    rc = 0;
+fail:
+    if (rc) fprintf(stderr, "cgan-bench ops: %s\n", cgan_last_error(ctx));
+    free(rows);
+    free(samples);
+    cgan_graph_destroy(G.g);
+    cgan_graph_destroy(D.g);
+    return rc;
+}
+
+int bench_ops(cgan_ctx *ctx, const bench_opts *o)
+{
+    int rc = 0;
+    if (!o->arch || !strcmp(o->arch, "seed32")) rc |= run_arch(ctx, o, CGAN_ARCH_SEED32);
+    if (!o->arch || !strcmp(o->arch, "dcgan64")) rc |= run_arch(ctx, o, CGAN_ARCH_DCGAN64);
+    return rc;
+}
