@@ -130,7 +130,7 @@ __kernel void gemm_reg(GEMM_ARGS)
             for (int r = 0; r < TM; r++) {
                 const vfloat a = (vfloat)(PE(rows[r], k));
 #pragma unroll
-                for (int v = 0; v < NV; v++) acc[r][v] = mad(a, b[v], acc[r][v]);
+                for (int v = 0; v < NV; v++) acc[r][v] = fma(a, b[v], acc[r][v]);
             }
         }
     } else {
@@ -149,7 +149,7 @@ __kernel void gemm_reg(GEMM_ARGS)
             for (int r = 0; r < TM; r++) {
                 const vfloat a = (vfloat)(PE(rows[r], k));
 #pragma unroll
-                for (int v = 0; v < NV; v++) acc[r][v] = mad(a, b[v], acc[r][v]);
+                for (int v = 0; v < NV; v++) acc[r][v] = fma(a, b[v], acc[r][v]);
             }
         }
     }
@@ -242,7 +242,7 @@ __kernel void gemm_dot(GEMM_ARGS)
 #pragma unroll
         for (int r = 0; r < TM; r++)
 #pragma unroll
-            for (int c = 0; c < TN; c++) acc[r][c] = mad(a[r], b[c], acc[r][c]);
+            for (int c = 0; c < TN; c++) acc[r][c] = fma(a[r], b[c], acc[r][c]);
     }
     float s[TM][TN];
 #pragma unroll
@@ -254,7 +254,7 @@ __kernel void gemm_dot(GEMM_ARGS)
         for (int r = 0; r < TM; r++) {
             const float a = PE(rows[r], k);
 #pragma unroll
-            for (int c = 0; c < TN; c++) s[r][c] = mad(a, QE(k, cols[c]), s[r][c]);
+            for (int c = 0; c < TN; c++) s[r][c] = fma(a, QE(k, cols[c]), s[r][c]);
         }
     }
 #pragma unroll
@@ -317,7 +317,7 @@ __kernel void gemm_local(GEMM_ARGS)
 #pragma unroll
             for (int r = 0; r < RM; r++)
 #pragma unroll
-                for (int c = 0; c < RN; c++) acc[r][c] = mad(a[r], b[c], acc[r][c]);
+                for (int c = 0; c < RN; c++) acc[r][c] = fma(a[r], b[c], acc[r][c]);
         }
         barrier(CLK_LOCAL_MEM_FENCE);
     }

@@ -9,6 +9,7 @@
 
 int cmd_devices(int argc, char **argv);
 int cmd_selftest(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 
 /* Print "cgan-cl: <what>: <message>" on stderr. */
 void cli_error(const char *what, const char *msg);

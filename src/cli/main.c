@@ -14,6 +14,7 @@ typedef struct command {
 static const command commands[] = {
     { "devices", cmd_devices, "list OpenCL devices and the default choice" },
     { "selftest", cmd_selftest, "build every kernel and check each op against the C reference" },
+    { "train", cmd_train, "train a conditional GAN on an image folder or IDX set" },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

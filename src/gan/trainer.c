@@ -231,17 +231,17 @@ cgan_status cgan_trainer_step(cgan_trainer *t, const float *images, const float 
         if (cond) CGAN_TRY(cgan_graph_bind(D, t->D.labels, t->real_y[t->cur], NULL));
         ld->a.target = 1.0f;
         CGAN_TRY(cgan_graph_forward(D, 1, ctr + 2));
+        CGAN_TRY(log_stats(t, CGAN_LOG_D_X)); /* before backward: the logits' memory is reused */
         CGAN_TRY(cgan_graph_backward(D, t->loss_d, CGAN_GRAD_PARAMS));
         CGAN_TRY(log_value(t, cgan_graph_value(D, t->loss_d), CGAN_LOG_LOSS_D_REAL));
-        CGAN_TRY(log_stats(t, CGAN_LOG_D_X));
         /* fake batch (G's output, no gradient into G) */
         CGAN_TRY(cgan_graph_bind(D, t->D.x, gout, gout_grad));
         if (cond) CGAN_TRY(cgan_graph_bind(D, t->D.labels, glabels, NULL));
         ld->a.target = hinge ? -1.0f : 0.0f;
         CGAN_TRY(cgan_graph_forward(D, 1, ctr + 3));
+        CGAN_TRY(log_stats(t, CGAN_LOG_D_GZ));
         CGAN_TRY(cgan_graph_backward(D, t->loss_d, CGAN_GRAD_PARAMS));
         CGAN_TRY(log_value(t, cgan_graph_value(D, t->loss_d), CGAN_LOG_LOSS_D_FAKE));
-        CGAN_TRY(log_stats(t, CGAN_LOG_D_GZ));
         CGAN_TRY(adam(t, 1, ++t->d_updates));
     }
     /* G through the updated D: gradient w.r.t. D's input only, then G's backward */

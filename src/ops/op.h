@@ -29,6 +29,7 @@ typedef enum cgan_op_type {
     CGAN_OP_LOSS_HINGE_D,
     CGAN_OP_LOSS_HINGE_G,
     CGAN_OP_LOSS_SOFTMAX_CE,
+    CGAN_OP_DIFFAUG,        /* DiffAugment: translation + cutout, per sample, differentiable */
     CGAN_OP_COUNT
 } cgan_op_type;
 

@@ -20,6 +20,7 @@ OPDEF(cgan_op_loss_bce_def)
 OPDEF(cgan_op_loss_hinge_d_def)
 OPDEF(cgan_op_loss_hinge_g_def)
 OPDEF(cgan_op_loss_softmax_ce_def)
+OPDEF(cgan_op_diffaug_def)
 
 static const cgan_op_def *const table[] = {
     [CGAN_OP_CONV2D] = &cgan_op_conv2d_def,
@@ -39,6 +40,7 @@ static const cgan_op_def *const table[] = {
     [CGAN_OP_LOSS_HINGE_D] = &cgan_op_loss_hinge_d_def,
     [CGAN_OP_LOSS_HINGE_G] = &cgan_op_loss_hinge_g_def,
     [CGAN_OP_LOSS_SOFTMAX_CE] = &cgan_op_loss_softmax_ce_def,
+    [CGAN_OP_DIFFAUG] = &cgan_op_diffaug_def,
 };
 _Static_assert(sizeof table / sizeof table[0] == CGAN_OP_COUNT,
                "the op table and cgan_op_type differ in length");

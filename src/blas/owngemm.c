@@ -1,0 +1,442 @@
+/* The own GEMM provider (cl/gemm.cl): argument checks, the variant and tile choice per
+ * device and shape, launches, and a small timing driver for the benchmarks.
+ *
+ * Every form reduces to one kernel computing D = alpha op(P) op(Q) + beta D per batch
+ * entry, where (P, Q, D) is (A, B, C) or, for the swapped form, (B^T, A^T, C^T). Tile sizes,
+ * vector widths and transposes are -D defines, so each combination is its own cached
+ * program. */
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "owngemm.h"
+#include "core/rng.h"
+
+typedef enum variant { V_CPU, V_CPU_OUTER, V_CPU_SWAP, V_CPU_DOT, V_GPU, V_COUNT } variant;
+
+static const char *const variant_names[V_COUNT + 1] = {
+    "cpu", "cpu-outer", "cpu-swap", "cpu-dot", "gpu", NULL
+};
+
+const char *const *cgan_gemm_own_variants(void)
+{
+    return variant_names;
+}
+
+static const char *tr(cgan_trans t)
+{
+    return t == CGAN_TRANS ? "T" : "N";
+}
+
+/* ---- argument checks ------------------------------------------------------------------ */
+static cgan_status mem_size(cgan_ctx *ctx, cl_mem m, const char *what, size_t *bytes)
+{
+    CGAN_CL_CHECK(ctx, clGetMemObjectInfo(m, CL_MEM_SIZE, sizeof *bytes, bytes, NULL),
+                  "clGetMemObjectInfo", "gemm: size of %s", what);
+    return CGAN_OK;
+}
+
+/* One operand stored rows x cols (leading dimension ld) per batch entry: the kernels index
+ * inside an entry with 32-bit ints and offset entries with 64-bit longs, and every element
+ * touched must lie inside the buffer. */
+static cgan_status check_operand(cgan_ctx *ctx, const cgan_gemm_args *g, const char *what,
+                                 cl_mem m, size_t off, size_t ld, size_t stride, size_t rows,
+                                 size_t cols)
+{
+    if (!m)
+        return cgan_error(ctx, CGAN_E_INVALID, "gemm %s%s: matrix %s is a NULL buffer",
+                          tr(g->ta), tr(g->tb), what);
+    if (ld < cols)
+        return cgan_error(ctx, CGAN_E_INVALID, "gemm %s%s m=%zu n=%zu k=%zu: ld%s %zu is below %zu",
+                          tr(g->ta), tr(g->tb), g->m, g->n, g->k, what, ld, cols);
+    if (rows == 0 || cols == 0) return CGAN_OK;
+    if (ld > INT_MAX || (rows - 1) > (size_t)(INT_MAX - cols) / ld)
+        return cgan_error(ctx, CGAN_E_INVALID, "gemm: matrix %s (%zu x %zu, ld %zu) exceeds the "
+                          "32-bit index range of one batch entry", what, rows, cols, ld);
+    size_t extent = (rows - 1) * ld + cols;
+    size_t last = off + extent; /* one past the last element, all checks overflow-safe */
+    if (off > (size_t)INT64_MAX / 2 || stride > (size_t)INT64_MAX / 2 ||
+        (g->batch > 1 && stride > ((size_t)INT64_MAX / 2 - last) / (g->batch - 1)))
+        return cgan_error(ctx, CGAN_E_INVALID, "gemm: matrix %s offset %zu / stride %zu overflow",
+                          what, off, stride);
+    last += (g->batch - 1) * stride;
+    size_t bytes;
+    CGAN_TRY(mem_size(ctx, m, what, &bytes));
+    if (last > bytes / sizeof(float))
+        return cgan_error(ctx, CGAN_E_INVALID, "gemm %s%s m=%zu n=%zu k=%zu batch=%zu: matrix %s "
+                          "needs %zu floats (offset %zu, ld %zu, stride %zu), its buffer holds %zu",
+                          tr(g->ta), tr(g->tb), g->m, g->n, g->k, g->batch, what, last, off, ld,
+                          stride, bytes / sizeof(float));
+    return CGAN_OK;
+}
+
+static cgan_status check_args(cgan_ctx *ctx, const cgan_gemm_args *g)
+{
+    if (g->m > INT_MAX || g->n > INT_MAX || g->k > INT_MAX || g->batch > INT_MAX)
+        return cgan_error(ctx, CGAN_E_INVALID, "gemm m=%zu n=%zu k=%zu batch=%zu: over the 32-bit "
+                          "range", g->m, g->n, g->k, g->batch);
+    if (g->batch > 1 && g->c_stride == 0)
+        return cgan_error(ctx, CGAN_E_INVALID, "gemm batch=%zu: C stride 0 would make the batch "
+                          "entries race on one C", g->batch);
+    int ta = g->ta == CGAN_TRANS, tb = g->tb == CGAN_TRANS;
+    CGAN_TRY(check_operand(ctx, g, "A", g->a, g->a_off, g->lda, g->a_stride, ta ? g->k : g->m,
+                           ta ? g->m : g->k));
+    CGAN_TRY(check_operand(ctx, g, "B", g->b, g->b_off, g->ldb, g->b_stride, tb ? g->n : g->k,
+                           tb ? g->k : g->n));
+    return check_operand(ctx, g, "C", g->c, g->c_off, g->ldc, g->c_stride, g->m, g->n);
+}
+
+/* ---- the plan: which kernel, which defines, which range -------------------------------- */
+typedef enum form { F_OUTER, F_SWAP, F_DOT, F_LOCAL } form;
+
+typedef struct plan {
+    form form;
+    const char *kernel;
+    char opts[192];
+    size_t global[3], local[3];
+} plan;
+
+/* The operands as the kernel sees them: D (M x N) = op(P) op(Q). */
+typedef struct kview {
+    int m, n, k, tp, tq, tc;
+    cl_mem p, q;
+    size_t p_off, p_ld, p_stride, q_off, q_ld, q_stride;
+} kview;
+
+static kview view_of(const cgan_gemm_args *g, int swap)
+{
+    kview v;
+    int ta = g->ta == CGAN_TRANS, tb = g->tb == CGAN_TRANS;
+    if (!swap) {
+        v = (kview){ (int)g->m, (int)g->n, (int)g->k, ta, tb, 0, g->a, g->b,
+                     g->a_off, g->lda, g->a_stride, g->b_off, g->ldb, g->b_stride };
+    } else { /* C^T (N x M) = op(B)^T op(A)^T: P = B with the transpose flipped, Q = A too */
+        v = (kview){ (int)g->n, (int)g->m, (int)g->k, !tb, !ta, 1, g->b, g->a,
+                     g->b_off, g->ldb, g->b_stride, g->a_off, g->lda, g->a_stride };
+    }
+    return v;
+}
+
+static size_t pow2_at_most(size_t v, size_t cap)
+{
+    size_t p = 1;
+    while (p * 2 <= v && p * 2 <= cap) p *= 2;
+    return p;
+}
+
+static size_t ceil_div(size_t a, size_t b)
+{
+    return (a + b - 1) / b;
+}
+
+/* Float vector width the device prefers (16 with AVX-512, 8 with AVX2), clamped to 4..16. */
+static size_t device_vw(cgan_ctx *ctx)
+{
+    cl_uint w = 0;
+    if (clGetDeviceInfo(ctx->device, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof w, &w, NULL)
+        != CL_SUCCESS || w < 4)
+        w = 4;
+    return w > 16 ? 16 : w;
+}
+
+/* CPU work-groups: a few items that share operand panels, run by one thread in order. */
+static void cpu_local(plan *pl, size_t ly)
+{
+    pl->local[0] = 1;
+    pl->local[1] = ly;
+    pl->local[2] = 1;
+    for (int d = 0; d < 3; d++) pl->global[d] = cgan_align_up(pl->global[d], pl->local[d]);
+}
+
+/* Outer-product register tiles: vectors of VW along the N columns of D, NV of them, TM rows.
+ * The accumulator count TM*NV is sized for the register file (32 vector registers with
+ * AVX-512, 16 otherwise). */
+static void plan_reg(cgan_ctx *ctx, const kview *v, size_t batch, plan *pl)
+{
+    size_t dvw = device_vw(ctx);
+    size_t vw = pow2_at_most((size_t)v->n, dvw);
+    size_t nv = (size_t)v->n >= 2 * vw && vw == dvw ? 2 : 1;
+    size_t tm = dvw >= 16 ? (nv == 2 ? 6 : 12) : (nv == 2 ? 4 : 8);
+    const char *env = getenv("CGAN_GEMM_TILE"); /* tuning aid: "TM,NV,VW,LY" */
+    size_t ly = 4;
+    if (env) sscanf(env, "%zu,%zu,%zu,%zu", &tm, &nv, &vw, &ly);
+    pl->kernel = "gemm_reg";
+    snprintf(pl->opts, sizeof pl->opts, "-DTA=%d -DTB=%d -DTC=%d -DVW=%zu -DNV=%zu -DTM=%zu",
+             v->tp, v->tq, v->tc, vw, nv, tm);
+    pl->global[0] = ceil_div((size_t)v->n, vw * nv);
+    pl->global[1] = ceil_div((size_t)v->m, tm);
+    pl->global[2] = batch;
+    cpu_local(pl, ly < pl->global[1] ? ly : pl->global[1]);
+}
+
+/* Dot-product tiles: TM x TN outputs, VW-wide partial sums along K. */
+static void plan_dot(cgan_ctx *ctx, const kview *v, size_t batch, plan *pl)
+{
+    size_t vw = pow2_at_most((size_t)v->k, device_vw(ctx));
+    size_t tm = 4, tn = 4, ly = 4;
+    const char *env = getenv("CGAN_GEMM_DOT"); /* tuning aid: "TM,TN,VW,LY" */
+    if (env) sscanf(env, "%zu,%zu,%zu,%zu", &tm, &tn, &vw, &ly);
+    pl->kernel = "gemm_dot";
+    snprintf(pl->opts, sizeof pl->opts, "-DTA=%d -DTB=%d -DTC=%d -DVW=%zu -DTM=%zu -DTN=%zu",
+             v->tp, v->tq, v->tc, vw, tm, tn);
+    pl->global[0] = ceil_div((size_t)v->n, tn);
+    pl->global[1] = ceil_div((size_t)v->m, tm);
+    pl->global[2] = batch;
+    cpu_local(pl, ly < pl->global[1] ? ly : pl->global[1]);
+}
+
+/* Local-memory tiles for GPUs: WX x WY items, RM x RN outputs each, BK deep. */
+typedef struct gpu_cfg { int wx, wy, rm, rn, bk; } gpu_cfg;
+
+static void plan_local_cfg(const kview *v, size_t batch, gpu_cfg c, plan *pl)
+{
+    pl->kernel = "gemm_local";
+    snprintf(pl->opts, sizeof pl->opts,
+             "-DTA=%d -DTB=%d -DTC=%d -DWX=%d -DWY=%d -DRM=%d -DRN=%d -DBK=%d", v->tp, v->tq,
+             v->tc, c.wx, c.wy, c.rm, c.rn, c.bk);
+    pl->local[0] = (size_t)c.wx;
+    pl->local[1] = (size_t)c.wy;
+    pl->local[2] = 1;
+    pl->global[0] = ceil_div((size_t)v->n, (size_t)(c.wx * c.rn)) * (size_t)c.wx;
+    pl->global[1] = ceil_div((size_t)v->m, (size_t)(c.wy * c.rm)) * (size_t)c.wy;
+    pl->global[2] = batch;
+}
+
+/* ---- launch ------------------------------------------------------------------------------ */
+static cgan_status launch(cgan_ctx *ctx, const cgan_gemm_args *g, const kview *v, plan *pl,
+                          cgan_kernel *k)
+{
+    cgan_range r = { 3, { pl->global[0], pl->global[1], pl->global[2] },
+                     { pl->local[0], pl->local[1], pl->local[2] } };
+    return cgan_launch(ctx, k, &r, CGAN_KINT(v->m), CGAN_KINT(v->n), CGAN_KINT(v->k),
+                       CGAN_KFLOAT(g->alpha), CGAN_KMEM(v->p), CGAN_KLONG(v->p_off),
+                       CGAN_KINT(v->p_ld), CGAN_KLONG(v->p_stride), CGAN_KMEM(v->q),
+                       CGAN_KLONG(v->q_off), CGAN_KINT(v->q_ld), CGAN_KLONG(v->q_stride),
+                       CGAN_KFLOAT(g->beta), CGAN_KMEM(g->c), CGAN_KLONG(g->c_off),
+                       CGAN_KINT(g->ldc), CGAN_KLONG(g->c_stride));
+}
+
+static cgan_status get_kernel(cgan_ctx *ctx, const plan *pl, cgan_kernel **k)
+{
+    cgan_status st = cgan_kernel_get(ctx, "gemm", pl->opts, pl->kernel, k);
+    if (st != CGAN_OK) return cgan_error_wrap(ctx, st, "gemm kernel %s (%s)", pl->kernel, pl->opts);
+    return CGAN_OK;
+}
+
+static cgan_status run_cpu_form(cgan_ctx *ctx, const cgan_gemm_args *g, form f)
+{
+    kview v = view_of(g, f == F_SWAP);
+    plan pl;
+    memset(&pl, 0, sizeof pl);
+    pl.form = f;
+    if (f == F_DOT) plan_dot(ctx, &v, g->batch, &pl);
+    else plan_reg(ctx, &v, g->batch, &pl);
+    cgan_kernel *k;
+    CGAN_TRY(get_kernel(ctx, &pl, &k));
+    /* CPU work-groups are small; shrink them further if the kernel allows fewer items. */
+    size_t max = cgan_kernel_max_wg(k);
+    while (pl.local[1] > 1 && pl.local[1] > max) pl.local[1] /= 2;
+    for (int d = 0; d < 3; d++) pl.global[d] = cgan_align_up(pl.global[d], pl.local[d]);
+    return launch(ctx, g, &v, &pl, k);
+}
+
+/* The form "cpu" picks: outer products where op(B) has contiguous rows (NN, TN); the
+ * swapped problem for TT (then op(A)^T = A has contiguous rows), and for TN when C is
+ * much narrower than tall; dot products along K for NT, where both operands run along K. */
+static form cpu_form(cgan_ctx *ctx, const cgan_gemm_args *g)
+{
+    int ta = g->ta == CGAN_TRANS, tb = g->tb == CGAN_TRANS;
+    if (ta && tb) return F_SWAP;
+    if (!ta && tb) return F_DOT;
+    if (ta && g->n < device_vw(ctx) && g->m >= 4 * g->n) return F_SWAP;
+    return F_OUTER;
+}
+
+static cgan_status run_gpu(cgan_ctx *ctx, const cgan_gemm_args *g)
+{
+    kview v = view_of(g, 0);
+    /* 64x64 blocks from 16x16 items; narrower blocks for skinny C; smaller work-groups
+     * where the device or the kernel allows fewer items. */
+    gpu_cfg cfgs[3];
+    int nc = 0;
+    if (v.n <= 16) cfgs[nc++] = (gpu_cfg){ 16, 16, 8, 1, 16 };      /* 128 x 16 */
+    else if (v.m <= 16) cfgs[nc++] = (gpu_cfg){ 16, 16, 1, 8, 16 }; /* 16 x 128 */
+    else cfgs[nc++] = (gpu_cfg){ 16, 16, 4, 4, 16 };                /* 64 x 64 */
+    cfgs[nc++] = (gpu_cfg){ 8, 8, 4, 4, 16 };                       /* 32 x 32 */
+    cfgs[nc++] = (gpu_cfg){ 4, 4, 4, 4, 8 };                        /* 16 x 16 */
+    size_t dev_max = ctx->info.max_work_group ? ctx->info.max_work_group : 1;
+    size_t item_max[3] = { 1, 1, 1 };
+    if (clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof item_max, item_max,
+                        NULL) != CL_SUCCESS)
+        item_max[0] = item_max[1] = 4;
+    for (int i = 0; i < nc; i++) {
+        gpu_cfg c = cfgs[i];
+        size_t items = (size_t)c.wx * (size_t)c.wy;
+        size_t lmem = (size_t)c.bk * ((size_t)(c.wy * c.rm + 1) + (size_t)(c.wx * c.rn + 1)) * 4;
+        if (items > dev_max || (size_t)c.wx > item_max[0] || (size_t)c.wy > item_max[1] ||
+            (ctx->info.local_mem && lmem > ctx->info.local_mem))
+            continue;
+        plan pl;
+        memset(&pl, 0, sizeof pl);
+        pl.form = F_LOCAL;
+        plan_local_cfg(&v, g->batch, c, &pl);
+        cgan_kernel *k;
+        CGAN_TRY(get_kernel(ctx, &pl, &k));
+        if (cgan_kernel_max_wg(k) < items) continue;
+        return launch(ctx, g, &v, &pl, k);
+    }
+    return cgan_error(ctx, CGAN_E_UNSUPPORTED, "gemm (gpu variant): the device allows no "
+                      "work-group of 16 items (max %zu)", dev_max);
+}
+
+static cgan_status run_variant(cgan_ctx *ctx, const cgan_gemm_args *g, variant v)
+{
+    if (g->m == 0 || g->n == 0 || g->batch == 0) return CGAN_OK;
+    CGAN_TRY(check_args(ctx, g));
+    switch (v) {
+    case V_CPU: return run_cpu_form(ctx, g, cpu_form(ctx, g));
+    case V_CPU_OUTER: return run_cpu_form(ctx, g, F_OUTER);
+    case V_CPU_SWAP: return run_cpu_form(ctx, g, F_SWAP);
+    case V_CPU_DOT: return run_cpu_form(ctx, g, F_DOT);
+    case V_GPU: return run_gpu(ctx, g);
+    default: break;
+    }
+    return cgan_error(ctx, CGAN_E_INVALID, "gemm: unknown variant %d", (int)v);
+}
+
+/* ---- providers --------------------------------------------------------------------------- */
+static int variant_index(const char *name)
+{
+    for (int i = 0; i < V_COUNT; i++)
+        if (name && strcmp(name, variant_names[i]) == 0) return i;
+    return -1;
+}
+
+const char *cgan_gemm_own_variant_for(cgan_ctx *ctx)
+{
+    const char *env = getenv("CGAN_GEMM_VARIANT");
+    if (env && *env) {
+        int i = variant_index(env);
+        if (i >= 0) return variant_names[i];
+        char list[128] = "";
+        for (int j = 0; j < V_COUNT; j++) {
+            strncat(list, j ? ", " : "", sizeof list - strlen(list) - 1);
+            strncat(list, variant_names[j], sizeof list - strlen(list) - 1);
+        }
+        cgan_error(ctx, CGAN_E_INVALID, "CGAN_GEMM_VARIANT=%s names no GEMM variant (%s)", env,
+                   list);
+        return NULL;
+    }
+    return ctx->info.type == CGAN_DEVICE_CPU ? variant_names[V_CPU] : variant_names[V_GPU];
+}
+
+static cgan_status own_auto(cgan_ctx *ctx, const cgan_gemm_args *g)
+{
+    const char *name = cgan_gemm_own_variant_for(ctx);
+    if (!name) return CGAN_E_INVALID;
+    return run_variant(ctx, g, (variant)variant_index(name));
+}
+
+#define PINNED(id, vname)                                                   \
+    static cgan_status own_##id(cgan_ctx *ctx, const cgan_gemm_args *g)     \
+    {                                                                       \
+        return run_variant(ctx, g, vname);                                  \
+    }
+PINNED(cpu, V_CPU)
+PINNED(cpu_outer, V_CPU_OUTER)
+PINNED(cpu_swap, V_CPU_SWAP)
+PINNED(cpu_dot, V_CPU_DOT)
+PINNED(gpu, V_GPU)
+
+static const cgan_gemm_provider own_provider = { "own", own_auto };
+static const cgan_gemm_provider pinned[V_COUNT] = {
+    { "own:cpu", own_cpu }, { "own:cpu-outer", own_cpu_outer }, { "own:cpu-swap", own_cpu_swap },
+    { "own:cpu-dot", own_cpu_dot }, { "own:gpu", own_gpu },
+};
+
+const cgan_gemm_provider *cgan_gemm_provider_own(void)
+{
+    return &own_provider;
+}
+
+const cgan_gemm_provider *cgan_gemm_provider_own_variant(const char *name)
+{
+    int i = variant_index(name);
+    return i < 0 ? NULL : &pinned[i];
+}
+
+/* ---- timing driver ------------------------------------------------------------------------ */
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+cgan_status cgan_gemm_bench_args(cgan_ctx *ctx, const cgan_gemm_provider *p,
+                                 const cgan_gemm_args *g, int repeat, double *gflops)
+{
+    if (!p || repeat < 1 || !gflops)
+        return cgan_error(ctx, CGAN_E_INVALID, "gemm bench: no provider, repeat %d", repeat);
+    double *t = malloc((size_t)repeat * sizeof *t);
+    if (!t) return cgan_error(ctx, CGAN_E_NOMEM, "out of memory");
+    cgan_status st = cgan_finish(ctx);
+    if (st == CGAN_OK) st = p->gemm(ctx, g); /* warm-up: builds kernels, touches pages */
+    if (st == CGAN_OK) st = cgan_finish(ctx);
+    for (int i = 0; i < repeat && st == CGAN_OK; i++) {
+        double t0 = now_s();
+        st = p->gemm(ctx, g);
+        if (st == CGAN_OK) st = cgan_finish(ctx);
+        t[i] = now_s() - t0;
+    }
+    if (st == CGAN_OK) {
+        qsort(t, (size_t)repeat, sizeof *t, cmp_double);
+        double med = repeat % 2 ? t[repeat / 2] : 0.5 * (t[repeat / 2 - 1] + t[repeat / 2]);
+        *gflops = 2.0 * (double)g->m * (double)g->n * (double)g->k * (double)g->batch /
+                  (med > 0 ? med : 1e-12) * 1e-9;
+    }
+    free(t);
+    return st;
+}
+
+cgan_status cgan_gemm_bench(cgan_ctx *ctx, const cgan_gemm_provider *p, size_t m, size_t n,
+                            size_t k, cgan_trans ta, cgan_trans tb, int repeat, double *gflops)
+{
+    if (m == 0 || n == 0 || k == 0)
+        return cgan_error(ctx, CGAN_E_INVALID, "gemm bench: m=%zu n=%zu k=%zu", m, n, k);
+    cgan_gemm_args g = {
+        .ta = ta, .tb = tb, .m = m, .n = n, .k = k, .alpha = 1.0f, .beta = 0.0f,
+        .lda = ta == CGAN_TRANS ? m : k, .ldb = tb == CGAN_TRANS ? k : n, .ldc = n, .batch = 1,
+    };
+    size_t na = m * k, nb = k * n, nc = m * n;
+    float *h = malloc((na > nb ? na : nb) * sizeof *h);
+    if (!h) return cgan_error(ctx, CGAN_E_NOMEM, "out of memory");
+    cgan_rng rng;
+    cgan_rng_init(&rng, 7, 0);
+    cgan_status st = cgan_buffer_create(ctx, na * 4, "bench A", &g.a);
+    if (st == CGAN_OK) st = cgan_buffer_create(ctx, nb * 4, "bench B", &g.b);
+    if (st == CGAN_OK) st = cgan_buffer_create(ctx, nc * 4, "bench C", &g.c);
+    if (st == CGAN_OK) {
+        cgan_rng_fill_uniform(&rng, h, na, -1.f, 1.f);
+        st = cgan_buffer_write(ctx, g.a, 0, na * 4, h);
+    }
+    if (st == CGAN_OK) {
+        cgan_rng_fill_uniform(&rng, h, nb, -1.f, 1.f);
+        st = cgan_buffer_write(ctx, g.b, 0, nb * 4, h);
+    }
+    if (st == CGAN_OK) st = cgan_gemm_bench_args(ctx, p, &g, repeat, gflops);
+    cgan_buffer_release(g.a);
+    cgan_buffer_release(g.b);
+    cgan_buffer_release(g.c);
+    free(h);
+    return st;
+}

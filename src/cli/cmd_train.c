@@ -1,0 +1,246 @@
+/* cgan-cl train: train a (conditional) GAN in a run folder. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "cli.h"
+#include "gan/run.h"
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    if (stop_flag) _exit(128 + sig); /* second signal: leave now; checkpoints are atomic */
+    stop_flag = 1;
+}
+
+static void help(void)
+{
+    printf("usage: cgan-cl train [options]\n"
+           "\n"
+           "Train a conditional GAN. Progress shows on a terminal as one line (plain lines\n"
+           "otherwise); the run folder gets sample grids, metrics.csv, a loss plot, the config\n"
+           "and checkpoints. Ctrl-C (SIGINT) or SIGTERM finishes the step, saves a checkpoint\n"
+           "and exits 0; a second signal exits at once (the last checkpoint stays intact).\n"
+           "\n"
+           "data:\n"
+           "  --data PATH          image folder (one subfolder per class; JPEG/PNG) or a\n"
+           "                       folder of IDX files (MNIST format, raw or .gz)\n"
+           "                       (default: Fashion-MNIST in %s)\n"
+           "  --channels 1|3       force grayscale or colour (default: from the data)\n"
+           "  --max-images N       use at most N images (quick runs)\n"
+           "  --flip               random horizontal flips\n"
+           "model:\n"
+           "  --arch seed32|dcgan64  32x32 or 64x64 DCGAN (default seed32)\n"
+           "  --size 32|64         the same choice by image size\n"
+           "  --cond none|concat|proj  conditioning (default concat)\n"
+           "  --nz N --ngf N --ndf N   latent size and widths (100, 64, 64)\n"
+           "training:\n"
+           "  --loss bce|hinge     (default bce)\n"
+           "  --batch N            (default 64)\n"
+           "  --lr F --lr-d F      Adam learning rates of G and D (2e-4; --lr-d defaults to --lr)\n"
+           "  --beta1 F --beta2 F  Adam betas (0.5, 0.999)\n"
+           "  --d-steps N          D updates per G update (1)\n"
+           "  --ema F              EMA decay of G's weights for samples and export, 0 = off (0.999)\n"
+           "  --steps N | --epochs N   length (default 1 epoch)\n"
+           "  --seed N             seed of initialisation, noise and shuffling (1)\n"
+           "run folder:\n"
+           "  --out DIR            run folder (default ./run)\n"
+           "  --sample-every N     sample grid every N steps (500)\n"
+           "  --ckpt-every N       checkpoint every N steps (1000)\n"
+           "  --keep N             keep the last N checkpoints (3)\n"
+           "  --log-every N        metrics/progress every N steps (50)\n"
+           "  --resume DIR         continue a run from its latest checkpoint (its settings;\n"
+           "                       --steps may extend it)\n"
+           "  --init CKPT          start from the tensors of CKPT whose names and shapes match\n"
+           "                       (pretrain, then fine-tune with conditioning)\n"
+           "  -d, --device N|NAME  OpenCL device\n",
+           "/usr/share/datasets/fashion-mnist");
+}
+
+typedef struct ui { int tty; int64_t last_line; } ui;
+
+static void fmt_eta(double s, char *out, size_t n)
+{
+    if (s <= 0) { snprintf(out, n, "--"); return; }
+    long v = (long)s;
+    if (v >= 3600) snprintf(out, n, "%ldh%02ldm", v / 3600, v / 60 % 60);
+    else snprintf(out, n, "%ldm%02lds", v / 60, v % 60);
+}
+
+static void on_event(void *user, const cgan_run_event *e)
+{
+    ui *u = user;
+    switch (e->kind) {
+    case CGAN_RUN_INFO:
+        if (u->tty) fputs("\r\033[K", stdout);
+        printf("%s\n", e->text);
+        break;
+    case CGAN_RUN_LOG: {
+        char eta[32];
+        fmt_eta(e->eta_s, eta, sizeof eta);
+        if (u->tty)
+            printf("\r\033[Kstep %" PRId64 "/%" PRId64 "  epoch %d  %.1f img/s  ETA %s  loss D %.3f G %.3f  D(x) %.2f  D(G(z)) %.2f",
+                   e->step, e->total, e->epoch, e->img_per_s, eta, e->loss_d, e->loss_g, e->d_x, e->d_gz);
+        else
+            printf("step %" PRId64 "/%" PRId64 " epoch %d img/s %.1f eta %s loss_d %.4f loss_g %.4f d_x %.3f d_g_z %.3f acc_real %.2f acc_fake %.2f\n",
+                   e->step, e->total, e->epoch, e->img_per_s, eta, e->loss_d, e->loss_g, e->d_x, e->d_gz,
+                   e->acc_real, e->acc_fake);
+        break;
+    }
+    case CGAN_RUN_SAMPLE:
+    case CGAN_RUN_CHECKPOINT:
+        if (u->tty) fputs("\r\033[K", stdout);
+        printf("%s %s\n", e->kind == CGAN_RUN_SAMPLE ? "samples" : "checkpoint", e->text);
+        break;
+    }
+    fflush(stdout);
+}
+
+static int parse_int(const char *opt, const char *v, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (errno || end == v || *end || x < lo || x > hi) {
+        cli_usage_error("train", "%s '%s': expected an integer in [%ld, %ld]", opt, v, lo, hi);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+static int parse_float(const char *opt, const char *v, double lo, double hi, float *out)
+{
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (errno || end == v || *end || !(x >= lo && x <= hi)) {
+        cli_usage_error("train", "%s '%s': expected a number in [%g, %g]", opt, v, lo, hi);
+        return -1;
+    }
+    *out = (float)x;
+    return 0;
+}
+
+enum { O_DATA = 256, O_CHANNELS, O_MAXIMG, O_FLIP, O_ARCH, O_SIZE, O_COND, O_NZ, O_NGF, O_NDF, O_LOSS, O_BATCH,
+       O_LR, O_LRD, O_B1, O_B2, O_DSTEPS, O_EMA, O_STEPS, O_EPOCHS, O_SEED, O_OUT, O_SAMPLE, O_CKPT, O_KEEP,
+       O_LOG, O_RESUME, O_INIT, O_DIFFAUG };
+
+int cmd_train(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "data", required_argument, 0, O_DATA }, { "channels", required_argument, 0, O_CHANNELS },
+        { "max-images", required_argument, 0, O_MAXIMG }, { "flip", no_argument, 0, O_FLIP },
+        { "arch", required_argument, 0, O_ARCH }, { "size", required_argument, 0, O_SIZE },
+        { "cond", required_argument, 0, O_COND }, { "nz", required_argument, 0, O_NZ },
+        { "ngf", required_argument, 0, O_NGF }, { "ndf", required_argument, 0, O_NDF },
+        { "loss", required_argument, 0, O_LOSS }, { "batch", required_argument, 0, O_BATCH },
+        { "lr", required_argument, 0, O_LR }, { "lr-d", required_argument, 0, O_LRD },
+        { "beta1", required_argument, 0, O_B1 }, { "beta2", required_argument, 0, O_B2 },
+        { "d-steps", required_argument, 0, O_DSTEPS }, { "ema", required_argument, 0, O_EMA },
+        { "steps", required_argument, 0, O_STEPS }, { "epochs", required_argument, 0, O_EPOCHS },
+        { "seed", required_argument, 0, O_SEED }, { "out", required_argument, 0, O_OUT },
+        { "sample-every", required_argument, 0, O_SAMPLE }, { "ckpt-every", required_argument, 0, O_CKPT },
+        { "keep", required_argument, 0, O_KEEP }, { "log-every", required_argument, 0, O_LOG },
+        { "resume", required_argument, 0, O_RESUME }, { "init", required_argument, 0, O_INIT },
+        { "diffaug", no_argument, 0, O_DIFFAUG },
+        { "device", required_argument, 0, 'd' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+    };
+    cgan_run_opts o;
+    cgan_run_defaults(&o);
+    const char *device = NULL;
+    int lr_d_set = 0;
+    long v;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h': help(); return CLI_EXIT_OK;
+        case 'd': device = optarg; break;
+        case O_DATA: o.data = optarg; break;
+        case O_CHANNELS:
+            if (parse_int("--channels", optarg, 1, 3, &v) || v == 2)
+                return v == 2 ? cli_usage_error("train", "--channels must be 1 or 3") : CLI_EXIT_USAGE;
+            o.channels = (int)v; break;
+        case O_MAXIMG: if (parse_int("--max-images", optarg, 1, 100000000, &v)) return CLI_EXIT_USAGE; o.max_images = (int)v; break;
+        case O_FLIP: o.flip = 1; break;
+        case O_ARCH: {
+            int a = cgan_arch_parse(optarg);
+            if (a < 0) return cli_usage_error("train", "--arch '%s': use seed32 or dcgan64", optarg);
+            o.train.model.arch = (cgan_arch)a; break;
+        }
+        case O_SIZE:
+            if (!strcmp(optarg, "32")) o.train.model.arch = CGAN_ARCH_SEED32;
+            else if (!strcmp(optarg, "64")) o.train.model.arch = CGAN_ARCH_DCGAN64;
+            else return cli_usage_error("train", "--size '%s': use 32 or 64", optarg);
+            break;
+        case O_COND: {
+            int cd = cgan_cond_parse(optarg);
+            if (cd < 0) return cli_usage_error("train", "--cond '%s': use none, concat or proj", optarg);
+            o.train.model.cond = (cgan_cond)cd; break;
+        }
+        case O_NZ: if (parse_int("--nz", optarg, 1, 4096, &v)) return CLI_EXIT_USAGE; o.train.model.nz = (int)v; break;
+        case O_NGF: if (parse_int("--ngf", optarg, 1, 1024, &v)) return CLI_EXIT_USAGE; o.train.model.ngf = (int)v; break;
+        case O_NDF: if (parse_int("--ndf", optarg, 1, 1024, &v)) return CLI_EXIT_USAGE; o.train.model.ndf = (int)v; break;
+        case O_LOSS: {
+            int l = cgan_loss_parse(optarg);
+            if (l < 0) return cli_usage_error("train", "--loss '%s': use bce or hinge", optarg);
+            o.train.loss = (cgan_loss_kind)l; break;
+        }
+        case O_BATCH: if (parse_int("--batch", optarg, 1, 4096, &v)) return CLI_EXIT_USAGE; o.train.model.batch = (int)v; break;
+        case O_LR: if (parse_float("--lr", optarg, 0, 1, &o.train.lr_g)) return CLI_EXIT_USAGE; break;
+        case O_LRD: if (parse_float("--lr-d", optarg, 0, 1, &o.train.lr_d)) return CLI_EXIT_USAGE; lr_d_set = 1; break;
+        case O_B1: if (parse_float("--beta1", optarg, 0, 0.9999999, &o.train.beta1)) return CLI_EXIT_USAGE; break;
+        case O_B2: if (parse_float("--beta2", optarg, 0, 0.9999999, &o.train.beta2)) return CLI_EXIT_USAGE; break;
+        case O_DSTEPS: if (parse_int("--d-steps", optarg, 1, 16, &v)) return CLI_EXIT_USAGE; o.train.d_steps = (int)v; break;
+        case O_EMA: if (parse_float("--ema", optarg, 0, 0.9999999, &o.train.ema)) return CLI_EXIT_USAGE; break;
+        case O_STEPS: if (parse_int("--steps", optarg, 1, 1000000000, &v)) return CLI_EXIT_USAGE; o.steps = v; break;
+        case O_EPOCHS: if (parse_int("--epochs", optarg, 1, 1000000, &v)) return CLI_EXIT_USAGE; o.epochs = (int)v; break;
+        case O_SEED: if (parse_int("--seed", optarg, 0, 2147483647, &v)) return CLI_EXIT_USAGE; o.train.seed = (uint64_t)v; break;
+        case O_OUT: o.out = optarg; break;
+        case O_SAMPLE: if (parse_int("--sample-every", optarg, 1, 1000000000, &v)) return CLI_EXIT_USAGE; o.sample_every = (int)v; break;
+        case O_CKPT: if (parse_int("--ckpt-every", optarg, 1, 1000000000, &v)) return CLI_EXIT_USAGE; o.ckpt_every = (int)v; break;
+        case O_KEEP: if (parse_int("--keep", optarg, 1, 10000, &v)) return CLI_EXIT_USAGE; o.keep = (int)v; break;
+        case O_LOG: if (parse_int("--log-every", optarg, 1, 1000000, &v)) return CLI_EXIT_USAGE; o.log_every = (int)v; break;
+        case O_RESUME: o.resume = optarg; break;
+        case O_INIT: o.init = optarg; break;
+        case O_DIFFAUG:
+            return cli_usage_error("train", "--diffaug is not available in this build yet");
+        default:
+            if (optopt) return cli_usage_error("train", "option '%s' needs a value", argv[optind - 1]);
+            return cli_usage_error("train", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc) return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
+    if (!lr_d_set) o.train.lr_d = o.train.lr_g;
+    if (o.resume && o.init) return cli_usage_error("train", "--resume and --init exclude each other");
+
+    cgan_ctx *ctx = cli_open(device);
+    if (!ctx) return CLI_EXIT_FAIL;
+    const cgan_device_info *d = cgan_ctx_device(ctx);
+    printf("device: %s (%s)\n", d->name, d->platform);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    o.stop = &stop_flag;
+    ui u = { isatty(STDOUT_FILENO), 0 };
+    int stopped = 0;
+    cgan_status st = cgan_run_train(ctx, &o, on_event, &u, &stopped);
+    if (u.tty) putchar('\n');
+    if (st != CGAN_OK) {
+        cli_error("train", cgan_last_error(ctx));
+        cgan_ctx_destroy(ctx);
+        return CLI_EXIT_FAIL;
+    }
+    printf("%s\n", stopped ? "stopped by signal; checkpoint saved" : "done");
+    cgan_ctx_destroy(ctx);
+    return CLI_EXIT_OK;
+}

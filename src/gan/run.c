@@ -1,0 +1,488 @@
+/* A training run in a run folder (see run.h). */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "run.h"
+#include "checkpoint.h"
+#include "sampler.h"
+#include "core/rng.h"
+#include "data/dataset.h"
+#include "data/loader.h"
+#include "io/atomic.h"
+#include "io/image.h"
+
+void cgan_run_defaults(cgan_run_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->train = cgan_train_defaults();
+    o->out = "run";
+    o->steps = 0;
+    o->epochs = 1;
+    o->sample_every = 500;
+    o->ckpt_every = 1000;
+    o->keep = 3;
+    o->log_every = 50;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static cgan_status mkdirs(cgan_ctx *ctx, const char *path)
+{
+    char tmp[1024];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; ; p++) {
+        char c = *p;
+        if (c == '/' || c == '\0') {
+            *p = '\0';
+            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+                return cgan_error(ctx, CGAN_E_IO, "%s: cannot create folder: %s", tmp, strerror(errno));
+            *p = c;
+        }
+        if (c == '\0') break;
+    }
+    return CGAN_OK;
+}
+
+typedef struct run_state {
+    cgan_ctx *ctx;
+    cgan_run_opts o;
+    char rundir[900];
+    cgan_dataset *ds;
+    cgan_loader *loader;
+    cgan_trainer *t;
+    cgan_sampler *sampler;
+    float *fixed_z, *fixed_y, *grid;
+    int grid_n, grid_cols;
+    float *batch_x, *batch_y;
+    /* metrics kept for the plot */
+    double *m_step, *m_ld, *m_lg;
+    int m_n, m_cap;
+    double t0, elapsed_before;
+    cgan_run_callback cb;
+    void *user;
+} run_state;
+
+static void emit(run_state *s, cgan_run_event *e)
+{
+    if (s->cb) s->cb(s->user, e);
+}
+
+static void info(run_state *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void info(run_state *s, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    cgan_run_event e = { .kind = CGAN_RUN_INFO, .text = buf };
+    emit(s, &e);
+}
+
+static char *run_json(const run_state *s)
+{
+    const cgan_run_opts *o = &s->o;
+    char *train = cgan_train_cfg_json(&o->train);
+    json_t *t = train ? json_loads(train, 0, NULL) : NULL;
+    free(train);
+    json_t *r = json_pack("{s:s, s:i, s:i, s:b, s:I, s:i, s:i, s:i, s:i}", "data", o->data ? o->data : "", "channels",
+                          o->channels, "max_images", o->max_images, "flip", o->flip, "steps", (json_int_t)o->steps,
+                          "sample_every", o->sample_every, "ckpt_every", o->ckpt_every, "keep", o->keep,
+                          "log_every", o->log_every);
+    if (!t || !r) { json_decref(t); json_decref(r); return NULL; }
+    json_object_set_new(r, "train", t);
+    char *out = json_dumps(r, JSON_INDENT(2) | JSON_SORT_KEYS);
+    json_decref(r);
+    return out;
+}
+
+/* Settings of a run saved in its checkpoint's "run" metadata. */
+static cgan_status read_run_json(run_state *s, const char *text, const char *path)
+{
+    json_error_t jerr;
+    json_t *r = text ? json_loads(text, 0, &jerr) : NULL;
+    if (!r) return cgan_error(s->ctx, CGAN_E_FORMAT, "%s: missing or malformed 'run' metadata", path);
+    const char *data = NULL;
+    json_int_t steps = 0;
+    int flip = 0;
+    int bad = json_unpack_ex(r, &jerr, 0, "{s?s, s:i, s:i, s:b, s:I, s:i, s:i, s:i, s:i}", "data", &data,
+                             "channels", &s->o.channels, "max_images", &s->o.max_images, "flip", &flip,
+                             "steps", &steps, "sample_every", &s->o.sample_every, "ckpt_every", &s->o.ckpt_every,
+                             "keep", &s->o.keep, "log_every", &s->o.log_every);
+    if (!bad) {
+        s->o.flip = flip;
+        if (s->o.steps == 0) s->o.steps = steps;
+        s->o.data = data && *data ? strdup(data) : NULL; /* one string per resumed run, kept */
+    }
+    json_decref(r);
+    if (bad) return cgan_error(s->ctx, CGAN_E_FORMAT, "%s: 'run' metadata: %s", path, jerr.text);
+    return CGAN_OK;
+}
+
+static cgan_status metrics_add(run_state *s, double step, double ld, double lg)
+{
+    if (s->m_n == s->m_cap) {
+        int cap = s->m_cap ? s->m_cap * 2 : 1024;
+        double *a = realloc(s->m_step, (size_t)cap * sizeof *a);
+        if (a) s->m_step = a;
+        double *b = realloc(s->m_ld, (size_t)cap * sizeof *b);
+        if (b) s->m_ld = b;
+        double *c = realloc(s->m_lg, (size_t)cap * sizeof *c);
+        if (c) s->m_lg = c;
+        if (!a || !b || !c) return cgan_error(s->ctx, CGAN_E_NOMEM, "out of memory");
+        s->m_cap = cap;
+    }
+    s->m_step[s->m_n] = step;
+    s->m_ld[s->m_n] = ld;
+    s->m_lg[s->m_n] = lg;
+    s->m_n++;
+    return CGAN_OK;
+}
+
+#define METRICS_HEADER "step,time_s,loss_d,loss_d_real,loss_d_fake,loss_g,d_x,d_g_z,acc_real,acc_fake,img_per_s\n"
+
+/* Keep rows of metrics.csv before step `upto` (a resumed run rewrites what follows). */
+static cgan_status metrics_reload(run_state *s, int64_t upto)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/metrics.csv", s->rundir);
+    FILE *f = fopen(path, "r");
+    char *keep = NULL;
+    size_t kn = 0;
+    FILE *mem = open_memstream(&keep, &kn);
+    if (!mem) { if (f) fclose(f); return cgan_error(s->ctx, CGAN_E_NOMEM, "out of memory"); }
+    fputs(METRICS_HEADER, mem);
+    char line[512];
+    while (f && fgets(line, sizeof line, f)) {
+        double v[11];
+        if (sscanf(line, "%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+                   &v[6], &v[7], &v[8], &v[9], &v[10]) != 11 || v[0] >= (double)upto)
+            continue;
+        fputs(line, mem);
+        s->elapsed_before = v[1];
+        CGAN_TRY(metrics_add(s, v[0], v[2], v[5]));
+    }
+    if (f) fclose(f);
+    fclose(mem);
+    cgan_status st = cgan_atomic_write(s->ctx, path, keep, kn);
+    free(keep);
+    return st;
+}
+
+/* Read the device log, append to metrics.csv, stop on a non-finite loss, report. */
+static cgan_status log_now(run_state *s, double *last_t, int64_t *last_step)
+{
+    enum { CAP = 1024 };
+    static float rows[CAP * CGAN_LOG_FIELDS];
+    static int64_t steps[CAP];
+    int n = 0;
+    CGAN_TRY(cgan_trainer_read_log(s->t, rows, steps, CAP, &n));
+    if (n == 0) return CGAN_OK;
+    double t = now_s();
+    int64_t cur = cgan_trainer_steps(s->t);
+    double rate = (t > *last_t && cur > *last_step)
+                      ? (double)(cur - *last_step) * s->o.train.model.batch / (t - *last_t) : 0;
+    *last_t = t;
+    *last_step = cur;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/metrics.csv", s->rundir);
+    FILE *f = fopen(path, "a");
+    if (!f) return cgan_error(s->ctx, CGAN_E_IO, "%s: cannot append: %s", path, strerror(errno));
+    float ld = 0, lg = 0, dx = 0, dgz = 0, ar = 0, af = 0;
+    for (int i = 0; i < n; i++) {
+        const float *r = rows + (size_t)i * CGAN_LOG_FIELDS;
+        for (int k = 0; k < CGAN_LOG_FIELDS; k++)
+            if (!isfinite(r[k]) && k <= CGAN_LOG_LOSS_G) {
+                fclose(f);
+                static const char *names[] = { "loss_D(real)", "loss_D(fake)", "loss_G" };
+                return cgan_error(s->ctx, CGAN_E_NUMERIC,
+                                  "non-finite loss at step %" PRId64 " (%s = %g); training stopped, the last "
+                                  "checkpoint is kept", steps[i] + 1, names[k], r[k]);
+            }
+        ld = r[CGAN_LOG_LOSS_D_REAL] + r[CGAN_LOG_LOSS_D_FAKE];
+        lg = r[CGAN_LOG_LOSS_G];
+        dx = r[CGAN_LOG_D_X];
+        dgz = r[CGAN_LOG_D_GZ];
+        ar = r[CGAN_LOG_ACC_REAL];
+        af = 1.0f - r[CGAN_LOG_ACC_FAKE];
+        fprintf(f, "%" PRId64 ",%.3f,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.4g,%.4g,%.2f\n", steps[i] + 1,
+                s->elapsed_before + t - s->t0, ld, r[CGAN_LOG_LOSS_D_REAL], r[CGAN_LOG_LOSS_D_FAKE], lg, dx, dgz,
+                ar, af, rate);
+        CGAN_TRY(metrics_add(s, (double)(steps[i] + 1), ld, lg));
+    }
+    if (fclose(f) != 0) return cgan_error(s->ctx, CGAN_E_IO, "%s: write failed", path);
+    cgan_run_event e = { .kind = CGAN_RUN_LOG, .step = cur, .total = s->o.steps, .img_per_s = rate,
+                         .loss_d = ld, .loss_g = lg, .d_x = dx, .d_gz = dgz, .acc_real = ar, .acc_fake = af };
+    int ep = 0, idx = 0;
+    cgan_loader_tell(s->loader, &ep, &idx);
+    e.epoch = ep;
+    e.eta_s = rate > 0 ? (double)(s->o.steps - cur) * s->o.train.model.batch / rate : 0;
+    emit(s, &e);
+    return CGAN_OK;
+}
+
+static cgan_status sample(run_state *s)
+{
+    CGAN_TRY(cgan_sampler_from_trainer(s->sampler, s->t, 1));
+    CGAN_TRY(cgan_sampler_run(s->sampler, s->fixed_z, s->fixed_y, s->grid));
+    char path[1024];
+    snprintf(path, sizeof path, "%s/samples/step_%06" PRId64 ".png", s->rundir, cgan_trainer_steps(s->t));
+    const cgan_model_cfg *m = &s->o.train.model;
+    CGAN_TRY(cgan_grid_write(s->ctx, path, s->grid, s->grid_n, m->nc, cgan_model_image_size(m->arch), s->grid_cols, 2));
+    snprintf(path + strlen(s->rundir), sizeof path - strlen(s->rundir), "/loss.png");
+    const double *series[2] = { s->m_ld, s->m_lg };
+    const char *labels[2] = { "loss D", "loss G" };
+    if (s->m_n >= 2) CGAN_TRY(cgan_plot_losses(s->ctx, path, s->m_step, series, 2, s->m_n, labels));
+    snprintf(path, sizeof path, "%s/samples/step_%06" PRId64 ".png", s->rundir, cgan_trainer_steps(s->t));
+    cgan_run_event e = { .kind = CGAN_RUN_SAMPLE, .text = path, .step = cgan_trainer_steps(s->t) };
+    emit(s, &e);
+    return CGAN_OK;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Delete all but the newest `keep` checkpoints. */
+static void prune(run_state *s)
+{
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/checkpoints", s->rundir);
+    DIR *d = opendir(dir);
+    if (!d) return;
+    char *names[4096];
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) && n < 4096) {
+        size_t l = strlen(de->d_name);
+        if (!strncmp(de->d_name, "step_", 5) && l > 12 && !strcmp(de->d_name + l - 12, ".safetensors"))
+            names[n++] = strdup(de->d_name);
+    }
+    closedir(d);
+    qsort(names, (size_t)n, sizeof *names, cmp_str);
+    for (int i = 0; i < n; i++) {
+        if (names[i] && i < n - s->o.keep) {
+            char p[1400];
+            snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+            unlink(p);
+        }
+        free(names[i]);
+    }
+}
+
+static cgan_status checkpoint(run_state *s)
+{
+    char rel[128], path[1200];
+    snprintf(rel, sizeof rel, "checkpoints/step_%06" PRId64 ".safetensors", cgan_trainer_steps(s->t));
+    snprintf(path, sizeof path, "%s/%s", s->rundir, rel);
+    char *run = run_json(s);
+    int ep = 0, idx = 0;
+    cgan_loader_tell(s->loader, &ep, &idx);
+    char eps[32], idxs[32];
+    snprintf(eps, sizeof eps, "%d", ep);
+    snprintf(idxs, sizeof idxs, "%d", idx);
+    cgan_ckpt_kv extra[3] = { { "run", run ? run : "{}" }, { "loader_epoch", eps }, { "loader_index", idxs } };
+    const int cond = s->o.train.model.cond != CGAN_COND_NONE;
+    cgan_status st = cgan_checkpoint_save(s->t, path, s->ds->class_names, cond ? s->ds->num_classes : 0, extra, 3);
+    free(run);
+    CGAN_TRY(st);
+    char ptr[160];
+    int l = snprintf(ptr, sizeof ptr, "%s\n", rel);
+    snprintf(path, sizeof path, "%s/latest", s->rundir);
+    CGAN_TRY(cgan_atomic_write(s->ctx, path, ptr, (size_t)l));
+    prune(s);
+    snprintf(path, sizeof path, "%s/%s", s->rundir, rel);
+    cgan_run_event e = { .kind = CGAN_RUN_CHECKPOINT, .text = path, .step = cgan_trainer_steps(s->t) };
+    emit(s, &e);
+    return CGAN_OK;
+}
+
+static void report_init(void *user, const char *line)
+{
+    info(user, "init: %s", line);
+}
+
+static cgan_status setup(run_state *s)
+{
+    cgan_ctx *ctx = s->ctx;
+    cgan_run_opts *o = &s->o;
+    cgan_st_file *resume = NULL;
+    cgan_status st = CGAN_OK;
+    if (o->resume) {
+        char latest[1200], rel[256] = "";
+        snprintf(s->rundir, sizeof s->rundir, "%s", o->resume);
+        snprintf(latest, sizeof latest, "%s/latest", o->resume);
+        FILE *f = fopen(latest, "r");
+        if (!f || !fgets(rel, sizeof rel, f)) {
+            if (f) fclose(f);
+            return cgan_error(ctx, CGAN_E_NOT_FOUND, "--resume %s: no checkpoint to resume (%s is missing or empty)",
+                              o->resume, latest);
+        }
+        fclose(f);
+        rel[strcspn(rel, "\r\n")] = '\0';
+        char path[1500];
+        snprintf(path, sizeof path, "%s/%s", o->resume, rel);
+        CGAN_TRY(cgan_st_open(ctx, path, &resume));
+        if ((st = cgan_checkpoint_config(ctx, resume, &o->train)) ||
+            (st = read_run_json(s, cgan_st_meta(resume, "run"), path))) {
+            cgan_st_close(resume);
+            return st;
+        }
+        info(s, "resuming %s at step %s", path, cgan_st_meta(resume, "step") ? cgan_st_meta(resume, "step") : "?");
+    } else {
+        snprintf(s->rundir, sizeof s->rundir, "%s", o->out);
+    }
+    char sub[1100];
+    snprintf(sub, sizeof sub, "%s/samples", s->rundir);
+    if ((st = mkdirs(ctx, sub))) goto done;
+    snprintf(sub, sizeof sub, "%s/checkpoints", s->rundir);
+    if ((st = mkdirs(ctx, sub))) goto done;
+
+    cgan_model_cfg *m = &o->train.model;
+    cgan_data_opts dopts;
+    cgan_data_opts_default(&dopts);
+    dopts.size = cgan_model_image_size(m->arch);
+    dopts.channels = o->channels;
+    dopts.max_images = o->max_images;
+    if ((st = cgan_dataset_open(ctx, o->data, &dopts, &s->ds))) goto done;
+    info(s, "data: %s (%s): %d images, %d classes, %dx%dx%d", s->ds->source, s->ds->format, s->ds->n,
+         s->ds->num_classes, s->ds->channels, s->ds->size, s->ds->size);
+    if (s->ds->skipped) {
+        info(s, "skipped %d unreadable file(s), e.g.:", s->ds->skipped);
+        for (int i = 0; i < s->ds->skipped_kept; i++) info(s, "  %s", s->ds->skipped_examples[i]);
+    }
+    if (o->resume && (m->nc != s->ds->channels)) {
+        st = cgan_error(ctx, CGAN_E_SHAPE, "--resume: the run used %d channels, the data has %d", m->nc, s->ds->channels);
+        goto done;
+    }
+    m->nc = s->ds->channels;
+    m->num_classes = m->cond == CGAN_COND_NONE ? 0 : s->ds->num_classes;
+    if (s->ds->n < m->batch) {
+        st = cgan_error(ctx, CGAN_E_INVALID, "--batch %d is larger than the data set (%d images)", m->batch, s->ds->n);
+        goto done;
+    }
+    if ((st = cgan_loader_create(ctx, s->ds, m->batch, o->train.seed, o->flip ? CGAN_AUG_FLIP : 0, &s->loader))) goto done;
+    if (o->steps <= 0) o->steps = (int64_t)(o->epochs > 0 ? o->epochs : 1) * cgan_loader_batches_per_epoch(s->loader) /
+                                  o->train.d_steps;
+    if ((st = cgan_trainer_create(ctx, &o->train, &s->t))) goto done;
+    if (resume) {
+        const char *path = cgan_st_path(resume);
+        if ((st = cgan_checkpoint_load(s->t, path, NULL))) goto done;
+        int ok1 = cgan_st_meta(resume, "loader_epoch") != NULL, ok2 = cgan_st_meta(resume, "loader_index") != NULL;
+        if (!ok1 || !ok2) { st = cgan_error(ctx, CGAN_E_FORMAT, "%s: loader position missing", path); goto done; }
+        if ((st = cgan_loader_seek(s->loader, atoi(cgan_st_meta(resume, "loader_epoch")),
+                                   atoi(cgan_st_meta(resume, "loader_index"))))) goto done;
+        if ((st = metrics_reload(s, cgan_trainer_steps(s->t) + 1))) goto done;
+    } else {
+        char path[1100];
+        snprintf(path, sizeof path, "%s/metrics.csv", s->rundir);
+        if ((st = cgan_atomic_write(ctx, path, METRICS_HEADER, strlen(METRICS_HEADER)))) goto done;
+        if (o->init) {
+            int loaded, fresh, skipped;
+            if ((st = cgan_checkpoint_init_from(s->t, o->init, report_init, s, &loaded, &fresh, &skipped))) goto done;
+            info(s, "init from %s: %d tensors loaded, %d new, %d skipped", o->init, loaded, fresh, skipped);
+        }
+    }
+    char *cfg = run_json(s);
+    if (!cfg) { st = cgan_error(ctx, CGAN_E_NOMEM, "out of memory"); goto done; }
+    snprintf(sub, sizeof sub, "%s/config", s->rundir);
+    st = cgan_atomic_write(ctx, sub, cfg, strlen(cfg));
+    free(cfg);
+    if (st) goto done;
+
+    /* fixed noise for the sample grids: one row per class (8 columns), or 8x8 */
+    const int S = cgan_model_image_size(m->arch);
+    s->grid_cols = 8;
+    s->grid_n = m->num_classes > 0 ? m->num_classes * 8 : 64;
+    if ((st = cgan_sampler_create(ctx, m, s->grid_n, &s->sampler))) goto done;
+    s->fixed_z = malloc((size_t)s->grid_n * m->nz * sizeof(float));
+    s->fixed_y = malloc((size_t)s->grid_n * sizeof(float));
+    s->grid = malloc((size_t)s->grid_n * m->nc * S * S * sizeof(float));
+    s->batch_x = malloc((size_t)o->train.d_steps * m->batch * m->nc * S * S * sizeof(float));
+    s->batch_y = malloc((size_t)o->train.d_steps * m->batch * sizeof(float));
+    if (!s->fixed_z || !s->fixed_y || !s->grid || !s->batch_x || !s->batch_y) {
+        st = cgan_error(ctx, CGAN_E_NOMEM, "out of memory");
+        goto done;
+    }
+    cgan_rng r;
+    cgan_rng_init(&r, o->train.seed, 0xF1ED);
+    for (int i = 0; i < 8; i++) /* the same 8 noise vectors in every row */
+        cgan_rng_fill_normal(&r, s->fixed_z + (size_t)i * m->nz, (size_t)m->nz, 0, 1);
+    for (int i = 8; i < s->grid_n; i++) {
+        if (m->num_classes > 0) memcpy(s->fixed_z + (size_t)i * m->nz, s->fixed_z + (size_t)(i % 8) * m->nz, (size_t)m->nz * sizeof(float));
+        else cgan_rng_fill_normal(&r, s->fixed_z + (size_t)i * m->nz, (size_t)m->nz, 0, 1);
+    }
+    for (int i = 0; i < s->grid_n; i++) s->fixed_y[i] = (float)(m->num_classes > 0 ? i / 8 : 0);
+done:
+    cgan_st_close(resume);
+    return st;
+}
+
+static void teardown(run_state *s)
+{
+    if (s->t) cgan_finish(s->ctx);
+    cgan_loader_destroy(s->loader);
+    cgan_sampler_destroy(s->sampler);
+    cgan_trainer_destroy(s->t);
+    cgan_dataset_destroy(s->ds);
+    free(s->fixed_z); free(s->fixed_y); free(s->grid); free(s->batch_x); free(s->batch_y);
+    free(s->m_step); free(s->m_ld); free(s->m_lg);
+}
+
+cgan_status cgan_run_train(cgan_ctx *ctx, const cgan_run_opts *o, cgan_run_callback cb, void *user, int *stopped)
+{
+    run_state s;
+    memset(&s, 0, sizeof s);
+    s.ctx = ctx;
+    s.o = *o;
+    s.cb = cb;
+    s.user = user;
+    *stopped = 0;
+    if (o->sample_every < 1 || o->ckpt_every < 1 || o->keep < 1 || o->log_every < 1) {
+        return cgan_error(ctx, CGAN_E_INVALID, "--sample-every, --ckpt-every, --keep and --log-every must be at least 1");
+    }
+    cgan_status st = setup(&s);
+    if (st) { teardown(&s); return st; }
+    const cgan_model_cfg *m = &s.o.train.model;
+    const size_t img = (size_t)m->batch * m->nc * cgan_model_image_size(m->arch) * cgan_model_image_size(m->arch);
+    s.t0 = now_s();
+    double last_t = s.t0;
+    int64_t last_step = cgan_trainer_steps(s.t);
+    int64_t last_sample = -1, last_ckpt = cgan_trainer_steps(s.t);
+    while (cgan_trainer_steps(s.t) < s.o.steps) {
+        if (o->stop && *o->stop) { *stopped = 1; break; }
+        for (int d = 0; d < s.o.train.d_steps && st == CGAN_OK; d++)
+            st = cgan_loader_next(s.loader, s.batch_x + (size_t)d * img, s.batch_y + (size_t)d * m->batch, NULL);
+        if (st) break;
+        if ((st = cgan_trainer_step(s.t, s.batch_x, m->num_classes ? s.batch_y : NULL))) break;
+        int64_t step = cgan_trainer_steps(s.t);
+        int last = step == s.o.steps;
+        int do_sample = step % s.o.sample_every == 0 || last, do_ckpt = step % s.o.ckpt_every == 0 || last;
+        if (step % s.o.log_every == 0 || do_sample || do_ckpt)
+            if ((st = log_now(&s, &last_t, &last_step))) break;
+        if (do_sample) { if ((st = sample(&s))) break; last_sample = step; }
+        if (do_ckpt) { if ((st = checkpoint(&s))) break; last_ckpt = step; }
+    }
+    if (st == CGAN_OK && *stopped) {
+        /* finish cleanly: the log (finite losses) first, then a checkpoint and a grid */
+        if ((st = log_now(&s, &last_t, &last_step)) == CGAN_OK && last_ckpt != cgan_trainer_steps(s.t))
+            st = checkpoint(&s);
+        if (st == CGAN_OK && last_sample != cgan_trainer_steps(s.t)) st = sample(&s);
+    }
+    teardown(&s);
+    return st;
+}
