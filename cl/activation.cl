@@ -7,8 +7,8 @@ __kernel void act_fwd(const int n, const int kind, const float slope, __global c
     const float v = x[i];
     float r;
     switch (kind) {
-    case 0: r = v > 0.0f ? v : 0.0f; break;
-    case 1: r = v > 0.0f ? v : slope * v; break;
+    case 0: r = v < 0.0f ? 0.0f : v; break;        /* NaN passes through, as in PyTorch */
+    case 1: r = v < 0.0f ? slope * v : v; break;
     case 2: r = tanh(v); break;
     default: r = 1.0f / (1.0f + exp(-v)); break;
     }

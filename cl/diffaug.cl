@@ -62,7 +62,7 @@ __kernel void diffaug_bwd(const int n, const int chw, const int h, const int w, 
         const int oy = yy + ty, ox = xx + tx;
         const int keep = oy >= 0 && oy < h && ox >= 0 && ox < w &&
                          diffaug_uncut(oy, ox, cy, cx, ch, cw);
-        g = keep ? dy[i - ty * w - tx] : 0.0f;
+        g = keep ? dy[i + ty * w + tx] : 0.0f;
     } else {
         g = dy[i];
     }

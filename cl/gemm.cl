@@ -28,6 +28,18 @@
 #ifndef VW
 #define VW 16
 #endif
+#ifndef KC
+#define KC 256
+#endif
+#ifndef LB
+#define LB 0
+#endif
+#ifndef LX
+#define LX 1
+#endif
+#ifndef LY
+#define LY 4
+#endif
 
 /* op(P)[i,k] and op(Q)[k,j] */
 #if TA
@@ -101,58 +113,144 @@ void put1(__global float *C, const int ldc, const int i, const int j, const int 
 #if defined(TM) && defined(NV)
 #define TNC (NV * VW)
 
+/* op(Q)[k, j0..j0+TNC-1] as NV vectors; the edge form repeats column N-1 past N (those
+ * columns are never stored). */
+void qrow_full(__global const float *Q, const int ldb, const int k, const int j0, vfloat *b)
+{
+#pragma unroll
+    for (int v = 0; v < NV; v++)
+#if TB
+        b[v] = gather_v(Q + (j0 + v * VW) * ldb + k, ldb);
+#else
+        b[v] = VLOAD(Q + k * ldb + j0 + v * VW);
+#endif
+}
+
+/* acc += op(P)[rows, k] x b (one row of op(Q) as NV vectors) */
+void tile_fma(vfloat acc[TM][NV], __global const float *P, const int lda, const int *rows,
+              const int k, const vfloat *b)
+{
+#pragma unroll
+    for (int r = 0; r < TM; r++) {
+        const vfloat a = (vfloat)(PE(rows[r], k));
+#pragma unroll
+        for (int v = 0; v < NV; v++) acc[r][v] = fma(a, b[v], acc[r][v]);
+    }
+}
+
+void qrow_edge(__global const float *Q, const int ldb, const int k, const int j0,
+               const int N, vfloat *b)
+{
+    float t[TNC];
+#pragma unroll
+    for (int c = 0; c < TNC; c++) t[c] = QE(k, min(j0 + c, N - 1));
+#pragma unroll
+    for (int v = 0; v < NV; v++) b[v] = VLOADP(t + v * VW);
+}
+
+#if LB
+#define BMW (LY * TM)  /* rows of the work-group block */
+#define BNV (LX * NV)  /* its columns, in vectors */
+/* Copies the KC-deep slices of the block's op(P) rows and op(Q) columns into local memory,
+ * contiguous and k-major, each item a share along the operand's contiguous axis. */
+void load_block(__global const float *P, const int lda, __global const float *Q, const int ldb,
+                const int M, const int N, const int bi, const int bj, const int k0,
+                const int kc, __local float (*al)[BMW], __local vfloat (*bl)[BNV])
+{
+    const int t = (int)(get_local_id(1) * LX + get_local_id(0));
+#if TA
+    for (int kk = t; kk < kc; kk += LX * LY)
+        for (int ii = 0; ii < BMW; ii++) al[kk][ii] = PE(min(bi + ii, M - 1), k0 + kk);
+#else
+    for (int ii = t; ii < BMW; ii += LX * LY) {
+        const int i = min(bi + ii, M - 1);
+        for (int kk = 0; kk < kc; kk++) al[kk][ii] = PE(i, k0 + kk);
+    }
+#endif
+#if TB
+    __local float *blf = (__local float *)bl;
+    for (int jj = t; jj < BNV * VW; jj += LX * LY) {
+        const int j = min(bj + jj, N - 1);
+        for (int kk = 0; kk < kc; kk++) blf[kk * BNV * VW + jj] = QE(k0 + kk, j);
+    }
+#else
+    for (int kk = t; kk < kc; kk += LX * LY)
+        for (int c = 0; c < BNV; c++) {
+            const int j = bj + c * VW;
+            if (j + VW <= N) {
+                bl[kk][c] = VLOAD(Q + (k0 + kk) * ldb + j);
+            } else {
+                float e[VW];
+                for (int x = 0; x < VW; x++) e[x] = QE(k0 + kk, min(j + x, N - 1));
+                bl[kk][c] = VLOADP(e);
+            }
+        }
+#endif
+}
+#endif
+
 __kernel void gemm_reg(GEMM_ARGS)
 {
+#if LB
+    /* A work-group of LX x LY items shares KC-deep slices of its op(P) rows and op(Q)
+     * columns, copied into local memory (contiguous: no cache-set aliasing at power-of-two
+     * leading dimensions). Items past the edges take part in copies and barriers and store
+     * nothing. */
+    __local float al[KC][BMW];
+    __local vfloat bl[KC][BNV];
+    const int bi = (int)get_group_id(1) * BMW, bj = (int)get_group_id(0) * BNV * VW;
+    const int lx = (int)get_local_id(0), ly = (int)get_local_id(1);
+    const int i0 = bi + ly * TM, j0 = bj + lx * TNC;
+    if (bi >= M || bj >= N) return; /* the whole work-group */
+#else
     const int j0 = (int)get_global_id(0) * TNC;
     const int i0 = (int)get_global_id(1) * TM;
     if (j0 >= N || i0 >= M) return;
+#endif
     GEMM_BATCH_BASE();
-    int rows[TM];
-#pragma unroll
-    for (int r = 0; r < TM; r++) rows[r] = min(i0 + r, M - 1);
     vfloat acc[TM][NV];
 #pragma unroll
     for (int r = 0; r < TM; r++)
 #pragma unroll
         for (int v = 0; v < NV; v++) acc[r][v] = (vfloat)(0.0f);
 
+#if LB
+    for (int k0 = 0; k0 < K; k0 += KC) {
+        const int kc = min(KC, K - k0);
+        load_block(P, lda, Q, ldb, M, N, bi, bj, k0, kc, al, bl);
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int kk = 0; kk < kc; kk++) {
+            vfloat b[NV];
+#pragma unroll
+            for (int v = 0; v < NV; v++) b[v] = bl[kk][lx * NV + v];
+#pragma unroll
+            for (int r = 0; r < TM; r++) {
+                const vfloat a = (vfloat)(al[kk][ly * TM + r]);
+#pragma unroll
+                for (int v = 0; v < NV; v++) acc[r][v] = fma(a, b[v], acc[r][v]);
+            }
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (i0 >= M || j0 >= N) return;
+#else
+    int rows[TM];
+#pragma unroll
+    for (int r = 0; r < TM; r++) rows[r] = min(i0 + r, M - 1);
     if (j0 + TNC <= N) {
         for (int k = 0; k < K; k++) {
             vfloat b[NV];
-#pragma unroll
-            for (int v = 0; v < NV; v++)
-#if TB
-                b[v] = gather_v(Q + (j0 + v * VW) * ldb + k, ldb);
-#else
-                b[v] = VLOAD(Q + k * ldb + j0 + v * VW);
-#endif
-#pragma unroll
-            for (int r = 0; r < TM; r++) {
-                const vfloat a = (vfloat)(PE(rows[r], k));
-#pragma unroll
-                for (int v = 0; v < NV; v++) acc[r][v] = fma(a, b[v], acc[r][v]);
-            }
+            qrow_full(Q, ldb, k, j0, b);
+            tile_fma(acc, P, lda, rows, k, b);
         }
     } else {
-        /* right edge: columns past N read as column N-1 and are never stored */
-        int cols[TNC];
-#pragma unroll
-        for (int c = 0; c < TNC; c++) cols[c] = min(j0 + c, N - 1);
         for (int k = 0; k < K; k++) {
             vfloat b[NV];
-            float t[TNC];
-#pragma unroll
-            for (int c = 0; c < TNC; c++) t[c] = QE(k, cols[c]);
-#pragma unroll
-            for (int v = 0; v < NV; v++) b[v] = VLOADP(t + v * VW);
-#pragma unroll
-            for (int r = 0; r < TM; r++) {
-                const vfloat a = (vfloat)(PE(rows[r], k));
-#pragma unroll
-                for (int v = 0; v < NV; v++) acc[r][v] = fma(a, b[v], acc[r][v]);
-            }
+            qrow_edge(Q, ldb, k, j0, N, b);
+            tile_fma(acc, P, lda, rows, k, b);
         }
     }
+#endif
 
 #if !TC
     if (j0 + TNC <= N) {

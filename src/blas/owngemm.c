@@ -160,16 +160,18 @@ static void plan_reg(cgan_ctx *ctx, const kview *v, size_t batch, plan *pl)
     size_t vw = pow2_at_most((size_t)v->n, dvw);
     size_t nv = (size_t)v->n >= 2 * vw && vw == dvw ? 2 : 1;
     size_t tm = dvw >= 16 ? (nv == 2 ? 6 : 12) : (nv == 2 ? 4 : 8);
-    const char *env = getenv("CGAN_GEMM_TILE"); /* tuning aid: "TM,NV,VW,LY" */
-    size_t ly = 4;
-    if (env) sscanf(env, "%zu,%zu,%zu,%zu", &tm, &nv, &vw, &ly);
+    const char *env = getenv("CGAN_GEMM_TILE"); /* tuning aid: "TM,NV,VW,LY,KC,LB,LX" */
+    size_t ly = 4, kc = 256, lb = 1, lx = 1;
+    if (env) sscanf(env, "%zu,%zu,%zu,%zu,%zu,%zu,%zu", &tm, &nv, &vw, &ly, &kc, &lb, &lx);
     pl->kernel = "gemm_reg";
-    snprintf(pl->opts, sizeof pl->opts, "-DTA=%d -DTB=%d -DTC=%d -DVW=%zu -DNV=%zu -DTM=%zu",
-             v->tp, v->tq, v->tc, vw, nv, tm);
+    snprintf(pl->opts, sizeof pl->opts, "-DTA=%d -DTB=%d -DTC=%d -DVW=%zu -DNV=%zu -DTM=%zu -DKC=%zu -DLB=%zu "
+             "-DLX=%zu -DLY=%zu", v->tp, v->tq, v->tc, vw, nv, tm, kc, lb, lx, ly);
     pl->global[0] = ceil_div((size_t)v->n, vw * nv);
     pl->global[1] = ceil_div((size_t)v->m, tm);
     pl->global[2] = batch;
-    cpu_local(pl, ly < pl->global[1] ? ly : pl->global[1]);
+    cpu_local(pl, ly);
+    pl->local[0] = lx;
+    pl->global[0] = cgan_align_up(pl->global[0], lx);
 }
 
 /* Dot-product tiles: TM x TN outputs, VW-wide partial sums along K. */

@@ -8,34 +8,46 @@
 
 static void help(void)
 {
-    printf("usage: cgan-cl selftest [--device N|NAME] [--help]\n"
+    printf("usage: cgan-cl selftest [--device N|NAME] [--only CHECK] [--list] [--help]\n"
            "\n"
            "Build every kernel program for the chosen device, reporting whether each build was\n"
            "cold or came from the kernel cache and how long it took, then run each registered\n"
            "numerical check against the plain-C reference. Prints a pass/fail table and exits\n"
            "non-zero when anything fails.\n"
            "\n"
-           "  -d, --device N|NAME   device index or name substring (see 'cgan-cl devices')\n");
+           "  -d, --device N|NAME   device index or name substring (see 'cgan-cl devices')\n"
+           "      --only CHECK      run only the named check (no build table)\n"
+           "      --list            print the names of the registered checks\n");
 }
 
 int cmd_selftest(int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "device", required_argument, 0, 'd' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
+        { "device", required_argument, 0, 'd' }, { "help", no_argument, 0, 'h' },
+        { "only", required_argument, 0, 'o' }, { "list", no_argument, 0, 'l' }, { 0, 0, 0, 0 }
     };
-    const char *device = NULL;
+    const char *device = NULL, *only = NULL;
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd': device = optarg; break;
         case 'h': help(); return CLI_EXIT_OK;
+        case 'o': only = optarg; break;
+        case 'l':
+            for (int i = 0; i < cgan_check_count(); i++) printf("%s\n", cgan_check_at(i)->name);
+            return CLI_EXIT_OK;
         default:
             if (optopt) return cli_usage_error("selftest", "option '-%c' needs a value or is unknown", optopt);
             return cli_usage_error("selftest", "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc) return cli_usage_error("selftest", "unexpected argument '%s'", argv[optind]);
+    if (only) {
+        int found = 0;
+        for (int i = 0; i < cgan_check_count(); i++) found |= !strcmp(cgan_check_at(i)->name, only);
+        if (!found) return cli_usage_error("selftest", "--only '%s': no such check (see --list)", only);
+    }
     cgan_ctx *ctx = cli_open(device);
     if (!ctx) return CLI_EXIT_FAIL;
     const cgan_device_info *d = cgan_ctx_device(ctx);
@@ -45,7 +57,7 @@ int cmd_selftest(int argc, char **argv)
     int fails = 0, passes = 0;
     double total_ms = 0;
     printf("%-22s %10s  %s\n", "program", "build ms", "source");
-    for (const char *const *name = cgan_source_names(); *name; name++) {
+    for (const char *const *name = cgan_source_names(); !only && *name; name++) {
         cgan_program *p = NULL;
         cgan_build_info bi = { 0, 0 };
         cgan_status st = cgan_program_get(ctx, *name, NULL, &p, &bi);
@@ -59,11 +71,12 @@ int cmd_selftest(int argc, char **argv)
         printf("%-22s %10.1f  %s\n", *name, bi.build_ms, bi.from_cache ? "cached" : "cold");
         passes++;
     }
-    printf("%-22s %10.1f\n\n", "all programs", total_ms);
+    if (!only) printf("%-22s %10.1f\n\n", "all programs", total_ms);
 
     printf("%-30s %11s %9s  %s\n", "check", "max error", "tolerance", "result");
     for (int i = 0; i < cgan_check_count(); i++) {
         const cgan_check *ck = cgan_check_at(i);
+        if (only && strcmp(ck->name, only) != 0) continue;
         cgan_check_result r = { 0, 0 };
         cgan_clear_error(ctx);
         cgan_status st = ck->run(ctx, &r);

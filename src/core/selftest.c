@@ -6,12 +6,16 @@
 #include "ops/dense.h"
 #include "ops/norm.h"
 #include "core/random.h"
+#include "ops/conv2d.h"
+#include "ops/diffaug.h"
 
 static const cgan_check checks[] = {
     { "elementwise.axpby", cgan_check_axpby },
     { "optim.adam", cgan_check_adam },
     { "optim.ema", cgan_check_ema },
     { "random.philox", cgan_check_random },
+    { "op.conv2d", cgan_selfcheck_conv2d },
+    { "op.deconv2d", cgan_selfcheck_deconv2d },
     { "op.batchnorm", cgan_selfcheck_batchnorm },
     { "op.cond_batchnorm", cgan_selfcheck_cond_batchnorm },
     { "op.activation", cgan_selfcheck_activation },
@@ -28,6 +32,7 @@ static const cgan_check checks[] = {
     { "op.loss_hinge_d", cgan_selfcheck_loss_hinge_d },
     { "op.loss_hinge_g", cgan_selfcheck_loss_hinge_g },
     { "op.loss_softmax_ce", cgan_selfcheck_loss_softmax_ce },
+    { "op.diffaug", cgan_selfcheck_diffaug },
 };
 
 int cgan_check_count(void)

@@ -77,6 +77,7 @@ typedef struct run_state {
 
 static void emit(run_state *s, cgan_run_event *e)
 {
+    e->trainer = s->t;
     if (s->cb) s->cb(s->user, e);
 }
 

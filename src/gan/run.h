@@ -41,6 +41,7 @@ typedef struct cgan_run_event {
     int epoch;
     double img_per_s, eta_s;
     float loss_d, loss_g, d_x, d_gz, acc_real, acc_fake;
+    cgan_trainer *trainer;    /* the run's trainer (for callers that inspect or change it) */
 } cgan_run_event;
 
 typedef void (*cgan_run_callback)(void *user, const cgan_run_event *e);

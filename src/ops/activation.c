@@ -47,8 +47,8 @@ static cgan_status act_backward(cgan_ctx *ctx, const cgan_op_args *a)
 static double act_value(cgan_act act, double slope, double v)
 {
     switch (act) {
-    case CGAN_ACT_RELU: return v > 0 ? v : 0;
-    case CGAN_ACT_LRELU: return v > 0 ? v : slope * v;
+    case CGAN_ACT_RELU: return v < 0 ? 0 : v;   /* NaN passes through, as in PyTorch */
+    case CGAN_ACT_LRELU: return v < 0 ? slope * v : v;
     case CGAN_ACT_TANH: return tanh(v);
     case CGAN_ACT_SIGMOID: return 1.0 / (1.0 + exp(-v));
     }
