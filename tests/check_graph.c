@@ -212,12 +212,13 @@ START_TEST(test_grad_accumulation)
 }
 END_TEST
 
-static void check_model(cgan_arch arch, cgan_cond cond, int nc, int K, int batch, int ngf)
+static void check_model(cgan_arch arch, cgan_cond cond, int nc, int K, int batch, int ngf, int diffaug)
 {
     cgan_ctx *ctx = tu_ctx();
     cgan_model_cfg cfg = cgan_model_defaults();
     cfg.arch = arch; cfg.cond = cond; cfg.nc = nc; cfg.num_classes = K; cfg.batch = batch;
     cfg.ngf = cfg.ndf = ngf;
+    cfg.diffaug = diffaug;
     cgan_generator G;
     cgan_discriminator D;
     TU_OK(ctx, cgan_build_generator(ctx, &cfg, &G));
@@ -267,11 +268,11 @@ static void check_model(cgan_arch arch, cgan_cond cond, int nc, int K, int batch
     cgan_ctx_destroy(ctx);
 }
 
-START_TEST(test_seed32_concat) { check_model(CGAN_ARCH_SEED32, CGAN_COND_CONCAT, 1, 10, 3, 64); }
+START_TEST(test_seed32_concat) { check_model(CGAN_ARCH_SEED32, CGAN_COND_CONCAT, 1, 10, 3, 64, 0); }
 END_TEST
-START_TEST(test_seed32_proj) { check_model(CGAN_ARCH_SEED32, CGAN_COND_PROJ, 3, 4, 2, 16); }
+START_TEST(test_seed32_proj) { check_model(CGAN_ARCH_SEED32, CGAN_COND_PROJ, 3, 4, 2, 16, 1); }
 END_TEST
-START_TEST(test_dcgan64) { check_model(CGAN_ARCH_DCGAN64, CGAN_COND_NONE, 3, 0, 2, 64); }
+START_TEST(test_dcgan64) { check_model(CGAN_ARCH_DCGAN64, CGAN_COND_NONE, 3, 0, 2, 64, 0); }
 END_TEST
 
 /* Parameter counts equal PyTorch's for the same architectures. */

@@ -70,6 +70,7 @@ START_TEST(test_steps_and_determinism)
     /* the hinge loss trains as well */
     c.loss = CGAN_LOSS_HINGE;
     c.d_steps = 2;
+    c.model.diffaug = 1;
     cgan_trainer *t;
     TU_OK(ctx, cgan_trainer_create(ctx, &c, &t));
     float *x = malloc(2 * 4 * 1024 * sizeof *x), y[8] = { 0, 1, 2, 0, 1, 2, 0, 1 };

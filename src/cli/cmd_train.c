@@ -34,6 +34,8 @@ static void help(void)
            "  --channels 1|3       force grayscale or colour (default: from the data)\n"
            "  --max-images N       use at most N images (quick runs)\n"
            "  --flip               random horizontal flips\n"
+           "  --diffaug            DiffAugment (translation + cutout) on every image D sees,\n"
+           "                       real and fake, with gradients through it to G\n"
            "model:\n"
            "  --arch seed32|dcgan64  32x32 or 64x64 DCGAN (default seed32)\n"
            "  --size 32|64         the same choice by image size\n"
@@ -209,8 +211,7 @@ int cmd_train(int argc, char **argv)
         case O_LOG: if (parse_int("--log-every", optarg, 1, 1000000, &v)) return CLI_EXIT_USAGE; o.log_every = (int)v; break;
         case O_RESUME: o.resume = optarg; break;
         case O_INIT: o.init = optarg; break;
-        case O_DIFFAUG:
-            return cli_usage_error("train", "--diffaug is not available in this build yet");
+        case O_DIFFAUG: o.train.model.diffaug = 1; break;
         default:
             if (optopt) return cli_usage_error("train", "option '%s' needs a value", argv[optind - 1]);
             return cli_usage_error("train", "unknown option '%s'", argv[optind - 1]);

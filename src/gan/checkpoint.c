@@ -71,13 +71,13 @@ static cgan_status views_write(cgan_trainer *t, int which, arena_view *a, int wi
 
 char *cgan_train_cfg_json(const cgan_train_cfg *c)
 {
-    json_t *o = json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:f, s:f, s:f, s:f, s:i, s:f, s:I}",
+    json_t *o = json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:f, s:f, s:f, s:f, s:i, s:f, s:I, s:b}",
                           "arch", cgan_arch_name(c->model.arch), "cond", cgan_cond_name(c->model.cond),
                           "batch", c->model.batch, "nz", c->model.nz, "nc", c->model.nc,
                           "classes", c->model.num_classes, "ngf", c->model.ngf, "ndf", c->model.ndf,
                           "loss", cgan_loss_name(c->loss), "lr_g", (double)c->lr_g, "lr_d", (double)c->lr_d,
                           "beta1", (double)c->beta1, "beta2", (double)c->beta2, "d_steps", c->d_steps,
-                          "ema", (double)c->ema, "seed", (json_int_t)c->seed);
+                          "ema", (double)c->ema, "seed", (json_int_t)c->seed, "diffaug", c->model.diffaug);
     if (!o) return NULL;
     char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(o);
@@ -104,11 +104,13 @@ cgan_status cgan_checkpoint_config(cgan_ctx *ctx, const cgan_st_file *f, cgan_tr
     const char *arch = NULL, *cond = NULL, *loss = NULL;
     double lr_g = cfg->lr_g, lr_d = cfg->lr_d, b1 = cfg->beta1, b2 = cfg->beta2, ema = cfg->ema;
     json_int_t seed = 1;
-    int bad = json_unpack_ex(o, &jerr, 0, "{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:F, s:F, s:F, s:F, s:i, s:F, s:I}",
+    int diffaug = 0;
+    int bad = json_unpack_ex(o, &jerr, 0, "{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:F, s:F, s:F, s:F, s:i, s:F, s:I, s?b}",
                              "arch", &arch, "cond", &cond, "batch", &cfg->model.batch, "nz", &cfg->model.nz,
                              "nc", &cfg->model.nc, "classes", &cfg->model.num_classes, "ngf", &cfg->model.ngf,
                              "ndf", &cfg->model.ndf, "loss", &loss, "lr_g", &lr_g, "lr_d", &lr_d, "beta1", &b1,
-                             "beta2", &b2, "d_steps", &cfg->d_steps, "ema", &ema, "seed", &seed);
+                             "beta2", &b2, "d_steps", &cfg->d_steps, "ema", &ema, "seed", &seed,
+                             "diffaug", &diffaug);
     cgan_status st = CGAN_OK;
     int a = bad ? -1 : cgan_arch_parse(arch), cd = bad ? -1 : cgan_cond_parse(cond), l = bad ? -1 : cgan_loss_parse(loss);
     if (bad || a < 0 || cd < 0 || l < 0)
@@ -120,6 +122,7 @@ cgan_status cgan_checkpoint_config(cgan_ctx *ctx, const cgan_st_file *f, cgan_tr
         cfg->lr_g = (float)lr_g; cfg->lr_d = (float)lr_d; cfg->beta1 = (float)b1; cfg->beta2 = (float)b2;
         cfg->ema = (float)ema;
         cfg->seed = (uint64_t)seed;
+        cfg->model.diffaug = diffaug;
     }
     json_decref(o);
     return st;

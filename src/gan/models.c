@@ -3,10 +3,11 @@
 #include <string.h>
 #include "models.h"
 #include "ops/builders.h"
+#include "ops/diffaug.h"
 
 cgan_model_cfg cgan_model_defaults(void)
 {
-    cgan_model_cfg c = { CGAN_ARCH_SEED32, CGAN_COND_CONCAT, 64, 100, 1, 10, 64, 64 };
+    cgan_model_cfg c = { CGAN_ARCH_SEED32, CGAN_COND_CONCAT, 64, 100, 1, 10, 64, 64, 0 };
     return c;
 }
 
@@ -100,6 +101,9 @@ cgan_status cgan_build_discriminator(cgan_ctx *ctx, const cgan_model_cfg *cfg, c
     const cgan_cond cond = cfg->cond;
     int x = out->x = cgan_graph_input(g, "x", cgan_shape4(N, cfg->nc, S, S));
     if (cond != CGAN_COND_NONE) out->labels = cgan_graph_input_labels(g, "labels", N, K);
+    /* DiffAugment on every image D sees in training (real and fake, D and G steps); the
+     * gradient flows through it to G. The identity in eval mode. */
+    if (cfg->diffaug) x = cgan_nn_diffaug(g, "diffaug", x, 0.125f, 0.5f);
     if (cond == CGAN_COND_CONCAT) {
         int planes = cgan_nn_onehot(g, "onehot", out->labels, K);
         x = cgan_nn_concat(g, "concat", x, planes);

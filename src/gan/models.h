@@ -21,6 +21,7 @@ typedef struct cgan_model_cfg {
     int nc;            /* image channels */
     int num_classes;   /* K; 0 forces CGAN_COND_NONE */
     int ngf, ndf;      /* base widths (64) */
+    int diffaug;       /* D starts with DiffAugment (translation + cutout) in training */
 } cgan_model_cfg;
 
 /* Defaults: seed32, concat, batch 64, nz 100, nc 1, 10 classes, ngf = ndf = 64. */
