@@ -12,6 +12,8 @@ typedef struct bench_opts {
     int warmup;
     int json;
     const char *arch;   /* "seed32", "dcgan64" or NULL for both */
+    const char *checkpoint, *data;
+    int per_class;
 } bench_opts;
 
 double bench_now_ms(void);
@@ -19,4 +21,5 @@ int bench_cmp_double(const void *a, const void *b);
 double bench_median(double *v, int n);
 
 int bench_ops(cgan_ctx *ctx, const bench_opts *o);
+int bench_condacc(cgan_ctx *ctx, const bench_opts *o, const char *ckpt, const char *data, int per_class);
 #endif

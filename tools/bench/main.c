@@ -32,6 +32,8 @@ static void usage(FILE *f)
             "\n"
             "commands:\n"
             "  ops     forward and backward time of every layer of seed32 and dcgan64\n"
+            "  condacc how often generated images land nearest the mean of the class asked\n"
+            "          for (--checkpoint CKPT [--data DIR] [--per-class N])\n"
             "\n"
             "options:\n"
             "  -d, --device N|NAME   device (see 'cgan-cl devices')\n"
@@ -47,16 +49,18 @@ int main(int argc, char **argv)
     if (argc < 2) { usage(stderr); return 2; }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) { usage(stdout); return 0; }
     const char *cmd = argv[1];
-    if (strcmp(cmd, "ops") != 0) {
+    if (strcmp(cmd, "ops") != 0 && strcmp(cmd, "condacc") != 0) {
         fprintf(stderr, "cgan-bench: unknown command '%s'\n", cmd);
         usage(stderr);
         return 2;
     }
-    bench_opts o = { NULL, 64, 5, 1, 0, NULL };
+    bench_opts o = { NULL, 64, 5, 1, 0, NULL, NULL, NULL, 200 };
     static const struct option opts[] = {
         { "device", required_argument, 0, 'd' }, { "batch", required_argument, 0, 'b' },
         { "repeat", required_argument, 0, 'r' }, { "warmup", required_argument, 0, 'w' },
         { "arch", required_argument, 0, 'a' }, { "json", no_argument, 0, 'j' },
+        { "checkpoint", required_argument, 0, 'c' }, { "data", required_argument, 0, 'D' },
+        { "per-class", required_argument, 0, 'p' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
     };
     int c;
@@ -69,6 +73,9 @@ int main(int argc, char **argv)
         case 'w': o.warmup = atoi(optarg); break;
         case 'a': o.arch = optarg; break;
         case 'j': o.json = 1; break;
+        case 'c': o.checkpoint = optarg; break;
+        case 'D': o.data = optarg; break;
+        case 'p': o.per_class = atoi(optarg); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -87,7 +94,17 @@ int main(int argc, char **argv)
         cgan_ctx_destroy(ctx);
         return 1;
     }
-    int rc = bench_ops(ctx, &o);
+    int rc;
+    if (!strcmp(cmd, "condacc")) {
+        if (!o.checkpoint || o.per_class < 1) {
+            fprintf(stderr, "cgan-bench condacc: --checkpoint is required (and --per-class >= 1)\n");
+            cgan_ctx_destroy(ctx);
+            return 2;
+        }
+        rc = bench_condacc(ctx, &o, o.checkpoint, o.data, o.per_class);
+    } else {
+        rc = bench_ops(ctx, &o);
+    }
     cgan_ctx_destroy(ctx);
     return rc;
 }
