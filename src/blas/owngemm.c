@@ -15,10 +15,12 @@
 #include "owngemm.h"
 #include "core/rng.h"
 
-typedef enum variant { V_CPU, V_CPU_OUTER, V_CPU_SWAP, V_CPU_DOT, V_GPU, V_COUNT } variant;
+typedef enum variant {
+    V_CPU, V_CPU_OUTER, V_CPU_SWAP, V_CPU_DOT, V_CPU_NOLOCAL, V_GPU, V_COUNT
+} variant;
 
 static const char *const variant_names[V_COUNT + 1] = {
-    "cpu", "cpu-outer", "cpu-swap", "cpu-dot", "gpu", NULL
+    "cpu", "cpu-outer", "cpu-swap", "cpu-dot", "cpu-nolocal", "gpu", NULL
 };
 
 const char *const *cgan_gemm_own_variants(void)
@@ -90,16 +92,8 @@ static cgan_status check_args(cgan_ctx *ctx, const cgan_gemm_args *g)
 }
 
 /* ---- the plan: which kernel, which defines, which range -------------------------------- */
-typedef enum form { F_OUTER, F_SWAP, F_DOT, F_LOCAL } form;
-
-typedef struct plan {
-    form form;
-    const char *kernel;
-    char opts[192];
-    size_t global[3], local[3];
-} plan;
-
-/* The operands as the kernel sees them: D (M x N) = op(P) op(Q). */
+/* The operands as a kernel sees them: D (m x n) = op(P) op(Q), with D = C, or D = C^T for
+ * the swapped form. */
 typedef struct kview {
     int m, n, k, tp, tq, tc;
     cl_mem p, q;
@@ -108,17 +102,20 @@ typedef struct kview {
 
 static kview view_of(const cgan_gemm_args *g, int swap)
 {
-    kview v;
     int ta = g->ta == CGAN_TRANS, tb = g->tb == CGAN_TRANS;
-    if (!swap) {
-        v = (kview){ (int)g->m, (int)g->n, (int)g->k, ta, tb, 0, g->a, g->b,
-                     g->a_off, g->lda, g->a_stride, g->b_off, g->ldb, g->b_stride };
-    } else { /* C^T (N x M) = op(B)^T op(A)^T: P = B with the transpose flipped, Q = A too */
-        v = (kview){ (int)g->n, (int)g->m, (int)g->k, !tb, !ta, 1, g->b, g->a,
-                     g->b_off, g->ldb, g->b_stride, g->a_off, g->lda, g->a_stride };
-    }
-    return v;
+    if (!swap)
+        return (kview){ (int)g->m, (int)g->n, (int)g->k, ta, tb, 0, g->a, g->b,
+                        g->a_off, g->lda, g->a_stride, g->b_off, g->ldb, g->b_stride };
+    /* C^T (n x m) = op(B)^T op(A)^T: P is B with its transpose flipped, Q is A likewise */
+    return (kview){ (int)g->n, (int)g->m, (int)g->k, !tb, !ta, 1, g->b, g->a,
+                    g->b_off, g->ldb, g->b_stride, g->a_off, g->lda, g->a_stride };
 }
+
+typedef struct plan {
+    const char *kernel;
+    char opts[224];
+    size_t global[3], local[3];
+} plan;
 
 static size_t pow2_at_most(size_t v, size_t cap)
 {
@@ -132,6 +129,15 @@ static size_t ceil_div(size_t a, size_t b)
     return (a + b - 1) / b;
 }
 
+/* The smallest of the allowed tile sizes that covers v, else the largest (fewer distinct
+ * programs than one per small size). */
+static size_t fit_tile(size_t v, const size_t *sizes, int count)
+{
+    for (int i = 0; i < count; i++)
+        if (sizes[i] >= v) return sizes[i];
+    return sizes[count - 1];
+}
+
 /* Float vector width the device prefers (16 with AVX-512, 8 with AVX2), clamped to 4..16. */
 static size_t device_vw(cgan_ctx *ctx)
 {
@@ -142,58 +148,73 @@ static size_t device_vw(cgan_ctx *ctx)
     return w > 16 ? 16 : w;
 }
 
-/* CPU work-groups: a few items that share operand panels, run by one thread in order. */
-static void cpu_local(plan *pl, size_t ly)
+/* gemm_reg: each item TM rows x NV vectors of VW columns. The accumulators (TM*NV vectors)
+ * are sized for the register file: 32 vector registers with AVX-512, 16 otherwise. With
+ * LB, a work-group of 1 x LY items shares KC-deep operand panels in local memory. */
+typedef struct reg_cfg { size_t vw, nv, tm, ly, kc; int lb; } reg_cfg;
+
+static reg_cfg reg_choose(cgan_ctx *ctx, const kview *v, int lb)
 {
-    pl->local[0] = 1;
-    pl->local[1] = ly;
-    pl->local[2] = 1;
-    for (int d = 0; d < 3; d++) pl->global[d] = cgan_align_up(pl->global[d], pl->local[d]);
+    static const size_t tms[] = { 1, 2, 4, 8, 12, 16 };
+    reg_cfg c;
+    size_t dvw = device_vw(ctx), n = (size_t)v->n, m = (size_t)v->m;
+    c.vw = pow2_at_most(n, dvw);
+    c.nv = c.vw == dvw && n >= 2 * dvw ? 2 : 1;
+    size_t tm = dvw >= 16 ? (c.nv == 2 ? 12 : 16) : (c.nv == 2 ? 6 : 12);
+    c.tm = m < tm ? fit_tile(m, tms, 6) : tm;
+    /* balance the work-group over the rows: as many items as groups of 8 need */
+    size_t tiles = ceil_div(m, c.tm), groups = ceil_div(tiles, 8);
+    c.ly = ceil_div(tiles, groups);
+    c.kc = v->tp ? 128 : 256;
+    c.lb = lb;
+    if (lb) { /* fit the panels into the device's local memory, else go without */
+        size_t rows = c.ly * c.tm;
+        while (c.kc >= 16 && ctx->info.local_mem &&
+               ((v->tp ? c.kc * rows : rows) + c.kc * c.nv * c.vw) * sizeof(float) + 1024 >
+                   ctx->info.local_mem)
+            c.kc /= 2;
+        if (c.kc < 16) c.lb = 0, c.kc = 256;
+    }
+    if (!c.lb) c.ly = c.ly < 4 ? c.ly : 4;
+    return c;
 }
 
-/* Outer-product register tiles: vectors of VW along the N columns of D, NV of them, TM rows.
- * The accumulator count TM*NV is sized for the register file (32 vector registers with
- * AVX-512, 16 otherwise). */
-static void plan_reg(cgan_ctx *ctx, const kview *v, size_t batch, plan *pl)
+static void plan_reg(const kview *v, size_t batch, const reg_cfg *c, plan *pl)
 {
-    size_t dvw = device_vw(ctx);
-    size_t vw = pow2_at_most((size_t)v->n, dvw);
-    size_t nv = (size_t)v->n >= 2 * vw && vw == dvw ? 2 : 1;
-    size_t tm = dvw >= 16 ? (nv == 2 ? 6 : 12) : (nv == 2 ? 4 : 8);
-    const char *env = getenv("CGAN_GEMM_TILE"); /* tuning aid: "TM,NV,VW,LY,KC,LB,LX" */
-    size_t ly = 4, kc = 256, lb = 1, lx = 1;
-    if (env) sscanf(env, "%zu,%zu,%zu,%zu,%zu,%zu,%zu", &tm, &nv, &vw, &ly, &kc, &lb, &lx);
     pl->kernel = "gemm_reg";
-    snprintf(pl->opts, sizeof pl->opts, "-DTA=%d -DTB=%d -DTC=%d -DVW=%zu -DNV=%zu -DTM=%zu -DKC=%zu -DLB=%zu "
-             "-DLX=%zu -DLY=%zu", v->tp, v->tq, v->tc, vw, nv, tm, kc, lb, lx, ly);
-    pl->global[0] = ceil_div((size_t)v->n, vw * nv);
-    pl->global[1] = ceil_div((size_t)v->m, tm);
+    snprintf(pl->opts, sizeof pl->opts,
+             "-DTA=%d -DTB=%d -DTC=%d -DVW=%zu -DNV=%zu -DTM=%zu -DLB=%d -DLX=1 -DLY=%zu -DKC=%zu",
+             v->tp, v->tq, v->tc, c->vw, c->nv, c->tm, c->lb, c->ly, c->kc);
+    pl->local[0] = 1;
+    pl->local[1] = c->ly;
+    pl->local[2] = 1;
+    pl->global[0] = ceil_div((size_t)v->n, c->vw * c->nv);
+    pl->global[1] = cgan_align_up(ceil_div((size_t)v->m, c->tm), c->ly);
     pl->global[2] = batch;
-    cpu_local(pl, ly);
-    pl->local[0] = lx;
-    pl->global[0] = cgan_align_up(pl->global[0], lx);
 }
 
-/* Dot-product tiles: TM x TN outputs, VW-wide partial sums along K. */
+/* gemm_dot: each item TM x TN outputs, VW-wide partial sums along K. */
 static void plan_dot(cgan_ctx *ctx, const kview *v, size_t batch, plan *pl)
 {
+    static const size_t ts[] = { 1, 2, 4 };
     size_t vw = pow2_at_most((size_t)v->k, device_vw(ctx));
-    size_t tm = 4, tn = 4, ly = 4;
-    const char *env = getenv("CGAN_GEMM_DOT"); /* tuning aid: "TM,TN,VW,LY" */
-    if (env) sscanf(env, "%zu,%zu,%zu,%zu", &tm, &tn, &vw, &ly);
+    size_t tm = fit_tile((size_t)v->m, ts, 3), tn = fit_tile((size_t)v->n, ts, 3);
     pl->kernel = "gemm_dot";
     snprintf(pl->opts, sizeof pl->opts, "-DTA=%d -DTB=%d -DTC=%d -DVW=%zu -DTM=%zu -DTN=%zu",
              v->tp, v->tq, v->tc, vw, tm, tn);
+    size_t rows = ceil_div((size_t)v->m, tm);
+    pl->local[0] = 1;
+    pl->local[1] = rows < 4 ? rows : 4;
+    pl->local[2] = 1;
     pl->global[0] = ceil_div((size_t)v->n, tn);
-    pl->global[1] = ceil_div((size_t)v->m, tm);
+    pl->global[1] = cgan_align_up(rows, pl->local[1]);
     pl->global[2] = batch;
-    cpu_local(pl, ly < pl->global[1] ? ly : pl->global[1]);
 }
 
-/* Local-memory tiles for GPUs: WX x WY items, RM x RN outputs each, BK deep. */
+/* gemm_local: WX x WY items, RM x RN outputs each, BK deep tiles. */
 typedef struct gpu_cfg { int wx, wy, rm, rn, bk; } gpu_cfg;
 
-static void plan_local_cfg(const kview *v, size_t batch, gpu_cfg c, plan *pl)
+static void plan_local(const kview *v, size_t batch, gpu_cfg c, plan *pl)
 {
     pl->kernel = "gemm_local";
     snprintf(pl->opts, sizeof pl->opts,
@@ -208,8 +229,15 @@ static void plan_local_cfg(const kview *v, size_t batch, gpu_cfg c, plan *pl)
 }
 
 /* ---- launch ------------------------------------------------------------------------------ */
-static cgan_status launch(cgan_ctx *ctx, const cgan_gemm_args *g, const kview *v, plan *pl,
-                          cgan_kernel *k)
+static cgan_status get_kernel(cgan_ctx *ctx, const plan *pl, cgan_kernel **k)
+{
+    cgan_status st = cgan_kernel_get(ctx, "gemm", pl->opts, pl->kernel, k);
+    if (st != CGAN_OK) return cgan_error_wrap(ctx, st, "gemm kernel %s (%s)", pl->kernel, pl->opts);
+    return CGAN_OK;
+}
+
+static cgan_status launch(cgan_ctx *ctx, const cgan_gemm_args *g, const kview *v,
+                          const plan *pl, cgan_kernel *k)
 {
     cgan_range r = { 3, { pl->global[0], pl->global[1], pl->global[2] },
                      { pl->local[0], pl->local[1], pl->local[2] } };
@@ -221,40 +249,39 @@ static cgan_status launch(cgan_ctx *ctx, const cgan_gemm_args *g, const kview *v
                        CGAN_KINT(g->ldc), CGAN_KLONG(g->c_stride));
 }
 
-static cgan_status get_kernel(cgan_ctx *ctx, const plan *pl, cgan_kernel **k)
-{
-    cgan_status st = cgan_kernel_get(ctx, "gemm", pl->opts, pl->kernel, k);
-    if (st != CGAN_OK) return cgan_error_wrap(ctx, st, "gemm kernel %s (%s)", pl->kernel, pl->opts);
-    return CGAN_OK;
-}
+typedef enum form { F_OUTER, F_SWAP, F_DOT, F_NOLOCAL } form;
 
 static cgan_status run_cpu_form(cgan_ctx *ctx, const cgan_gemm_args *g, form f)
 {
     kview v = view_of(g, f == F_SWAP);
     plan pl;
     memset(&pl, 0, sizeof pl);
-    pl.form = f;
-    if (f == F_DOT) plan_dot(ctx, &v, g->batch, &pl);
-    else plan_reg(ctx, &v, g->batch, &pl);
     cgan_kernel *k;
-    CGAN_TRY(get_kernel(ctx, &pl, &k));
-    /* CPU work-groups are small; shrink them further if the kernel allows fewer items. */
-    size_t max = cgan_kernel_max_wg(k);
-    while (pl.local[1] > 1 && pl.local[1] > max) pl.local[1] /= 2;
-    for (int d = 0; d < 3; d++) pl.global[d] = cgan_align_up(pl.global[d], pl.local[d]);
+    if (f == F_DOT) {
+        plan_dot(ctx, &v, g->batch, &pl);
+        CGAN_TRY(get_kernel(ctx, &pl, &k));
+    } else {
+        reg_cfg c = reg_choose(ctx, &v, f != F_NOLOCAL);
+        plan_reg(&v, g->batch, &c, &pl);
+        CGAN_TRY(get_kernel(ctx, &pl, &k));
+        if (cgan_kernel_max_wg(k) < pl.local[1]) { /* a smaller work-group, without sharing */
+            c.lb = 0;
+            c.ly = 1;
+            plan_reg(&v, g->batch, &c, &pl);
+            CGAN_TRY(get_kernel(ctx, &pl, &k));
+        }
+    }
     return launch(ctx, g, &v, &pl, k);
 }
 
 /* The form "cpu" picks: outer products where op(B) has contiguous rows (NN, TN); the
- * swapped problem for TT (then op(A)^T = A has contiguous rows), and for TN when C is
- * much narrower than tall; dot products along K for NT, where both operands run along K. */
-static form cpu_form(cgan_ctx *ctx, const cgan_gemm_args *g)
+ * swapped problem for TT, where op(A)^T = A has them; dot products along K for NT, where
+ * both operands run along K. */
+static form cpu_form(const cgan_gemm_args *g)
 {
     int ta = g->ta == CGAN_TRANS, tb = g->tb == CGAN_TRANS;
-    if (ta && tb) return F_SWAP;
-    if (!ta && tb) return F_DOT;
-    if (ta && g->n < device_vw(ctx) && g->m >= 4 * g->n) return F_SWAP;
-    return F_OUTER;
+    if (!tb) return F_OUTER;
+    return ta ? F_SWAP : F_DOT;
 }
 
 static cgan_status run_gpu(cgan_ctx *ctx, const cgan_gemm_args *g)
@@ -273,7 +300,7 @@ static cgan_status run_gpu(cgan_ctx *ctx, const cgan_gemm_args *g)
     size_t item_max[3] = { 1, 1, 1 };
     if (clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof item_max, item_max,
                         NULL) != CL_SUCCESS)
-        item_max[0] = item_max[1] = 4;
+        item_max[0] = item_max[1] = 1;
     for (int i = 0; i < nc; i++) {
         gpu_cfg c = cfgs[i];
         size_t items = (size_t)c.wx * (size_t)c.wy;
@@ -283,8 +310,7 @@ static cgan_status run_gpu(cgan_ctx *ctx, const cgan_gemm_args *g)
             continue;
         plan pl;
         memset(&pl, 0, sizeof pl);
-        pl.form = F_LOCAL;
-        plan_local_cfg(&v, g->batch, c, &pl);
+        plan_local(&v, g->batch, c, &pl);
         cgan_kernel *k;
         CGAN_TRY(get_kernel(ctx, &pl, &k));
         if (cgan_kernel_max_wg(k) < items) continue;
@@ -299,10 +325,11 @@ static cgan_status run_variant(cgan_ctx *ctx, const cgan_gemm_args *g, variant v
     if (g->m == 0 || g->n == 0 || g->batch == 0) return CGAN_OK;
     CGAN_TRY(check_args(ctx, g));
     switch (v) {
-    case V_CPU: return run_cpu_form(ctx, g, cpu_form(ctx, g));
+    case V_CPU: return run_cpu_form(ctx, g, cpu_form(g));
     case V_CPU_OUTER: return run_cpu_form(ctx, g, F_OUTER);
     case V_CPU_SWAP: return run_cpu_form(ctx, g, F_SWAP);
     case V_CPU_DOT: return run_cpu_form(ctx, g, F_DOT);
+    case V_CPU_NOLOCAL: return run_cpu_form(ctx, g, F_NOLOCAL);
     case V_GPU: return run_gpu(ctx, g);
     default: break;
     }
@@ -351,12 +378,14 @@ PINNED(cpu, V_CPU)
 PINNED(cpu_outer, V_CPU_OUTER)
 PINNED(cpu_swap, V_CPU_SWAP)
 PINNED(cpu_dot, V_CPU_DOT)
+PINNED(cpu_nolocal, V_CPU_NOLOCAL)
 PINNED(gpu, V_GPU)
 
 static const cgan_gemm_provider own_provider = { "own", own_auto };
 static const cgan_gemm_provider pinned[V_COUNT] = {
     { "own:cpu", own_cpu }, { "own:cpu-outer", own_cpu_outer }, { "own:cpu-swap", own_cpu_swap },
-    { "own:cpu-dot", own_cpu_dot }, { "own:gpu", own_gpu },
+    { "own:cpu-dot", own_cpu_dot }, { "own:cpu-nolocal", own_cpu_nolocal },
+    { "own:gpu", own_gpu },
 };
 
 const cgan_gemm_provider *cgan_gemm_provider_own(void)

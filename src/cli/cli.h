@@ -10,6 +10,8 @@
 int cmd_devices(int argc, char **argv);
 int cmd_selftest(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
+int cmd_info(int argc, char **argv);
 
 /* Print "cgan-cl: <what>: <message>" on stderr. */
 void cli_error(const char *what, const char *msg);

@@ -15,6 +15,8 @@ static const command commands[] = {
     { "devices", cmd_devices, "list OpenCL devices and the default choice" },
     { "selftest", cmd_selftest, "build every kernel and check each op against the C reference" },
     { "train", cmd_train, "train a conditional GAN on an image folder or IDX set" },
+    { "generate", cmd_generate, "generate images from a checkpoint by class, index or prompt" },
+    { "info", cmd_info, "describe a checkpoint and verify its tensors" },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -55,7 +57,7 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\nRun 'cgan-cl %s--help' for usage.\n", cmd ? cmd : "");
+    fprintf(stderr, "\nRun 'cgan-cl %s%s--help' for usage.\n", cmd ? cmd : "", cmd ? " " : "");
     if (cmd) fputc('\n', stderr);
     return CLI_EXIT_USAGE;
 }

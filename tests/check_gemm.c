@@ -1,0 +1,335 @@
+/* The own GEMM provider (src/blas/owngemm.c, cl/gemm.cl): every variant against a double
+ * reference on odd shapes, all four transposes, offsets and padded leading dimensions,
+ * strided batches with shared weights, alpha != 1, beta 0 over NaN and beta 1; agreement
+ * with CLBlast on a model shape; the variant choice, argument errors and the timing driver. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "testutil.h"
+#include "blas/owngemm.h"
+
+/* Double reference of batch entry bi; C is read only when beta != 0. */
+static void ref_gemm(const cgan_gemm_args *g, const float *a, const float *b, const float *c0,
+                     double *c, size_t bi)
+{
+    const float *A = a + g->a_off + bi * g->a_stride;
+    const float *B = b + g->b_off + bi * g->b_stride;
+    size_t co = g->c_off + bi * g->c_stride;
+    for (size_t i = 0; i < g->m; i++)
+        for (size_t j = 0; j < g->n; j++) {
+            double s = 0;
+            for (size_t l = 0; l < g->k; l++) {
+                double av = g->ta ? A[l * g->lda + i] : A[i * g->lda + l];
+                double bv = g->tb ? B[j * g->ldb + l] : B[l * g->ldb + j];
+                s += av * bv;
+            }
+            double r = (double)g->alpha * s;
+            if (g->beta != 0.0f) r += (double)g->beta * c0[co + i * g->ldc + j];
+            c[co + i * g->ldc + j] = r;
+        }
+}
+
+/* Float against double: the largest difference over the largest reference magnitude, over
+ * the whole C buffer (elements outside the product must come back unchanged). */
+static double norm_err(const float *got, const double *ref, size_t n, size_t *where)
+{
+    double scale = 1e-6, worst = 0;
+    for (size_t i = 0; i < n; i++)
+        if (fabs(ref[i]) > scale) scale = fabs(ref[i]);
+    *where = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = isfinite(got[i]) ? fabs((double)got[i] - ref[i]) / scale : INFINITY;
+        if (d > worst) worst = d, *where = i;
+    }
+    return worst;
+}
+
+static double tolerance(size_t k)
+{
+    return 1e-6 * (2.0 + sqrt((double)k));
+}
+
+static size_t extent(size_t off, size_t stride, size_t batch, size_t rows, size_t ld)
+{
+    return off + (batch - 1) * stride + rows * ld;
+}
+
+/* Runs g (buffers filled here) on p and checks all of C. With beta == 0 the product's
+ * elements of C hold NaN beforehand. */
+static void run_case(cgan_ctx *ctx, const cgan_gemm_provider *p, cgan_gemm_args g,
+                     uint64_t seed)
+{
+    cgan_rng rng;
+    cgan_rng_init(&rng, seed, 3);
+    size_t arows = g.ta ? g.k : g.m, brows = g.tb ? g.n : g.k;
+    size_t na = extent(g.a_off, g.a_stride, g.batch, arows, g.lda);
+    size_t nb = extent(g.b_off, g.b_stride, g.batch, brows, g.ldb);
+    size_t nc = extent(g.c_off, g.c_stride, g.batch, g.m, g.ldc);
+    float *ha = tu_random(&rng, na, -1, 1), *hb = tu_random(&rng, nb, -1, 1);
+    float *hc = tu_random(&rng, nc, -1, 1), *got = malloc(nc * sizeof *got);
+    double *ref = malloc(nc * sizeof *ref);
+    ck_assert(got && ref);
+    if (g.beta == 0.0f)
+        for (size_t bi = 0; bi < g.batch; bi++)
+            for (size_t i = 0; i < g.m; i++)
+                for (size_t j = 0; j < g.n; j++) hc[g.c_off + bi * g.c_stride + i * g.ldc + j] = NAN;
+    for (size_t i = 0; i < nc; i++) ref[i] = hc[i];
+    for (size_t bi = 0; bi < g.batch; bi++) ref_gemm(&g, ha, hb, hc, ref, bi);
+    g.a = tu_upload(ctx, ha, na);
+    g.b = tu_upload(ctx, hb, nb);
+    g.c = tu_upload(ctx, hc, nc);
+    TU_OK(ctx, p->gemm(ctx, &g));
+    tu_download(ctx, g.c, got, nc);
+    size_t at;
+    double err = norm_err(got, ref, nc, &at);
+    ck_assert_msg(err < tolerance(g.k),
+                  "%s %s%s m=%zu n=%zu k=%zu batch=%zu lda=%zu ldb=%zu ldc=%zu alpha=%g "
+                  "beta=%g: error %.3g at C[%zu] (got %g, want %g)",
+                  p->name, g.ta ? "T" : "N", g.tb ? "T" : "N", g.m, g.n, g.k, g.batch, g.lda,
+                  g.ldb, g.ldc, g.alpha, g.beta, err, at, got[at], ref[at]);
+    cgan_buffer_release(g.a);
+    cgan_buffer_release(g.b);
+    cgan_buffer_release(g.c);
+    free(ha); free(hb); free(hc); free(got); free(ref);
+}
+
+/* A single GEMM with offsets and leading dimensions above the minimum. */
+static cgan_gemm_args single(int ta, int tb, size_t m, size_t n, size_t k, float alpha,
+                             float beta, size_t pad)
+{
+    cgan_gemm_args g = {
+        .ta = ta, .tb = tb, .m = m, .n = n, .k = k, .alpha = alpha, .beta = beta,
+        .a_off = 5, .lda = (ta ? m : k) + pad,
+        .b_off = 3, .ldb = (tb ? k : n) + 2 * pad,
+        .c_off = 7, .ldc = n + pad,
+        .batch = 1,
+    };
+    return g;
+}
+
+static const size_t odd_shapes[][3] = {
+    { 1, 1, 1 }, { 3, 17, 1 }, { 17, 3, 33 }, { 33, 65, 17 }, { 65, 33, 129 },
+    { 129, 17, 65 }, { 17, 129, 3 }, { 1, 129, 33 }, { 129, 1, 17 }, { 65, 65, 65 },
+};
+#define N_ODD (sizeof odd_shapes / sizeof odd_shapes[0])
+
+/* _i: the variant; every shape and transpose, alternating beta 0 (over NaN) and beta 1,
+ * alpha != 1, padded leading dimensions and offsets. */
+START_TEST(test_variant_shapes)
+{
+    const char *name = cgan_gemm_own_variants()[_i];
+    const cgan_gemm_provider *p = cgan_gemm_provider_own_variant(name);
+    ck_assert_ptr_nonnull(p);
+    cgan_ctx *ctx = tu_ctx();
+    for (size_t s = 0; s < N_ODD; s++)
+        for (int t = 0; t < 4; t++) {
+            float beta = (s + (size_t)t) % 2 ? 1.0f : 0.0f;
+            cgan_gemm_args g = single(t & 1, t >> 1, odd_shapes[s][0], odd_shapes[s][1],
+                                      odd_shapes[s][2], 0.75f, beta, s % 3 == 0 ? 0 : 3);
+            run_case(ctx, p, g, 100 + s * 4 + (size_t)t);
+        }
+    cgan_ctx_destroy(ctx);
+}
+END_TEST
+
+/* _i: the variant; strided batches as the conv ops use them: shared weights (a_stride 0),
+ * the second operand as column blocks of a wider matrix, C as separate or interleaved
+ * blocks, and a batch with every stride set. */
+START_TEST(test_variant_batched)
+{
+    const char *name = cgan_gemm_own_variants()[_i];
+    const cgan_gemm_provider *p = cgan_gemm_provider_own_variant(name);
+    cgan_ctx *ctx = tu_ctx();
+    for (int t = 0; t < 4; t++) {
+        int ta = t & 1, tb = t >> 1;
+        const size_t m = 33, n = 17, k = 65, nb = 5;
+        /* conv forward: C[b] (m x n, separate) = W (shared) x cols[:, b*n ..] */
+        cgan_gemm_args g = {
+            .ta = ta, .tb = tb, .m = m, .n = n, .k = k, .alpha = 1.0f, .beta = 0.0f,
+            .lda = ta ? m : k, .a_stride = 0,
+            .ldb = tb ? k : n * nb, .b_stride = tb ? n * k : n,
+            .ldc = n, .c_stride = m * n, .c_off = 2, .batch = nb,
+        };
+        run_case(ctx, p, g, 500 + (size_t)t);
+        /* deconv forward: C as column blocks of one wide matrix, beta 1, alpha 2 */
+        cgan_gemm_args h = {
+            .ta = ta, .tb = tb, .m = m, .n = n, .k = k, .alpha = 2.0f, .beta = 1.0f,
+            .lda = (ta ? m : k) + 1, .a_off = 4, .a_stride = 0,
+            .ldb = (tb ? k : n) + 2, .b_stride = ((tb ? n : k) + 1) * ((tb ? k : n) + 2),
+            .ldc = n * nb, .c_stride = n, .batch = nb,
+        };
+        run_case(ctx, p, h, 600 + (size_t)t);
+        /* every operand strided, K = 1 */
+        cgan_gemm_args e = {
+            .ta = ta, .tb = tb, .m = 17, .n = 3, .k = 1, .alpha = -1.5f, .beta = 0.0f,
+            .lda = ta ? 17 : 1, .a_stride = 17, .ldb = tb ? 1 : 3, .b_stride = 3,
+            .ldc = 3, .c_stride = 17 * 3 + 1, .batch = 3,
+        };
+        run_case(ctx, p, e, 700 + (size_t)t);
+    }
+    cgan_ctx_destroy(ctx);
+}
+END_TEST
+
+/* Larger K (error growth, several K panels of the CPU kernels, vector tails) on the
+ * variant's default path and the model's transposes. */
+START_TEST(test_variant_long_k)
+{
+    const char *name = cgan_gemm_own_variants()[_i];
+    const cgan_gemm_provider *p = cgan_gemm_provider_own_variant(name);
+    cgan_ctx *ctx = tu_ctx();
+    run_case(ctx, p, single(0, 0, 40, 48, 1000, 1.0f, 0.0f, 0), 800);
+    run_case(ctx, p, single(1, 0, 70, 16, 531, 1.0f, 1.0f, 1), 801);
+    run_case(ctx, p, single(0, 1, 24, 37, 2051, 0.5f, 0.0f, 0), 802);
+    run_case(ctx, p, single(1, 1, 19, 40, 300, 1.0f, 0.0f, 2), 803);
+    cgan_ctx_destroy(ctx);
+}
+END_TEST
+
+/* CLBlast and the own provider agree on a model shape (D.conv3 forward, batch cut to 4). */
+START_TEST(test_agrees_with_clblast)
+{
+    cgan_ctx *ctx = tu_ctx();
+    const size_t m = 256, n = 16, k = 2048, nb = 4;
+    cgan_gemm_args g = {
+        .ta = CGAN_NO_TRANS, .tb = CGAN_NO_TRANS, .m = m, .n = n, .k = k,
+        .alpha = 1.0f, .beta = 0.0f, .lda = k, .a_stride = 0, .ldb = n * nb, .b_stride = n,
+        .ldc = n, .c_stride = m * n, .batch = nb,
+    };
+    cgan_rng rng;
+    cgan_rng_init(&rng, 77, 0);
+    size_t na = m * k, nbf = k * n * nb, nc = m * n * nb;
+    float *ha = tu_random(&rng, na, -1, 1), *hb = tu_random(&rng, nbf, -1, 1);
+    float *c1 = malloc(nc * sizeof *c1), *c2 = malloc(nc * sizeof *c2);
+    double *d1 = malloc(nc * sizeof *d1);
+    ck_assert(c1 && c2 && d1);
+    g.a = tu_upload(ctx, ha, na);
+    g.b = tu_upload(ctx, hb, nbf);
+    g.c = tu_poisoned(ctx, nc);
+    TU_OK(ctx, cgan_gemm_provider_clblast()->gemm(ctx, &g));
+    tu_download(ctx, g.c, c1, nc);
+    cgan_buffer_release(g.c);
+    g.c = tu_poisoned(ctx, nc);
+    TU_OK(ctx, cgan_gemm_provider_own()->gemm(ctx, &g));
+    tu_download(ctx, g.c, c2, nc);
+    for (size_t i = 0; i < nc; i++) d1[i] = c1[i];
+    size_t at;
+    double err = norm_err(c2, d1, nc, &at);
+    ck_assert_msg(err < 2 * tolerance(k), "own vs clblast: %.3g at %zu (%g vs %g)", err, at,
+                  c2[at], c1[at]);
+    cgan_buffer_release(g.a);
+    cgan_buffer_release(g.b);
+    cgan_buffer_release(g.c);
+    free(ha); free(hb); free(c1); free(c2); free(d1);
+    cgan_ctx_destroy(ctx);
+}
+END_TEST
+
+/* The variant comes from the device type unless CGAN_GEMM_VARIANT names one; a bad name
+ * is an error that lists the good ones. */
+START_TEST(test_variant_choice)
+{
+    cgan_ctx *ctx = tu_ctx();
+    unsetenv("CGAN_GEMM_VARIANT");
+    const char *v = cgan_gemm_own_variant_for(ctx);
+    ck_assert_ptr_nonnull(v);
+    ck_assert_str_eq(v, cgan_ctx_device(ctx)->type == CGAN_DEVICE_CPU ? "cpu" : "gpu");
+    setenv("CGAN_GEMM_VARIANT", "gpu", 1);
+    ck_assert_str_eq(cgan_gemm_own_variant_for(ctx), "gpu");
+    run_case(ctx, cgan_gemm_provider_own(), single(0, 1, 9, 10, 11, 1.0f, 0.0f, 1), 900);
+    setenv("CGAN_GEMM_VARIANT", "fastest", 1);
+    ck_assert_ptr_null(cgan_gemm_own_variant_for(ctx));
+    ck_assert_ptr_nonnull(strstr(cgan_last_error(ctx), "cpu-dot"));
+    cl_mem buf = tu_poisoned(ctx, 64);
+    cgan_gemm_args g = single(0, 0, 2, 2, 2, 1.0f, 0.0f, 0);
+    g.a = g.b = g.c = buf;
+    ck_assert_int_eq(cgan_gemm_provider_own()->gemm(ctx, &g), CGAN_E_INVALID);
+    unsetenv("CGAN_GEMM_VARIANT");
+    ck_assert_ptr_null(cgan_gemm_provider_own_variant("fastest"));
+    ck_assert_str_eq(cgan_gemm_provider_own_variant("cpu-swap")->name, "own:cpu-swap");
+    /* through the front end, as the ops call it */
+    cgan_gemm_use(ctx, cgan_gemm_provider_own());
+    ck_assert_str_eq(cgan_gemm_current(ctx)->name, "own");
+    TU_OK(ctx, cgan_sgemm(ctx, CGAN_NO_TRANS, CGAN_NO_TRANS, 2, 2, 2, 1.0f, buf, 0, 2, buf, 0,
+                          2, 0.0f, buf, 8, 2));
+    cgan_buffer_release(buf);
+    cgan_ctx_destroy(ctx);
+}
+END_TEST
+
+/* Arguments that would read or write outside the buffers, or race, are refused with a
+ * message; empty products are no-ops. */
+START_TEST(test_errors)
+{
+    cgan_ctx *ctx = tu_ctx();
+    const cgan_gemm_provider *p = cgan_gemm_provider_own();
+    cl_mem buf = tu_poisoned(ctx, 100);
+    cgan_gemm_args g = single(0, 0, 4, 4, 4, 1.0f, 0.0f, 0);
+    g.a_off = g.b_off = g.c_off = 0;
+    g.a = g.b = buf;
+    g.c = buf;
+    cgan_gemm_args e = g;
+    e.lda = 3;
+    ck_assert_int_eq(p->gemm(ctx, &e), CGAN_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(cgan_last_error(ctx), "ldA"));
+    e = g;
+    e.c_off = 90; /* C would end at float 106 of 100 */
+    ck_assert_int_eq(p->gemm(ctx, &e), CGAN_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(cgan_last_error(ctx), "buffer holds 100"));
+    e = g;
+    e.batch = 3;
+    e.a_stride = 16;
+    ck_assert_int_eq(p->gemm(ctx, &e), CGAN_E_INVALID); /* c_stride 0: a race */
+    e.c_stride = 16;
+    e.b_stride = 43; /* B would end at float 16 + 2*43 = 102 */
+    ck_assert_int_eq(p->gemm(ctx, &e), CGAN_E_INVALID);
+    e = g;
+    e.a = NULL;
+    ck_assert_int_eq(p->gemm(ctx, &e), CGAN_E_INVALID);
+    e = g;
+    e.m = 0;
+    TU_OK(ctx, p->gemm(ctx, &e));
+    e = g;
+    e.batch = 0;
+    TU_OK(ctx, p->gemm(ctx, &e));
+    cgan_buffer_release(buf);
+    cgan_ctx_destroy(ctx);
+}
+END_TEST
+
+/* The timing driver runs and reports a rate. */
+START_TEST(test_bench)
+{
+    cgan_ctx *ctx = tu_ctx();
+    double gf = 0;
+    TU_OK(ctx, cgan_gemm_bench(ctx, cgan_gemm_provider_own(), 64, 48, 32, CGAN_NO_TRANS,
+                               CGAN_TRANS, 3, &gf));
+    ck_assert(gf > 0 && isfinite(gf));
+    ck_assert_int_eq(cgan_gemm_bench(ctx, cgan_gemm_provider_own(), 0, 4, 4, CGAN_NO_TRANS,
+                                     CGAN_NO_TRANS, 3, &gf), CGAN_E_INVALID);
+    cgan_ctx_destroy(ctx);
+}
+END_TEST
+
+int main(void)
+{
+    tu_require_device();
+    int nv = 0;
+    while (cgan_gemm_own_variants()[nv]) nv++;
+    Suite *s = suite_create("gemm");
+    TCase *tc = tcase_create("variants");
+    tcase_set_timeout(tc, 900);
+    tcase_add_loop_test(tc, test_variant_shapes, 0, nv);
+    tcase_add_loop_test(tc, test_variant_batched, 0, nv);
+    tcase_add_loop_test(tc, test_variant_long_k, 0, nv);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("provider");
+    tcase_set_timeout(tc, 900);
+    tcase_add_test(tc, test_agrees_with_clblast);
+    tcase_add_test(tc, test_variant_choice);
+    tcase_add_test(tc, test_errors);
+    tcase_add_test(tc, test_bench);
+    suite_add_tcase(s, tc);
+    return tu_run(s);
+}
