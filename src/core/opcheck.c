@@ -372,3 +372,23 @@ void cgan_opcheck_to_check(const cgan_opcheck_case *c, const cgan_opcheck_result
     out->max_err = err;
     out->tol = tol;
 }
+
+cgan_status cgan_opcheck_graph(cgan_ctx *ctx, cgan_graph *g, const cgan_opcheck_case *c,
+                               cgan_check_result *res, double *worst)
+{
+    if (!g) return cgan_error(ctx, CGAN_E_NOMEM, "%s: out of memory", c->label ? c->label : "self-check");
+    cgan_status st = cgan_graph_status(g);
+    if (st == CGAN_OK) {
+        cgan_opcheck_result r = { 0, 0, 0, 0 };
+        cgan_check_result one;
+        st = cgan_opcheck(ctx, g, c, &r);
+        cgan_opcheck_to_check(c, &r, &one);
+        if (!worst) *res = one;
+        else if (one.max_err / one.tol > *worst) {
+            *worst = one.max_err / one.tol;
+            *res = one;
+        }
+    }
+    cgan_graph_destroy(g);
+    return st;
+}

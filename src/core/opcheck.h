@@ -37,6 +37,12 @@ typedef struct cgan_opcheck_result {
 cgan_status cgan_opcheck(cgan_ctx *ctx, cgan_graph *g, const cgan_opcheck_case *c,
                          cgan_opcheck_result *r);
 
+/* For self-checks: run c on g (which is destroyed) and put the result in *res. With
+ * worst != NULL several cases share res: it keeps the case worst relative to its
+ * tolerance, *worst being that ratio so far. A graph that failed to build reports its error. */
+cgan_status cgan_opcheck_graph(cgan_ctx *ctx, cgan_graph *g, const cgan_opcheck_case *c,
+                               cgan_check_result *res, double *worst);
+
 /* Fold an opcheck result into a selftest result (worst error, tolerance). */
 void cgan_opcheck_to_check(const cgan_opcheck_case *c, const cgan_opcheck_result *r,
                            cgan_check_result *out);

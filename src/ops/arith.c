@@ -105,19 +105,6 @@ const cgan_op_def cgan_op_mul_def = {
 
 /* ---- self-checks ------------------------------------------------------------------- */
 
-cgan_status cgan_dense_selfcheck_run(cgan_ctx *ctx, cgan_graph *g, const cgan_opcheck_case *c,
-                                     cgan_check_result *res)
-{
-    cgan_status st = cgan_graph_status(g);
-    if (st == CGAN_OK) {
-        cgan_opcheck_result r = { 0, 0, 0, 0 };
-        st = cgan_opcheck(ctx, g, c, &r);
-        cgan_opcheck_to_check(c, &r, res);
-    }
-    cgan_graph_destroy(g);
-    return st;
-}
-
 static cgan_status check_binary(cgan_ctx *ctx, cgan_check_result *res, int mul)
 {
     cgan_graph *g = cgan_graph_new(ctx, "check");
@@ -127,7 +114,7 @@ static cgan_status check_binary(cgan_ctx *ctx, cgan_check_result *res, int mul)
     if (mul) cgan_nn_mul(g, "mul", x, y);
     else cgan_nn_add(g, "add", x, y);
     const cgan_opcheck_case c = { mul ? "mul [3,5,7,3]" : "add [3,5,7,3]", 1, 1e-5, 1e-5, 1e-5, 16 };
-    return cgan_dense_selfcheck_run(ctx, g, &c, res);
+    return cgan_opcheck_graph(ctx, g, &c, res, NULL);
 }
 
 cgan_status cgan_selfcheck_add(cgan_ctx *ctx, cgan_check_result *res)

@@ -22,11 +22,6 @@ cgan_status cgan_selfcheck_loss_softmax_ce(cgan_ctx *ctx, cgan_check_result *res
 
 /* ---- shared by the dense op files ------------------------------------------------ */
 
-/* Run cgan_opcheck on g (built by the caller; a -1 output or a failed build is reported),
- * fold the result into res and destroy g. Implemented in arith.c. */
-cgan_status cgan_dense_selfcheck_run(cgan_ctx *ctx, cgan_graph *g, const cgan_opcheck_case *c,
-                                     cgan_check_result *res);
-
 /* A builder's size check: every tensor the kernels index must fit a 32-bit int. */
 static inline int cgan_dense_fits_int(cgan_shape s)
 {

@@ -219,18 +219,9 @@ cgan_status cgan_selfcheck_diffaug(cgan_ctx *ctx, cgan_check_result *res)
         if (!g) return cgan_error(ctx, CGAN_E_NOMEM, "out of memory");
         int x = cgan_graph_input(g, "x", cgan_shape4(3, 2, 7, 5));
         cgan_nn_diffaug(g, "aug", x, 0.25f, 0.5f);
-        st = cgan_graph_status(g);
         cgan_opcheck_case c = { train ? "diffaug train" : "diffaug eval", train, 1e-6, 1e-6, 1e-5,
                                 91u + (uint64_t)train };
-        cgan_opcheck_result r = { 0, 0, 0, 0 };
-        cgan_check_result one;
-        if (st == CGAN_OK) st = cgan_opcheck(ctx, g, &c, &r);
-        cgan_opcheck_to_check(&c, &r, &one);
-        if (one.max_err / one.tol > worst) {
-            worst = one.max_err / one.tol;
-            *res = one;
-        }
-        cgan_graph_destroy(g);
+        st = cgan_opcheck_graph(ctx, g, &c, res, &worst);
     }
     return st;
 }

@@ -120,18 +120,9 @@ cgan_status cgan_selfcheck_dropout(cgan_ctx *ctx, cgan_check_result *res)
         if (!g) return cgan_error(ctx, CGAN_E_NOMEM, "out of memory");
         int x = cgan_graph_input(g, "x", cgan_shape4(3, 5, 7, 3));
         cgan_nn_dropout(g, "drop", x, 0.3f);
-        st = cgan_graph_status(g);
         cgan_opcheck_case c = { train ? "dropout train" : "dropout eval", train, 1e-5, 1e-5, 1e-5,
                                 77u + (uint64_t)train };
-        cgan_opcheck_result r = { 0, 0, 0, 0 };
-        cgan_check_result one;
-        if (st == CGAN_OK) st = cgan_opcheck(ctx, g, &c, &r);
-        cgan_opcheck_to_check(&c, &r, &one);
-        if (one.max_err / one.tol > worst) {
-            worst = one.max_err / one.tol;
-            *res = one;
-        }
-        cgan_graph_destroy(g);
+        st = cgan_opcheck_graph(ctx, g, &c, res, &worst);
     }
     return st;
 }

@@ -149,7 +149,7 @@ cgan_status cgan_selfcheck_embedding(cgan_ctx *ctx, cgan_check_result *res)
     int y = cgan_graph_input_labels(g, "y", 9, 5);
     cgan_nn_embedding(g, "emb", y, 5, 7);
     const cgan_opcheck_case c = { "embedding 5x7, batch 9", 1, 1e-5, 1e-5, 1e-5, 12 };
-    return cgan_dense_selfcheck_run(ctx, g, &c, res);
+    return cgan_opcheck_graph(ctx, g, &c, res, NULL);
 }
 
 cgan_status cgan_selfcheck_onehot(cgan_ctx *ctx, cgan_check_result *res)
@@ -159,5 +159,5 @@ cgan_status cgan_selfcheck_onehot(cgan_ctx *ctx, cgan_check_result *res)
     int y = cgan_graph_input_labels(g, "y", 7, 3);
     cgan_nn_onehot(g, "onehot", y, 3);
     const cgan_opcheck_case c = { "onehot 3 classes, batch 7", 1, 1e-6, 1e-6, 0, 13 };
-    return cgan_dense_selfcheck_run(ctx, g, &c, res);
+    return cgan_opcheck_graph(ctx, g, &c, res, NULL);
 }

@@ -259,7 +259,7 @@ static cgan_status check_loss(cgan_ctx *ctx, cgan_check_result *res, int kind)
     }
     /* hinge D's kink is at x = sign, the edge of the harness's U(-1,1) data: FD stays valid */
     const cgan_opcheck_case c = { labels[kind], 1, 1e-5, 1e-5, 1e-5, 18 + (uint64_t)kind };
-    return cgan_dense_selfcheck_run(ctx, g, &c, res);
+    return cgan_opcheck_graph(ctx, g, &c, res, NULL);
 }
 
 cgan_status cgan_selfcheck_loss_bce(cgan_ctx *ctx, cgan_check_result *res)
