@@ -5,13 +5,15 @@
  * on row-major storage: leading dimensions in floats, 64-bit offsets and batch strides.
  * D is C itself, or C transposed when TC == 1 (the host swaps the operands to compute
  * C^T = op(B)^T op(A)^T). With beta == 0, D is never read: garbage (NaN) in it is ignored.
- * Work-items past the edges clamp their loads to the last row/column and skip the stores,
- * so every load is in bounds and the inner loops have no branches.
+ * In the CPU kernels, items past the edges clamp their loads to the last row/column and
+ * skip the stores, so every load is in bounds and the inner loops have no branches; the
+ * GPU kernel fills its tiles with zeros past the edges.
  *
  * Compile-time parameters (-D):
  *   TA, TB   1 when P (resp. Q) is stored transposed: op(P)[i,k] = P[k*lda + i]
  *   TC       1: D[i,j] lives at C[j*ldc + i]
- *   gemm_reg    (CPU) each item TM rows x NV vectors of VW columns, outer products along K
+ *   gemm_reg    (CPU) each item TM rows x NV vectors of VW columns, outer products along K;
+ *               work-groups of 1 x LY items share operand panels KC deep in local memory
  *   gemm_dot    (CPU, A.B^T shapes) each item TM x TN outputs, VW-wide partial sums along K
  *   gemm_local  (GPU) WX x WY work-group, RM x RN outputs per item, tiles BK deep in local
  *               memory; the block is (WY*RM) x (WX*RN)
@@ -30,12 +32,6 @@
 #endif
 #ifndef KC
 #define KC 256
-#endif
-#ifndef LB
-#define LB 0
-#endif
-#ifndef LX
-#define LX 1
 #endif
 #ifndef LY
 #define LY 4
@@ -67,12 +63,14 @@ typedef float vfloat;
 #define VLOAD(p) (*(p))
 #define VSTORE(v, p) (*(p) = (v))
 #define VLOADP(p) (*(p))
+#define VSTOREL(v, p) (*(p) = (v))
 #define VSTOREP(v, p) (*(p) = (v))
 #else
 typedef CGAN_CAT(float, VW) vfloat;
 #define VLOAD(p) CGAN_CAT(vload, VW)(0, (__global const float *)(p))
 #define VSTORE(v, p) CGAN_CAT(vstore, VW)((v), 0, (__global float *)(p))
 #define VLOADP(p) CGAN_CAT(vload, VW)(0, (const __private float *)(p))
+#define VSTOREL(v, p) CGAN_CAT(vstore, VW)((v), 0, (__local float *)(p))
 #define VSTOREP(v, p) CGAN_CAT(vstore, VW)((v), 0, (__private float *)(p))
 #endif
 
@@ -102,7 +100,7 @@ vfloat gather_v(__global const float *p, const int s)
 
 /* Stores one output: D[i,j] = alpha*v (+ beta*D[i,j]), bounds-checked. */
 void put1(__global float *C, const int ldc, const int i, const int j, const int M,
-                 const int N, const float alpha, const float beta, const float v)
+          const int N, const float alpha, const float beta, const float v)
 {
     if (i >= M || j >= N) return;
     __global float *d = C + DIDX(i, j);
@@ -113,69 +111,34 @@ void put1(__global float *C, const int ldc, const int i, const int j, const int 
 #if defined(TM) && defined(NV)
 #define TNC (NV * VW)
 
-/* op(Q)[k, j0..j0+TNC-1] as NV vectors; the edge form repeats column N-1 past N (those
- * columns are never stored). */
-void qrow_full(__global const float *Q, const int ldb, const int k, const int j0, vfloat *b)
-{
-#pragma unroll
-    for (int v = 0; v < NV; v++)
-#if TB
-        b[v] = gather_v(Q + (j0 + v * VW) * ldb + k, ldb);
-#else
-        b[v] = VLOAD(Q + k * ldb + j0 + v * VW);
-#endif
-}
-
-/* acc += op(P)[rows, k] x b (one row of op(Q) as NV vectors) */
-void tile_fma(vfloat acc[TM][NV], __global const float *P, const int lda, const int *rows,
-              const int k, const vfloat *b)
-{
-#pragma unroll
-    for (int r = 0; r < TM; r++) {
-        const vfloat a = (vfloat)(PE(rows[r], k));
-#pragma unroll
-        for (int v = 0; v < NV; v++) acc[r][v] = fma(a, b[v], acc[r][v]);
-    }
-}
-
-void qrow_edge(__global const float *Q, const int ldb, const int k, const int j0,
-               const int N, vfloat *b)
-{
-    float t[TNC];
-#pragma unroll
-    for (int c = 0; c < TNC; c++) t[c] = QE(k, min(j0 + c, N - 1));
-#pragma unroll
-    for (int v = 0; v < NV; v++) b[v] = VLOADP(t + v * VW);
-}
-
-#if LB
-#define BMW (LY * TM)  /* rows of the work-group block */
-#define BNV (LX * NV)  /* its columns, in vectors */
-/* Copies the KC-deep slices of the block's op(P) rows and op(Q) columns into local memory,
- * contiguous and k-major, each item a share along the operand's contiguous axis. */
+#define BMW (LY * TM) /* rows of the work-group block; its columns are the TNC of one item */
+/* Copies the KC-deep slice of the group's op(Q) columns into local memory, k-major and
+ * contiguous (and, when P is stored transposed, that of its op(P) rows too: then both are
+ * rows of the stored matrices and copy as vectors). Each item copies a share, along the
+ * operand's contiguous axis. */
 void load_block(__global const float *P, const int lda, __global const float *Q, const int ldb,
                 const int M, const int N, const int bi, const int bj, const int k0,
-                const int kc, __local float (*al)[BMW], __local vfloat (*bl)[BNV])
+                const int kc, __local float (*al)[BMW], __local vfloat (*bl)[NV])
 {
-    const int t = (int)(get_local_id(1) * LX + get_local_id(0));
+    const int t = (int)get_local_id(1);
 #if TA
-    for (int kk = t; kk < kc; kk += LX * LY)
-        for (int ii = 0; ii < BMW; ii++) al[kk][ii] = PE(min(bi + ii, M - 1), k0 + kk);
-#else
-    for (int ii = t; ii < BMW; ii += LX * LY) {
-        const int i = min(bi + ii, M - 1);
-        for (int kk = 0; kk < kc; kk++) al[kk][ii] = PE(i, k0 + kk);
+    for (int kk = t; kk < kc; kk += LY) {
+        __global const float *src = P + (k0 + kk) * lda;
+        int ii = 0;
+        if (bi + BMW <= M)
+            for (; ii + VW <= BMW; ii += VW) VSTOREL(VLOAD(src + bi + ii), al[kk] + ii);
+        for (; ii < BMW; ii++) al[kk][ii] = src[min(bi + ii, M - 1)];
     }
 #endif
 #if TB
     __local float *blf = (__local float *)bl;
-    for (int jj = t; jj < BNV * VW; jj += LX * LY) {
+    for (int jj = t; jj < TNC; jj += LY) {
         const int j = min(bj + jj, N - 1);
-        for (int kk = 0; kk < kc; kk++) blf[kk * BNV * VW + jj] = QE(k0 + kk, j);
+        for (int kk = 0; kk < kc; kk++) blf[kk * TNC + jj] = QE(k0 + kk, j);
     }
 #else
-    for (int kk = t; kk < kc; kk += LX * LY)
-        for (int c = 0; c < BNV; c++) {
+    for (int kk = t; kk < kc; kk += LY)
+        for (int c = 0; c < NV; c++) {
             const int j = bj + c * VW;
             if (j + VW <= N) {
                 bl[kk][c] = VLOAD(Q + (k0 + kk) * ldb + j);
@@ -187,34 +150,31 @@ void load_block(__global const float *P, const int lda, __global const float *Q,
         }
 #endif
 }
-#endif
 
 __kernel void gemm_reg(GEMM_ARGS)
 {
-#if LB
-    /* A work-group of LX x LY items shares KC-deep slices of its op(P) rows and op(Q)
-     * columns, copied into local memory (contiguous: no cache-set aliasing at power-of-two
-     * leading dimensions). Items past the edges take part in copies and barriers and store
-     * nothing. */
-    __local float al[KC][BMW];
-    __local vfloat bl[KC][BNV];
-    const int bi = (int)get_group_id(1) * BMW, bj = (int)get_group_id(0) * BNV * VW;
-    const int lx = (int)get_local_id(0), ly = (int)get_local_id(1);
-    const int i0 = bi + ly * TM, j0 = bj + lx * TNC;
+    /* A work-group of 1 x LY items (a column of tiles) shares KC-deep slices of its op(Q)
+     * columns (and of its op(P) rows when P is stored transposed), copied into local
+     * memory: contiguous, so no cache-set aliasing at power-of-two leading dimensions, and
+     * read from global memory once per group. Launched with local size 1 x LY x 1. Items
+     * past the bottom edge take part in the copies and barriers and store nothing. */
+    __local float al[TA ? KC : 1][BMW];
+    __local vfloat bl[KC][NV];
+    const int bi = (int)get_group_id(1) * BMW, bj = (int)get_group_id(0) * TNC;
+    const int ly = (int)get_local_id(1);
+    const int i0 = bi + ly * TM, j0 = bj;
     if (bi >= M || bj >= N) return; /* the whole work-group */
-#else
-    const int j0 = (int)get_global_id(0) * TNC;
-    const int i0 = (int)get_global_id(1) * TM;
-    if (j0 >= N || i0 >= M) return;
-#endif
     GEMM_BATCH_BASE();
     vfloat acc[TM][NV];
 #pragma unroll
     for (int r = 0; r < TM; r++)
 #pragma unroll
         for (int v = 0; v < NV; v++) acc[r][v] = (vfloat)(0.0f);
-
-#if LB
+#if !TA
+    int rows[TM];
+#pragma unroll
+    for (int r = 0; r < TM; r++) rows[r] = min(i0 + r, M - 1);
+#endif
     for (int k0 = 0; k0 < K; k0 += KC) {
         const int kc = min(KC, K - k0);
         load_block(P, lda, Q, ldb, M, N, bi, bj, k0, kc, al, bl);
@@ -222,10 +182,14 @@ __kernel void gemm_reg(GEMM_ARGS)
         for (int kk = 0; kk < kc; kk++) {
             vfloat b[NV];
 #pragma unroll
-            for (int v = 0; v < NV; v++) b[v] = bl[kk][lx * NV + v];
+            for (int v = 0; v < NV; v++) b[v] = bl[kk][v];
 #pragma unroll
             for (int r = 0; r < TM; r++) {
+#if TA
                 const vfloat a = (vfloat)(al[kk][ly * TM + r]);
+#else
+                const vfloat a = (vfloat)(PE(rows[r], k0 + kk));
+#endif
 #pragma unroll
                 for (int v = 0; v < NV; v++) acc[r][v] = fma(a, b[v], acc[r][v]);
             }
@@ -233,30 +197,11 @@ __kernel void gemm_reg(GEMM_ARGS)
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     if (i0 >= M || j0 >= N) return;
-#else
-    int rows[TM];
-#pragma unroll
-    for (int r = 0; r < TM; r++) rows[r] = min(i0 + r, M - 1);
-    if (j0 + TNC <= N) {
-        for (int k = 0; k < K; k++) {
-            vfloat b[NV];
-            qrow_full(Q, ldb, k, j0, b);
-            tile_fma(acc, P, lda, rows, k, b);
-        }
-    } else {
-        for (int k = 0; k < K; k++) {
-            vfloat b[NV];
-            qrow_edge(Q, ldb, k, j0, N, b);
-            tile_fma(acc, P, lda, rows, k, b);
-        }
-    }
-#endif
 
 #if !TC
-    if (j0 + TNC <= N) {
+    if (j0 + TNC <= N && i0 + TM <= M) {
 #pragma unroll
-        for (int r = 0; r < TM; r++) {
-            if (i0 + r >= M) break;
+        for (int r = 0; r < TM; r++)
 #pragma unroll
             for (int v = 0; v < NV; v++) {
                 __global float *d = C + (i0 + r) * ldc + j0 + v * VW;
@@ -264,17 +209,19 @@ __kernel void gemm_reg(GEMM_ARGS)
                 if (beta != 0.0f) o = mad((vfloat)(beta), VLOAD(d), o);
                 VSTORE(o, d);
             }
-        }
         return;
     }
 #endif
+    /* edges and transposed stores: one element at a time, from a private copy (a rolled
+     * loop keeps the code small) */
+    float t[TM * TNC];
 #pragma unroll
-    for (int r = 0; r < TM; r++) {
-        float t[TNC];
+    for (int r = 0; r < TM; r++)
 #pragma unroll
-        for (int v = 0; v < NV; v++) VSTOREP(acc[r][v], t + v * VW);
-        for (int c = 0; c < TNC; c++) put1(C, ldc, i0 + r, j0 + c, M, N, alpha, beta, t[c]);
-    }
+        for (int v = 0; v < NV; v++) VSTOREP(acc[r][v], t + r * TNC + v * VW);
+#pragma unroll 1
+    for (int e = 0; e < TM * TNC; e++)
+        put1(C, ldc, i0 + e / TNC, j0 + e % TNC, M, N, alpha, beta, t[e]);
 }
 #endif /* TM && NV */
 
@@ -314,6 +261,8 @@ float hsum_v(vfloat v)
 #endif
 }
 
+/* Both operands are read along K with wide loads where they are stored that way (P not
+ * transposed, Q transposed: the A.B^T of weight gradients); otherwise gathered. */
 __kernel void gemm_dot(GEMM_ARGS)
 {
     const int j0 = (int)get_global_id(0) * TN;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include "testutil.h"
 #include "blas/gemm.h"
+#include "blas/owngemm.h"
 #include "core/opcheck.h"
 #include "ops/builders.h"
 #include "ops/conv2d.h"
@@ -72,6 +73,10 @@ static void run_gemm_case(cgan_ctx *ctx, cgan_gemm_args g, uint64_t seed)
 START_TEST(test_gemm_transposes)
 {
     cgan_ctx *ctx = tu_ctx();
+    /* the default: own kernels on CPU devices, CLBlast elsewhere; this test is CLBlast's */
+    ck_assert_str_eq(cgan_gemm_current(ctx)->name,
+                     cgan_ctx_device(ctx)->type == CGAN_DEVICE_CPU ? "own" : "clblast");
+    cgan_gemm_use(ctx, cgan_gemm_provider_clblast());
     ck_assert_str_eq(cgan_gemm_current(ctx)->name, "clblast");
     const size_t shapes[][3] = { { 5, 7, 3 }, { 33, 17, 65 }, { 1, 9, 130 } };
     for (int s = 0; s < 3; s++)
@@ -137,6 +142,7 @@ static cgan_status fake_gemm(cgan_ctx *ctx, const cgan_gemm_args *g)
 START_TEST(test_gemm_errors)
 {
     cgan_ctx *ctx = tu_ctx();
+    cgan_gemm_use(ctx, cgan_gemm_provider_clblast());
     float h[64] = { 0 };
     cl_mem a = tu_upload(ctx, h, 64), c = tu_upload(ctx, h, 8);
     /* a leading dimension below the row length is caught before the provider */
@@ -165,8 +171,9 @@ START_TEST(test_gemm_errors)
     ck_assert_str_eq(cgan_gemm_current(ctx)->name, "fake");
     TU_OK(ctx, cgan_sgemm(ctx, CGAN_NO_TRANS, CGAN_NO_TRANS, 2, 2, 2, 1, a, 0, 2, a, 0, 2, 0, c, 0, 2));
     ck_assert_int_eq(fake_calls, 1);
-    cgan_gemm_use(ctx, NULL);
-    ck_assert_ptr_eq(cgan_gemm_current(ctx), cgan_gemm_provider_clblast());
+    cgan_gemm_use(ctx, NULL); /* back to the per-device default */
+    ck_assert_ptr_eq(cgan_gemm_current(ctx), cgan_ctx_device(ctx)->type == CGAN_DEVICE_CPU
+                                                 ? cgan_gemm_provider_own() : cgan_gemm_provider_clblast());
     cgan_buffer_release(a);
     cgan_buffer_release(c);
     cgan_ctx_destroy(ctx);

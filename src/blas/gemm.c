@@ -1,6 +1,8 @@
 /* GEMM front end: argument checks, the provider choice per context, the plain shortcut. */
 #include <stdlib.h>
+#include <string.h>
 #include "gemm.h"
+#include "owngemm.h"
 
 /* What hangs off ctx->blas. */
 typedef struct blas_state {
@@ -12,10 +14,22 @@ static void blas_state_free(void *p)
     free(p);
 }
 
+/* The default per device: our own kernels on CPUs (CLBlast's reach about a tenth of the
+ * CPU's rate under PoCL), CLBlast on GPUs and other devices, where it is tuned.
+ * $CGAN_GEMM_PROVIDER=clblast|own overrides the choice. */
+static const cgan_gemm_provider *default_provider(cgan_ctx *ctx)
+{
+    const char *env = getenv("CGAN_GEMM_PROVIDER");
+    if (env && !strcmp(env, "clblast")) return cgan_gemm_provider_clblast();
+    if (env && !strcmp(env, "own")) return cgan_gemm_provider_own();
+    if (ctx && ctx->opened && ctx->info.type == CGAN_DEVICE_CPU) return cgan_gemm_provider_own();
+    return cgan_gemm_provider_clblast();
+}
+
 const cgan_gemm_provider *cgan_gemm_current(cgan_ctx *ctx)
 {
     const blas_state *s = ctx ? ctx->blas : NULL;
-    return (s && s->provider) ? s->provider : cgan_gemm_provider_clblast();
+    return (s && s->provider) ? s->provider : default_provider(ctx);
 }
 
 void cgan_gemm_use(cgan_ctx *ctx, const cgan_gemm_provider *p)

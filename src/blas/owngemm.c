@@ -15,12 +15,10 @@
 #include "owngemm.h"
 #include "core/rng.h"
 
-typedef enum variant {
-    V_CPU, V_CPU_OUTER, V_CPU_SWAP, V_CPU_DOT, V_CPU_NOLOCAL, V_GPU, V_COUNT
-} variant;
+typedef enum variant { V_CPU, V_CPU_OUTER, V_CPU_SWAP, V_CPU_DOT, V_GPU, V_COUNT } variant;
 
 static const char *const variant_names[V_COUNT + 1] = {
-    "cpu", "cpu-outer", "cpu-swap", "cpu-dot", "cpu-nolocal", "gpu", NULL
+    "cpu", "cpu-outer", "cpu-swap", "cpu-dot", "gpu", NULL
 };
 
 const char *const *cgan_gemm_own_variants(void)
@@ -117,25 +115,9 @@ typedef struct plan {
     size_t global[3], local[3];
 } plan;
 
-static size_t pow2_at_most(size_t v, size_t cap)
-{
-    size_t p = 1;
-    while (p * 2 <= v && p * 2 <= cap) p *= 2;
-    return p;
-}
-
 static size_t ceil_div(size_t a, size_t b)
 {
     return (a + b - 1) / b;
-}
-
-/* The smallest of the allowed tile sizes that covers v, else the largest (fewer distinct
- * programs than one per small size). */
-static size_t fit_tile(size_t v, const size_t *sizes, int count)
-{
-    for (int i = 0; i < count; i++)
-        if (sizes[i] >= v) return sizes[i];
-    return sizes[count - 1];
 }
 
 /* Float vector width the device prefers (16 with AVX-512, 8 with AVX2), clamped to 4..16. */
@@ -149,42 +131,39 @@ static size_t device_vw(cgan_ctx *ctx)
 }
 
 /* gemm_reg: each item TM rows x NV vectors of VW columns. The accumulators (TM*NV vectors)
- * are sized for the register file: 32 vector registers with AVX-512, 16 otherwise. With
- * LB, a work-group of 1 x LY items shares KC-deep operand panels in local memory. */
-typedef struct reg_cfg { size_t vw, nv, tm, ly, kc; int lb; } reg_cfg;
+ * are sized for the register file: 32 vector registers with AVX-512, 16 otherwise. A
+ * work-group of 1 x LY items shares KC-deep operand panels in local memory. */
+typedef struct reg_cfg { size_t vw, nv, tm, ly, kc; } reg_cfg;
 
-static reg_cfg reg_choose(cgan_ctx *ctx, const kview *v, int lb)
+/* 0 when the panels fit in no local memory of the device (then gemm_dot, which needs
+ * none, is the fallback). */
+static int reg_choose(cgan_ctx *ctx, const kview *v, reg_cfg *out)
 {
-    static const size_t tms[] = { 1, 2, 4, 8, 12, 16 };
+    /* Few distinct values, so that few programs are built: vectors of the device's width
+     * (4 under it), tiles of 4 rows for tiny M, work-groups of 4 items. */
     reg_cfg c;
     size_t dvw = device_vw(ctx), n = (size_t)v->n, m = (size_t)v->m;
-    c.vw = pow2_at_most(n, dvw);
+    c.vw = n >= dvw ? dvw : 4;
     c.nv = c.vw == dvw && n >= 2 * dvw ? 2 : 1;
     size_t tm = dvw >= 16 ? (c.nv == 2 ? 12 : 16) : (c.nv == 2 ? 6 : 12);
-    c.tm = m < tm ? fit_tile(m, tms, 6) : tm;
-    /* balance the work-group over the rows: as many items as groups of 8 need */
-    size_t tiles = ceil_div(m, c.tm), groups = ceil_div(tiles, 8);
-    c.ly = ceil_div(tiles, groups);
+    c.tm = m <= 4 ? 4 : tm;
+    c.ly = 4;
     c.kc = v->tp ? 128 : 256;
-    c.lb = lb;
-    if (lb) { /* fit the panels into the device's local memory, else go without */
-        size_t rows = c.ly * c.tm;
-        while (c.kc >= 16 && ctx->info.local_mem &&
-               ((v->tp ? c.kc * rows : rows) + c.kc * c.nv * c.vw) * sizeof(float) + 1024 >
-                   ctx->info.local_mem)
-            c.kc /= 2;
-        if (c.kc < 16) c.lb = 0, c.kc = 256;
-    }
-    if (!c.lb) c.ly = c.ly < 4 ? c.ly : 4;
-    return c;
+    size_t rows = c.ly * c.tm; /* fit the panels into the device's local memory */
+    while (c.kc >= 16 && ctx->info.local_mem &&
+           ((v->tp ? c.kc * rows : rows) + c.kc * c.nv * c.vw) * sizeof(float) + 1024 >
+               ctx->info.local_mem)
+        c.kc /= 2;
+    *out = c;
+    return c.kc >= 16;
 }
 
 static void plan_reg(const kview *v, size_t batch, const reg_cfg *c, plan *pl)
 {
     pl->kernel = "gemm_reg";
     snprintf(pl->opts, sizeof pl->opts,
-             "-DTA=%d -DTB=%d -DTC=%d -DVW=%zu -DNV=%zu -DTM=%zu -DLB=%d -DLX=1 -DLY=%zu -DKC=%zu",
-             v->tp, v->tq, v->tc, c->vw, c->nv, c->tm, c->lb, c->ly, c->kc);
+             "-DTA=%d -DTB=%d -DTC=%d -DVW=%zu -DNV=%zu -DTM=%zu -DLY=%zu -DKC=%zu",
+             v->tp, v->tq, v->tc, c->vw, c->nv, c->tm, c->ly, c->kc);
     pl->local[0] = 1;
     pl->local[1] = c->ly;
     pl->local[2] = 1;
@@ -193,18 +172,17 @@ static void plan_reg(const kview *v, size_t batch, const reg_cfg *c, plan *pl)
     pl->global[2] = batch;
 }
 
-/* gemm_dot: each item TM x TN outputs, VW-wide partial sums along K. */
+/* gemm_dot: each item 4 x 4 outputs, partial sums along K in vectors of the device's
+ * width. */
 static void plan_dot(cgan_ctx *ctx, const kview *v, size_t batch, plan *pl)
 {
-    static const size_t ts[] = { 1, 2, 4 };
-    size_t vw = pow2_at_most((size_t)v->k, device_vw(ctx));
-    size_t tm = fit_tile((size_t)v->m, ts, 3), tn = fit_tile((size_t)v->n, ts, 3);
+    const size_t tm = 4, tn = 4, vw = device_vw(ctx);
     pl->kernel = "gemm_dot";
     snprintf(pl->opts, sizeof pl->opts, "-DTA=%d -DTB=%d -DTC=%d -DVW=%zu -DTM=%zu -DTN=%zu",
              v->tp, v->tq, v->tc, vw, tm, tn);
     size_t rows = ceil_div((size_t)v->m, tm);
     pl->local[0] = 1;
-    pl->local[1] = rows < 4 ? rows : 4;
+    pl->local[1] = rows >= 3 ? 4 : rows;
     pl->local[2] = 1;
     pl->global[0] = ceil_div((size_t)v->n, tn);
     pl->global[1] = cgan_align_up(rows, pl->local[1]);
@@ -249,7 +227,7 @@ static cgan_status launch(cgan_ctx *ctx, const cgan_gemm_args *g, const kview *v
                        CGAN_KINT(g->ldc), CGAN_KLONG(g->c_stride));
 }
 
-typedef enum form { F_OUTER, F_SWAP, F_DOT, F_NOLOCAL } form;
+typedef enum form { F_OUTER, F_SWAP, F_DOT } form;
 
 static cgan_status run_cpu_form(cgan_ctx *ctx, const cgan_gemm_args *g, form f)
 {
@@ -257,19 +235,19 @@ static cgan_status run_cpu_form(cgan_ctx *ctx, const cgan_gemm_args *g, form f)
     plan pl;
     memset(&pl, 0, sizeof pl);
     cgan_kernel *k;
-    if (f == F_DOT) {
-        plan_dot(ctx, &v, g->batch, &pl);
-        CGAN_TRY(get_kernel(ctx, &pl, &k));
-    } else {
-        reg_cfg c = reg_choose(ctx, &v, f != F_NOLOCAL);
+    reg_cfg c;
+    if (f != F_DOT && reg_choose(ctx, &v, &c)) {
         plan_reg(&v, g->batch, &c, &pl);
         CGAN_TRY(get_kernel(ctx, &pl, &k));
-        if (cgan_kernel_max_wg(k) < pl.local[1]) { /* a smaller work-group, without sharing */
-            c.lb = 0;
-            c.ly = 1;
-            plan_reg(&v, g->batch, &c, &pl);
-            CGAN_TRY(get_kernel(ctx, &pl, &k));
-        }
+        if (cgan_kernel_max_wg(k) >= pl.local[1]) return launch(ctx, g, &v, &pl, k);
+    }
+    /* dot products need neither local memory nor work-groups of more than one item */
+    v = view_of(g, 0);
+    plan_dot(ctx, &v, g->batch, &pl);
+    CGAN_TRY(get_kernel(ctx, &pl, &k));
+    if (cgan_kernel_max_wg(k) < pl.local[1]) {
+        pl.local[1] = 1;
+        pl.global[1] = ceil_div((size_t)v.m, 4);
     }
     return launch(ctx, g, &v, &pl, k);
 }
@@ -287,15 +265,15 @@ static form cpu_form(const cgan_gemm_args *g)
 static cgan_status run_gpu(cgan_ctx *ctx, const cgan_gemm_args *g)
 {
     kview v = view_of(g, 0);
-    /* 64x64 blocks from 16x16 items; narrower blocks for skinny C; smaller work-groups
-     * where the device or the kernel allows fewer items. */
+    /* 64x64 blocks from 16x16 items, 128x16 for C of 16 columns or fewer (the small
+     * images of the model); smaller work-groups where the device or the kernel allows
+     * fewer items. */
     gpu_cfg cfgs[3];
     int nc = 0;
-    if (v.n <= 16) cfgs[nc++] = (gpu_cfg){ 16, 16, 8, 1, 16 };      /* 128 x 16 */
-    else if (v.m <= 16) cfgs[nc++] = (gpu_cfg){ 16, 16, 1, 8, 16 }; /* 16 x 128 */
-    else cfgs[nc++] = (gpu_cfg){ 16, 16, 4, 4, 16 };                /* 64 x 64 */
-    cfgs[nc++] = (gpu_cfg){ 8, 8, 4, 4, 16 };                       /* 32 x 32 */
-    cfgs[nc++] = (gpu_cfg){ 4, 4, 4, 4, 8 };                        /* 16 x 16 */
+    if (v.n <= 16) cfgs[nc++] = (gpu_cfg){ 16, 16, 8, 1, 16 }; /* 128 x 16 */
+    else cfgs[nc++] = (gpu_cfg){ 16, 16, 4, 4, 16 };           /* 64 x 64 */
+    cfgs[nc++] = (gpu_cfg){ 8, 8, 4, 4, 16 };                  /* 32 x 32 */
+    cfgs[nc++] = (gpu_cfg){ 4, 4, 4, 4, 8 };                   /* 16 x 16 */
     size_t dev_max = ctx->info.max_work_group ? ctx->info.max_work_group : 1;
     size_t item_max[3] = { 1, 1, 1 };
     if (clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof item_max, item_max,
@@ -329,7 +307,6 @@ static cgan_status run_variant(cgan_ctx *ctx, const cgan_gemm_args *g, variant v
     case V_CPU_OUTER: return run_cpu_form(ctx, g, F_OUTER);
     case V_CPU_SWAP: return run_cpu_form(ctx, g, F_SWAP);
     case V_CPU_DOT: return run_cpu_form(ctx, g, F_DOT);
-    case V_CPU_NOLOCAL: return run_cpu_form(ctx, g, F_NOLOCAL);
     case V_GPU: return run_gpu(ctx, g);
     default: break;
     }
@@ -378,14 +355,12 @@ PINNED(cpu, V_CPU)
 PINNED(cpu_outer, V_CPU_OUTER)
 PINNED(cpu_swap, V_CPU_SWAP)
 PINNED(cpu_dot, V_CPU_DOT)
-PINNED(cpu_nolocal, V_CPU_NOLOCAL)
 PINNED(gpu, V_GPU)
 
 static const cgan_gemm_provider own_provider = { "own", own_auto };
 static const cgan_gemm_provider pinned[V_COUNT] = {
     { "own:cpu", own_cpu }, { "own:cpu-outer", own_cpu_outer }, { "own:cpu-swap", own_cpu_swap },
-    { "own:cpu-dot", own_cpu_dot }, { "own:cpu-nolocal", own_cpu_nolocal },
-    { "own:gpu", own_gpu },
+    { "own:cpu-dot", own_cpu_dot }, { "own:gpu", own_gpu },
 };
 
 const cgan_gemm_provider *cgan_gemm_provider_own(void)
