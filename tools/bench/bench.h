@@ -21,5 +21,6 @@ int bench_cmp_double(const void *a, const void *b);
 double bench_median(double *v, int n);
 
 int bench_ops(cgan_ctx *ctx, const bench_opts *o);
+int bench_step(cgan_ctx *ctx, const bench_opts *o, int generate);
 int bench_condacc(cgan_ctx *ctx, const bench_opts *o, const char *ckpt, const char *data, int per_class);
 #endif

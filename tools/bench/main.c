@@ -31,6 +31,9 @@ static void usage(FILE *f)
             "usage: cgan-bench <command> [options]\n"
             "\n"
             "commands:\n"
+            "  step    training steps per second and img/s (seed32 nc=1 K=10, dcgan64 nc=3 K=0):\n"
+            "          D on a real and a fake batch, then G through D, Adam on both\n"
+            "  generate  generation img/s of the same models\n"
             "  ops     forward and backward time of every layer of seed32 and dcgan64\n"
             "  condacc how often generated images land nearest the mean of the class asked\n"
             "          for (--checkpoint CKPT [--data DIR] [--per-class N])\n"
@@ -49,7 +52,8 @@ int main(int argc, char **argv)
     if (argc < 2) { usage(stderr); return 2; }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) { usage(stdout); return 0; }
     const char *cmd = argv[1];
-    if (strcmp(cmd, "ops") != 0 && strcmp(cmd, "condacc") != 0) {
+    if (strcmp(cmd, "ops") != 0 && strcmp(cmd, "condacc") != 0 && strcmp(cmd, "step") != 0 &&
+        strcmp(cmd, "generate") != 0) {
         fprintf(stderr, "cgan-bench: unknown command '%s'\n", cmd);
         usage(stderr);
         return 2;
@@ -102,6 +106,8 @@ int main(int argc, char **argv)
             return 2;
         }
         rc = bench_condacc(ctx, &o, o.checkpoint, o.data, o.per_class);
+    } else if (!strcmp(cmd, "step") || !strcmp(cmd, "generate")) {
+        rc = bench_step(ctx, &o, !strcmp(cmd, "generate"));
     } else {
         rc = bench_ops(ctx, &o);
     }
