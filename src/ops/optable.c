@@ -1,27 +1,6 @@
 /* The op table: every op's device forward/backward and its C reference, by op type. */
 #include "ops/defs.h"
 
-/* Weak while the ops land one by one; a missing op is reported by cgan_op_get. */
-#define OPDEF(x) extern const cgan_op_def x __attribute__((weak));
-OPDEF(cgan_op_conv2d_def)
-OPDEF(cgan_op_deconv2d_def)
-OPDEF(cgan_op_batchnorm_def)
-OPDEF(cgan_op_activation_def)
-OPDEF(cgan_op_linear_def)
-OPDEF(cgan_op_embedding_def)
-OPDEF(cgan_op_concat_def)
-OPDEF(cgan_op_reshape_def)
-OPDEF(cgan_op_add_def)
-OPDEF(cgan_op_mul_def)
-OPDEF(cgan_op_dropout_def)
-OPDEF(cgan_op_projection_def)
-OPDEF(cgan_op_onehot_def)
-OPDEF(cgan_op_loss_bce_def)
-OPDEF(cgan_op_loss_hinge_d_def)
-OPDEF(cgan_op_loss_hinge_g_def)
-OPDEF(cgan_op_loss_softmax_ce_def)
-OPDEF(cgan_op_diffaug_def)
-
 static const cgan_op_def *const table[] = {
     [CGAN_OP_CONV2D] = &cgan_op_conv2d_def,
     [CGAN_OP_DECONV2D] = &cgan_op_deconv2d_def,
