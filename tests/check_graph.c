@@ -275,6 +275,19 @@ END_TEST
 START_TEST(test_dcgan64) { check_model(CGAN_ARCH_DCGAN64, CGAN_COND_NONE, 3, 0, 2, 64, 0); }
 END_TEST
 
+/* Every op in the table has a name, forward, backward and both references. */
+START_TEST(test_op_table)
+{
+    for (int i = 0; i < CGAN_OP_COUNT; i++) {
+        const cgan_op_def *d = cgan_op_get((cgan_op_type)i);
+        ck_assert_msg(d && d->name && d->forward && d->backward && d->ref_forward && d->ref_backward,
+                      "op %d is incomplete", i);
+        for (int j = 0; j < i; j++) ck_assert_str_ne(d->name, cgan_op_get((cgan_op_type)j)->name);
+    }
+    ck_assert_ptr_null(cgan_op_get(CGAN_OP_COUNT));
+}
+END_TEST
+
 /* Parameter counts equal PyTorch's for the same architectures. */
 START_TEST(test_param_counts)
 {
@@ -301,6 +314,7 @@ int main(void)
     Suite *s = suite_create("graph");
     TCase *tc = tcase_create("graph");
     tcase_set_timeout(tc, 900);
+    tcase_add_test(tc, test_op_table);
     tcase_add_test(tc, test_bad_graph);
     tcase_add_test(tc, test_composed_fd);
     tcase_add_test(tc, test_grad_accumulation);
