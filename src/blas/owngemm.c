@@ -6,7 +6,6 @@
  * vector widths and transposes are -D defines, so each combination is its own cached
  * program. */
 #include <limits.h>
-#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,15 +1,22 @@
 /* The own GEMM provider: cgan-cl's kernels (cl/gemm.cl) behind cgan_gemm_provider.
  *
- * Variants (kernel families), chosen per device type unless $CGAN_GEMM_VARIANT names one:
- *   "cpu"        register tiles without local memory, the kernel form picked per shape and
- *                transposes (the default on CPU devices):
- *   "cpu-outer"    outer products, wide vectors along the columns of C
- *   "cpu-swap"     the same on C^T = op(B)^T op(A)^T, stored transposed
- *   "cpu-dot"      dot products with wide vectors along K (A.B^T shapes)
- *   "gpu"        local-memory tiles, 16x16 work-groups of 4x4 outputs per item where the
- *                device allows (the default on GPUs and other devices)
- * The "cpu-*" names pin one form, for tests and benchmarks. All variants accept every
- * transpose combination, any shape, offset, leading dimension and batch stride. */
+ * Variants, chosen by device type (CPU: "cpu", any other: "gpu") unless the environment
+ * variable CGAN_GEMM_VARIANT names one:
+ *   "cpu"        register tiles of wide vectors, the form picked per call from the
+ *                transposes: "cpu-outer" for NN and TN, "cpu-swap" for TT, "cpu-dot" for NT
+ *   "cpu-outer"  outer products along K, vectors along the columns of C (op(B) rows); work-
+ *                groups of 4 items share K panels of op(B) (and of A when it is stored
+ *                transposed) in local memory, which on a CPU is a contiguous copy that
+ *                avoids cache-set aliasing at power-of-two leading dimensions
+ *   "cpu-swap"   the same on C^T = op(B)^T op(A)^T, stored transposed
+ *   "cpu-dot"    dot products with vectors along K, no local memory (A.B^T: weight
+ *                gradients); also the fallback where local memory is too small
+ *   "gpu"        classic local-memory tiling: 64x64 blocks (128x16 for C of up to 16
+ *                columns), 16x16 work-groups of 4x4 (8x1) outputs per item, smaller where
+ *                the device or kernel allows fewer items
+ * The pinned "cpu-*" forms serve tests and benchmarks. Every variant accepts all four
+ * transpose combinations, any shape, offsets, leading dimensions and strided batches;
+ * each set of tile sizes and transposes is its own cached program. */
 #ifndef CGAN_OWNGEMM_H
 #define CGAN_OWNGEMM_H
 #include "gemm.h"

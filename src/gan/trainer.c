@@ -252,8 +252,13 @@ cgan_status cgan_trainer_step(cgan_trainer *t, const float *images, const float 
     CGAN_TRY(cgan_graph_backward(G, -1, CGAN_GRAD_PARAMS));
     CGAN_TRY(log_value(t, cgan_graph_value(D, t->loss_g), CGAN_LOG_LOSS_G));
     CGAN_TRY(adam(t, 0, ++t->g_updates));
-    if (t->ema)
-        CGAN_TRY(cgan_ema_update(ctx, t->nparam[0], c->ema, t->ema, cgan_graph_param_arena(G, NULL)));
+    if (t->ema) {
+        /* warm-up: the average follows the weights closely at first, so that samples of a
+         * short run do not show the initialisation (decay min(ema, (1+n)/(10+n))) */
+        double n = (double)t->g_updates, warm = (1.0 + n) / (10.0 + n);
+        float decay = (float)(warm < c->ema ? warm : c->ema);
+        CGAN_TRY(cgan_ema_update(ctx, t->nparam[0], decay, t->ema, cgan_graph_param_arena(G, NULL)));
+    }
     t->steps++;
     return CGAN_OK;
 }

@@ -13,7 +13,8 @@ typedef struct cgan_train_cfg {
     cgan_loss_kind loss;
     float lr_g, lr_d, beta1, beta2;
     int d_steps;          /* D updates per G update */
-    float ema;            /* EMA decay of G's weights; 0 turns the EMA off */
+    float ema;            /* EMA decay of G's weights (after a warm-up of min(ema, (1+n)/(10+n))
+                           * at G update n); 0 turns the EMA off */
     uint64_t seed;
 } cgan_train_cfg;
 
