@@ -13,26 +13,6 @@
 #include "ops/conv2d.h"
 
 /* ---- GEMM ------------------------------------------------------------------------------- */
-/* Host reference of one row-major GEMM; c is read only when beta != 0. */
-static void ref_gemm(const cgan_gemm_args *g, const float *a, const float *b, const float *c0,
-                     double *c, size_t batch_i)
-{
-    const float *A = a + g->a_off + batch_i * g->a_stride;
-    const float *B = b + g->b_off + batch_i * g->b_stride;
-    size_t co = g->c_off + batch_i * g->c_stride;
-    for (size_t i = 0; i < g->m; i++)
-        for (size_t j = 0; j < g->n; j++) {
-            double s = 0;
-            for (size_t l = 0; l < g->k; l++) {
-                double av = g->ta ? A[l * g->lda + i] : A[i * g->lda + l];
-                double bv = g->tb ? B[j * g->ldb + l] : B[l * g->ldb + j];
-                s += av * bv;
-            }
-            double r = g->alpha * s;
-            if (g->beta != 0.0f) r += (double)g->beta * c0[co + i * g->ldc + j];
-            c[co + i * g->ldc + j] = r;
-        }
-}
 
 /* Runs g on random A/B (C random, or NaN when beta == 0) and compares every element of C,
  * including those the GEMM must leave alone. */
@@ -55,7 +35,7 @@ static void run_gemm_case(cgan_ctx *ctx, cgan_gemm_args g, uint64_t seed)
                 for (size_t j = 0; j < g.n; j++)
                     hc[g.c_off + bi * g.c_stride + i * g.ldc + j] = NAN;
     for (size_t i = 0; i < nc; i++) ref[i] = hc[i];
-    for (size_t bi = 0; bi < batch; bi++) ref_gemm(&g, ha, hb, hc, ref, bi);
+    for (size_t bi = 0; bi < batch; bi++) tu_ref_gemm(&g, ha, hb, hc, ref, bi);
     g.a = tu_upload(ctx, ha, na);
     g.b = tu_upload(ctx, hb, nb);
     g.c = tu_upload(ctx, hc, nc);

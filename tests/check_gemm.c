@@ -9,26 +9,6 @@
 #include "testutil.h"
 #include "blas/owngemm.h"
 
-/* Double reference of batch entry bi; C is read only when beta != 0. */
-static void ref_gemm(const cgan_gemm_args *g, const float *a, const float *b, const float *c0,
-                     double *c, size_t bi)
-{
-    const float *A = a + g->a_off + bi * g->a_stride;
-    const float *B = b + g->b_off + bi * g->b_stride;
-    size_t co = g->c_off + bi * g->c_stride;
-    for (size_t i = 0; i < g->m; i++)
-        for (size_t j = 0; j < g->n; j++) {
-            double s = 0;
-            for (size_t l = 0; l < g->k; l++) {
-                double av = g->ta ? A[l * g->lda + i] : A[i * g->lda + l];
-                double bv = g->tb ? B[j * g->ldb + l] : B[l * g->ldb + j];
-                s += av * bv;
-            }
-            double r = (double)g->alpha * s;
-            if (g->beta != 0.0f) r += (double)g->beta * c0[co + i * g->ldc + j];
-            c[co + i * g->ldc + j] = r;
-        }
-}
 
 /* Float against double: the largest difference over the largest reference magnitude, over
  * the whole C buffer (elements outside the product must come back unchanged). */
@@ -75,7 +55,7 @@ static void run_case(cgan_ctx *ctx, const cgan_gemm_provider *p, cgan_gemm_args 
             for (size_t i = 0; i < g.m; i++)
                 for (size_t j = 0; j < g.n; j++) hc[g.c_off + bi * g.c_stride + i * g.ldc + j] = NAN;
     for (size_t i = 0; i < nc; i++) ref[i] = hc[i];
-    for (size_t bi = 0; bi < g.batch; bi++) ref_gemm(&g, ha, hb, hc, ref, bi);
+    for (size_t bi = 0; bi < g.batch; bi++) tu_ref_gemm(&g, ha, hb, hc, ref, bi);
     g.a = tu_upload(ctx, ha, na);
     g.b = tu_upload(ctx, hb, nb);
     g.c = tu_upload(ctx, hc, nc);

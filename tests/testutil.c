@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "testutil.h"
+#include "blas/gemm.h"
 
 /* The probe runs in a child process: an OpenCL runtime started in the parent does not
  * survive Check's fork() of each test (PoCL's threads would be gone in the child). */
@@ -94,4 +95,25 @@ float *tu_random(cgan_rng *r, size_t n, float lo, float hi)
     ck_assert_ptr_nonnull(x);
     cgan_rng_fill_uniform(r, x, n, lo, hi);
     return x;
+}
+
+/* Host reference of one row-major GEMM; c is read only when beta != 0. */
+void tu_ref_gemm(const cgan_gemm_args *g, const float *a, const float *b, const float *c0,
+                     double *c, size_t batch_i)
+{
+    const float *A = a + g->a_off + batch_i * g->a_stride;
+    const float *B = b + g->b_off + batch_i * g->b_stride;
+    size_t co = g->c_off + batch_i * g->c_stride;
+    for (size_t i = 0; i < g->m; i++)
+        for (size_t j = 0; j < g->n; j++) {
+            double s = 0;
+            for (size_t l = 0; l < g->k; l++) {
+                double av = g->ta ? A[l * g->lda + i] : A[i * g->lda + l];
+                double bv = g->tb ? B[j * g->ldb + l] : B[l * g->ldb + j];
+                s += av * bv;
+            }
+            double r = g->alpha * s;
+            if (g->beta != 0.0f) r += (double)g->beta * c0[co + i * g->ldc + j];
+            c[co + i * g->ldc + j] = r;
+        }
 }

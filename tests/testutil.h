@@ -22,6 +22,12 @@ cl_mem tu_poisoned(cgan_ctx *ctx, size_t n);   /* filled with NaN */
 void tu_download(cgan_ctx *ctx, cl_mem m, float *h, size_t n);
 float *tu_random(cgan_rng *r, size_t n, float lo, float hi); /* malloc'ed */
 
+/* Double-precision reference of batch entry bi of a row-major GEMM (blas/gemm.h's
+ * cgan_gemm_args) into c (the whole C buffer, as doubles); C is read only when beta != 0. */
+struct cgan_gemm_args;
+void tu_ref_gemm(const struct cgan_gemm_args *g, const float *a, const float *b, const float *c0,
+                 double *c, size_t bi);
+
 /* Assert helper: fail with the context's error when st != CGAN_OK. */
 #define TU_OK(ctx, expr)                                                              \
     do {                                                                              \
