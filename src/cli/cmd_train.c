@@ -208,7 +208,7 @@ int cmd_train(int argc, char **argv)
         case O_SAMPLE: if (parse_int("--sample-every", optarg, 1, 1000000000, &v)) return CLI_EXIT_USAGE; o.sample_every = (int)v; break;
         case O_CKPT: if (parse_int("--ckpt-every", optarg, 1, 1000000000, &v)) return CLI_EXIT_USAGE; o.ckpt_every = (int)v; break;
         case O_KEEP: if (parse_int("--keep", optarg, 1, 10000, &v)) return CLI_EXIT_USAGE; o.keep = (int)v; break;
-        case O_LOG: if (parse_int("--log-every", optarg, 1, 1000000, &v)) return CLI_EXIT_USAGE; o.log_every = (int)v; break;
+        case O_LOG: if (parse_int("--log-every", optarg, 1, 1000, &v)) return CLI_EXIT_USAGE; o.log_every = (int)v; break;
         case O_RESUME: o.resume = optarg; break;
         case O_INIT: o.init = optarg; break;
         case O_DIFFAUG: o.train.model.diffaug = 1; break;

@@ -73,7 +73,12 @@ typedef struct run_state {
     double t0, elapsed_before;
     cgan_run_callback cb;
     void *user;
+    char *data_owned;                /* --data read back from a resumed run */
+    float *log_rows;                 /* LOG_ROWS rows read from the trainer's log */
+    int64_t *log_steps;
 } run_state;
+
+#define LOG_ROWS 1024
 
 static void emit(run_state *s, cgan_run_event *e)
 {
@@ -126,7 +131,7 @@ static cgan_status read_run_json(run_state *s, const char *text, const char *pat
     if (!bad) {
         s->o.flip = flip;
         if (s->o.steps == 0) s->o.steps = steps;
-        s->o.data = data && *data ? strdup(data) : NULL; /* one string per resumed run, kept */
+        s->o.data = s->data_owned = data && *data ? strdup(data) : NULL;
     }
     json_decref(r);
     if (bad) return cgan_error(s->ctx, CGAN_E_FORMAT, "%s: 'run' metadata: %s", path, jerr.text);
@@ -186,11 +191,10 @@ static cgan_status metrics_reload(run_state *s, int64_t upto)
 /* Read the device log, append to metrics.csv, stop on a non-finite loss, report. */
 static cgan_status log_now(run_state *s, double *last_t, int64_t *last_step)
 {
-    enum { CAP = 1024 };
-    static float rows[CAP * CGAN_LOG_FIELDS];
-    static int64_t steps[CAP];
+    float *rows = s->log_rows;
+    int64_t *steps = s->log_steps;
     int n = 0;
-    CGAN_TRY(cgan_trainer_read_log(s->t, rows, steps, CAP, &n));
+    CGAN_TRY(cgan_trainer_read_log(s->t, rows, steps, LOG_ROWS, &n));
     if (n == 0) return CGAN_OK;
     double t = now_s();
     int64_t cur = cgan_trainer_steps(s->t);
@@ -415,7 +419,9 @@ static cgan_status setup(run_state *s)
     s->grid = malloc((size_t)s->grid_n * m->nc * S * S * sizeof(float));
     s->batch_x = malloc((size_t)o->train.d_steps * m->batch * m->nc * S * S * sizeof(float));
     s->batch_y = malloc((size_t)o->train.d_steps * m->batch * sizeof(float));
-    if (!s->fixed_z || !s->fixed_y || !s->grid || !s->batch_x || !s->batch_y) {
+    s->log_rows = malloc((size_t)LOG_ROWS * CGAN_LOG_FIELDS * sizeof(float));
+    s->log_steps = malloc((size_t)LOG_ROWS * sizeof(int64_t));
+    if (!s->fixed_z || !s->fixed_y || !s->grid || !s->batch_x || !s->batch_y || !s->log_rows || !s->log_steps) {
         st = cgan_error(ctx, CGAN_E_NOMEM, "out of memory");
         goto done;
     }
@@ -442,6 +448,7 @@ static void teardown(run_state *s)
     cgan_dataset_destroy(s->ds);
     free(s->fixed_z); free(s->fixed_y); free(s->grid); free(s->batch_x); free(s->batch_y);
     free(s->m_step); free(s->m_ld); free(s->m_lg);
+    free(s->data_owned); free(s->log_rows); free(s->log_steps);
 }
 
 cgan_status cgan_run_train(cgan_ctx *ctx, const cgan_run_opts *o, cgan_run_callback cb, void *user, int *stopped)
@@ -456,6 +463,8 @@ cgan_status cgan_run_train(cgan_ctx *ctx, const cgan_run_opts *o, cgan_run_callb
     if (o->sample_every < 1 || o->ckpt_every < 1 || o->keep < 1 || o->log_every < 1) {
         return cgan_error(ctx, CGAN_E_INVALID, "--sample-every, --ckpt-every, --keep and --log-every must be at least 1");
     }
+    if (o->log_every > 1000) /* the device keeps the last 1024 steps' values */
+        return cgan_error(ctx, CGAN_E_INVALID, "--log-every %d: at most 1000", o->log_every);
     cgan_status st = setup(&s);
     if (st) { teardown(&s); return st; }
     const cgan_model_cfg *m = &s.o.train.model;
