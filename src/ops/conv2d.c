@@ -147,13 +147,19 @@ static size_t per_image(const conv_dims *d)
     return (d->kk + (size_t)d->cout) * d->p;
 }
 
-static int chunk_of(cgan_ctx *ctx, const cgan_op_args *a, const conv_dims *d)
+int cgan_conv_chunk_for(cgan_ctx *ctx, const cgan_op_args *a, size_t per_image, int n)
 {
-    int nb = cgan_conv_chunk(a->work ? a->node->work_floats : 0, per_image(d), d->n);
+    size_t have = a->work ? a->node->work_floats : 0;
+    int nb = cgan_conv_chunk(have, per_image, n);
     if (nb < 1)
         cgan_error(ctx, CGAN_E_INVALID, "%s: work space of %zu floats is below the %zu one image needs",
-                   a->node->name, a->work ? a->node->work_floats : 0, per_image(d));
+                   a->node->name, have, per_image);
     return nb;
+}
+
+static int chunk_of(cgan_ctx *ctx, const cgan_op_args *a, const conv_dims *d)
+{
+    return cgan_conv_chunk_for(ctx, a, per_image(d), d->n);
 }
 
 /* ---- builder ---------------------------------------------------------------------------- */

@@ -4,6 +4,7 @@
 #define CGAN_OPS_CONV2D_H
 #include "core/selftest.h"
 #include "runtime/runtime.h"
+#include "ops/op.h"
 
 /* Work space is sized so that one chunk of the batch fits in at most this many floats
  * (64 MiB); larger batches are processed in several chunks. */
@@ -32,6 +33,9 @@ cgan_status cgan_conv_bias_grad(cgan_ctx *ctx, int n, int c, int p, cl_mem dy, c
                                 cl_mem dbias);
 /* Batch images per chunk for per_image floats of work in work_floats (0: too small). */
 int cgan_conv_chunk(size_t work_floats, size_t per_image, int n);
+/* The chunk for a launch of node a->node: images per pass that fit its work space, or 0
+ * with an error naming the node when not even one image fits. */
+int cgan_conv_chunk_for(cgan_ctx *ctx, const cgan_op_args *a, size_t per_image, int n);
 /* How many batch images a chunk holds when building: as many as fit CGAN_CONV_WORK_CAP. */
 int cgan_conv_plan_chunk(size_t per_image, int n);
 

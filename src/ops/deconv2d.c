@@ -58,11 +58,7 @@ static size_t per_image(const deconv_dims *d)
 
 static int chunk_of(cgan_ctx *ctx, const cgan_op_args *a, const deconv_dims *d)
 {
-    int nb = cgan_conv_chunk(a->work ? a->node->work_floats : 0, per_image(d), d->n);
-    if (nb < 1)
-        cgan_error(ctx, CGAN_E_INVALID, "%s: work space of %zu floats is below the %zu one image needs",
-                   a->node->name, a->work ? a->node->work_floats : 0, per_image(d));
-    return nb;
+    return cgan_conv_chunk_for(ctx, a, per_image(d), d->n);
 }
 
 /* ---- builder ---------------------------------------------------------------------------- */
