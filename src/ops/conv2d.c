@@ -185,20 +185,30 @@ int cgan_nn_conv2d(cgan_graph *g, const char *name, int x, int cout, int k, int 
     nd->a.stride = stride;
     nd->a.pad = pad;
     nd->a.has_bias = bias != 0;
-    if (cgan_graph_add_param(g, nd, "weight", cgan_shape4(cout, in.c, k, k), CGAN_INIT_NORMAL,
-                             0.0f, 0.02f) < 0)
-        return -1;
+    if (cgan_conv_add_params(g, nd, cgan_shape4(cout, in.c, k, k), cout, bias) < 0) return -1;
+    nd->out_shape = out;
+    conv_dims d = dims_of(nd);
+    return cgan_conv_end(g, nd, "conv2d", d.dense, per_image(&d), d.n, cout, bias, out);
+}
+
+int cgan_conv_add_params(cgan_graph *g, cgan_node *nd, cgan_shape weight, int cout, int bias)
+{
+    if (cgan_graph_add_param(g, nd, "weight", weight, CGAN_INIT_NORMAL, 0.0f, 0.02f) < 0) return -1;
     if (bias && cgan_graph_add_param(g, nd, "bias", cgan_shape4(1, cout, 1, 1), CGAN_INIT_CONST,
                                      0.0f, 0.0f) < 0)
         return -1;
-    nd->out_shape = out;
-    conv_dims d = dims_of(nd);
+    return 0;
+}
+
+int cgan_conv_end(cgan_graph *g, cgan_node *nd, const char *op, int dense, size_t per_image,
+                  int n, int cout, int bias, cgan_shape out)
+{
     size_t work = 0;
-    if (!d.dense) work = (size_t)cgan_conv_plan_chunk(per_image(&d), d.n) * per_image(&d);
+    if (!dense) work = (size_t)cgan_conv_plan_chunk(per_image, n) * per_image;
     if (bias && work < (size_t)cout * CGAN_CONV_BIAS_PARTS) work = (size_t)cout * CGAN_CONV_BIAS_PARTS;
     if (work > INT_MAX)
-        return cgan_graph_fail(g, nd, "conv2d: one image needs %zu work floats, over the 32-bit "
-                               "index range", work);
+        return cgan_graph_fail(g, nd, "%s: one image needs %zu work floats, over the 32-bit "
+                               "index range", op, work);
     nd->work_floats = work;
     return cgan_graph_end(g, nd, out);
 }

@@ -5,6 +5,7 @@
 #include "core/selftest.h"
 #include "runtime/runtime.h"
 #include "ops/op.h"
+#include "core/graph.h"
 
 /* Work space is sized so that one chunk of the batch fits in at most this many floats
  * (64 MiB); larger batches are processed in several chunks. */
@@ -36,6 +37,13 @@ int cgan_conv_chunk(size_t work_floats, size_t per_image, int n);
 /* The chunk for a launch of node a->node: images per pass that fit its work space, or 0
  * with an error naming the node when not even one image fits. */
 int cgan_conv_chunk_for(cgan_ctx *ctx, const cgan_op_args *a, size_t per_image, int n);
+/* Builder tail shared by conv2d and deconv2d: the weight (DCGAN N(0, 0.02)) and optional
+ * bias parameters. Returns -1 on error (recorded on g). */
+int cgan_conv_add_params(cgan_graph *g, cgan_node *nd, cgan_shape weight, int cout, int bias);
+/* Size the work space (a chunk of images of per_image floats unless dense, and the bias
+ * reduction) and finish the node with output shape out. */
+int cgan_conv_end(cgan_graph *g, cgan_node *nd, const char *op, int dense, size_t per_image,
+                  int n, int cout, int bias, cgan_shape out);
 /* How many batch images a chunk holds when building: as many as fit CGAN_CONV_WORK_CAP. */
 int cgan_conv_plan_chunk(size_t per_image, int n);
 

@@ -87,22 +87,10 @@ int cgan_nn_deconv2d(cgan_graph *g, const char *name, int x, int cout, int k, in
     nd->a.stride = stride;
     nd->a.pad = pad;
     nd->a.has_bias = bias != 0;
-    if (cgan_graph_add_param(g, nd, "weight", cgan_shape4(in.c, cout, k, k), CGAN_INIT_NORMAL,
-                             0.0f, 0.02f) < 0)
-        return -1;
-    if (bias && cgan_graph_add_param(g, nd, "bias", cgan_shape4(1, cout, 1, 1), CGAN_INIT_CONST,
-                                     0.0f, 0.0f) < 0)
-        return -1;
+    if (cgan_conv_add_params(g, nd, cgan_shape4(in.c, cout, k, k), cout, bias) < 0) return -1;
     nd->out_shape = out;
     deconv_dims d = dims_of(nd);
-    size_t work = 0;
-    if (!d.dense) work = (size_t)cgan_conv_plan_chunk(per_image(&d), d.n) * per_image(&d);
-    if (bias && work < (size_t)cout * CGAN_CONV_BIAS_PARTS) work = (size_t)cout * CGAN_CONV_BIAS_PARTS;
-    if (work > INT_MAX)
-        return cgan_graph_fail(g, nd, "deconv2d: one image needs %zu work floats, over the "
-                               "32-bit index range", work);
-    nd->work_floats = work;
-    return cgan_graph_end(g, nd, out);
+    return cgan_conv_end(g, nd, "deconv2d", d.dense, per_image(&d), d.n, cout, bias, out);
 }
 
 /* ---- device forward / backward ----------------------------------------------------------- */
