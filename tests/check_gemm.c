@@ -309,6 +309,47 @@ START_TEST(test_bench)
 }
 END_TEST
 
+/* Specs: every candidate the tuner would time on this device computes the right product
+ * (on the transposes its form serves, odd shapes with edges in M, N and K); bad specs are
+ * refused naming the problem. */
+static const char *spec_now;
+static cgan_status spec_gemm(cgan_ctx *ctx, const cgan_gemm_args *g)
+{
+    return cgan_gemm_own_run_spec(ctx, g, spec_now);
+}
+
+START_TEST(test_specs)
+{
+    cgan_ctx *ctx = tu_ctx();
+    const cgan_gemm_provider p = { "spec", spec_gemm };
+    char specs[64][CGAN_GEMM_SPEC_MAX];
+    cgan_gemm_args probe = single(0, 0, 37, 45, 29, 1.0f, 0.0f, 0);
+    int n = cgan_gemm_own_candidates(ctx, &probe, specs, 64);
+    ck_assert_int_gt(n, 4);
+    for (int i = 0; i < n; i++) {
+        spec_now = specs[i];
+        TU_OK(ctx, cgan_gemm_own_spec_check(ctx, specs[i]));
+        int ta = 0, tb = 0;
+        if (!strncmp(specs[i], "cpu-swap", 8)) ta = tb = 1;
+        if (!strncmp(specs[i], "cpu-dot", 7)) tb = 1;
+        cgan_gemm_args g = single(ta, tb, 37, 45, 29, 0.5f, (float)(i % 2), 2);
+        run_case(ctx, &p, g, 900 + (uint64_t)i);
+    }
+    static const char *const bad[][2] = {
+        { "cpu-fast", "unknown variant" },     { "cpu-outer:tm", "key=value" },
+        { "cpu-outer:tm=0", "tm must be" },    { "cpu-outer:vw=12", "power of two" },
+        { "cpu-dot:kc=64", "does not apply" }, { "gpu:wx=16", "all of wx" },
+        { "cpu-outer:tm=4x", "tm must be" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_eq(cgan_gemm_own_spec_check(ctx, bad[i][0]), CGAN_E_INVALID);
+        ck_assert_msg(strstr(cgan_last_error(ctx), bad[i][1]) != NULL, "%s: %s", bad[i][0],
+                      cgan_last_error(ctx));
+    }
+    cgan_ctx_destroy(ctx);
+}
+END_TEST
+
 int main(void)
 {
     tu_require_device();
@@ -320,6 +361,7 @@ int main(void)
     tcase_add_loop_test(tc, test_variant_shapes, 0, nv);
     tcase_add_loop_test(tc, test_variant_batched, 0, nv);
     tcase_add_test(tc, test_long_k);
+    tcase_add_test(tc, test_specs);
     suite_add_tcase(s, tc);
     tc = tcase_create("provider");
     tcase_set_timeout(tc, 900);

@@ -6,6 +6,7 @@
  * vector widths and transposes are -D defines, so each combination is its own cached
  * program. */
 #include <limits.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,14 @@ static const char *tr(cgan_trans t)
 {
     return t == CGAN_TRANS ? "T" : "N";
 }
+
+/* Tile parameters a spec may pin ("cpu-outer:tm=8,nv=2"); 0 keeps the default. */
+typedef struct own_params {
+    size_t vw, nv, tm, kc, tn;  /* gemm_reg (vw nv tm kc), gemm_dot (vw tm tn) */
+    int wx, wy, rm, rn, bk;     /* gemm_local */
+} own_params;
+
+static const own_params no_params;
 
 /* ---- argument checks ------------------------------------------------------------------ */
 static cgan_status mem_size(cgan_ctx *ctx, cl_mem m, const char *what, size_t *bytes)
@@ -112,6 +121,7 @@ typedef struct plan {
     const char *kernel;
     char opts[224];
     size_t global[3], local[3];
+    size_t tm; /* rows per item (gemm_dot's fallback range) */
 } plan;
 
 static size_t ceil_div(size_t a, size_t b)
@@ -136,7 +146,7 @@ typedef struct reg_cfg { size_t vw, nv, tm, ly, kc; } reg_cfg;
 
 /* 0 when the panels fit in no local memory of the device (then gemm_dot, which needs
  * none, is the fallback). */
-static int reg_choose(cgan_ctx *ctx, const kview *v, reg_cfg *out)
+static int reg_choose(cgan_ctx *ctx, const kview *v, const own_params *o, reg_cfg *out)
 {
     /* Few distinct values, so that few programs are built: vectors of the device's width
      * (4 under it), tiles of 4 rows for tiny M, work-groups of 4 items. */
@@ -148,6 +158,10 @@ static int reg_choose(cgan_ctx *ctx, const kview *v, reg_cfg *out)
     c.tm = m <= 4 ? 4 : tm;
     c.ly = 4;
     c.kc = v->tp ? 128 : 256;
+    if (o->vw) c.vw = o->vw;
+    if (o->nv) c.nv = o->nv;
+    if (o->tm) c.tm = o->tm;
+    if (o->kc) c.kc = o->kc;
     size_t rows = c.ly * c.tm; /* fit the panels into the device's local memory */
     while (c.kc >= 16 && ctx->info.local_mem &&
            ((v->tp ? c.kc * rows : rows) + c.kc * c.nv * c.vw) * sizeof(float) + 1024 >
@@ -173,15 +187,17 @@ static void plan_reg(const kview *v, size_t batch, const reg_cfg *c, plan *pl)
 
 /* gemm_dot: each item 4 x 4 outputs, partial sums along K in vectors of the device's
  * width. */
-static void plan_dot(cgan_ctx *ctx, const kview *v, size_t batch, plan *pl)
+static void plan_dot(cgan_ctx *ctx, const kview *v, size_t batch, const own_params *o, plan *pl)
 {
-    const size_t tm = 4, tn = 4, vw = device_vw(ctx);
+    const size_t tm = o->tm ? o->tm : 4, tn = o->tn ? o->tn : 4,
+                 vw = o->vw ? o->vw : device_vw(ctx);
     pl->kernel = "gemm_dot";
     snprintf(pl->opts, sizeof pl->opts, "-DTA=%d -DTB=%d -DTC=%d -DVW=%zu -DTM=%zu -DTN=%zu",
              v->tp, v->tq, v->tc, vw, tm, tn);
     size_t rows = ceil_div((size_t)v->m, tm);
     pl->local[0] = 1;
     pl->local[1] = rows >= 3 ? 4 : rows;
+    pl->tm = tm;
     pl->local[2] = 1;
     pl->global[0] = ceil_div((size_t)v->n, tn);
     pl->global[1] = cgan_align_up(rows, pl->local[1]);
@@ -228,25 +244,26 @@ static cgan_status launch(cgan_ctx *ctx, const cgan_gemm_args *g, const kview *v
 
 typedef enum form { F_OUTER, F_SWAP, F_DOT } form;
 
-static cgan_status run_cpu_form(cgan_ctx *ctx, const cgan_gemm_args *g, form f)
+static cgan_status run_cpu_form(cgan_ctx *ctx, const cgan_gemm_args *g, form f,
+                                const own_params *o)
 {
     kview v = view_of(g, f == F_SWAP);
     plan pl;
     memset(&pl, 0, sizeof pl);
     cgan_kernel *k;
     reg_cfg c;
-    if (f != F_DOT && reg_choose(ctx, &v, &c)) {
+    if (f != F_DOT && reg_choose(ctx, &v, o, &c)) {
         plan_reg(&v, g->batch, &c, &pl);
         CGAN_TRY(get_kernel(ctx, &pl, &k));
         if (cgan_kernel_max_wg(k) >= pl.local[1]) return launch(ctx, g, &v, &pl, k);
     }
     /* dot products need neither local memory nor work-groups of more than one item */
     v = view_of(g, 0);
-    plan_dot(ctx, &v, g->batch, &pl);
+    plan_dot(ctx, &v, g->batch, o, &pl);
     CGAN_TRY(get_kernel(ctx, &pl, &k));
     if (cgan_kernel_max_wg(k) < pl.local[1]) {
         pl.local[1] = 1;
-        pl.global[1] = ceil_div((size_t)v.m, 4);
+        pl.global[1] = ceil_div((size_t)v.m, pl.tm);
     }
     return launch(ctx, g, &v, &pl, k);
 }
@@ -261,7 +278,7 @@ static form cpu_form(const cgan_gemm_args *g)
     return ta ? F_SWAP : F_DOT;
 }
 
-static cgan_status run_gpu(cgan_ctx *ctx, const cgan_gemm_args *g)
+static cgan_status run_gpu(cgan_ctx *ctx, const cgan_gemm_args *g, const own_params *o)
 {
     kview v = view_of(g, 0);
     /* 64x64 blocks from 16x16 items, 128x16 for C of 16 columns or fewer (the small
@@ -273,6 +290,8 @@ static cgan_status run_gpu(cgan_ctx *ctx, const cgan_gemm_args *g)
     else cfgs[nc++] = (gpu_cfg){ 16, 16, 4, 4, 16 };           /* 64 x 64 */
     cfgs[nc++] = (gpu_cfg){ 8, 8, 4, 4, 16 };                  /* 32 x 32 */
     cfgs[nc++] = (gpu_cfg){ 4, 4, 4, 4, 8 };                   /* 16 x 16 */
+    if (o->wx) /* a pinned configuration first; the defaults stay as fallbacks */
+        cfgs[0] = (gpu_cfg){ o->wx, o->wy, o->rm, o->rn, o->bk };
     size_t dev_max = ctx->info.max_work_group ? ctx->info.max_work_group : 1;
     size_t item_max[3] = { 1, 1, 1 };
     if (clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof item_max, item_max,
@@ -297,16 +316,17 @@ static cgan_status run_gpu(cgan_ctx *ctx, const cgan_gemm_args *g)
                       "work-group of 16 items (max %zu)", dev_max);
 }
 
-static cgan_status run_variant(cgan_ctx *ctx, const cgan_gemm_args *g, variant v)
+static cgan_status run_variant(cgan_ctx *ctx, const cgan_gemm_args *g, variant v,
+                               const own_params *o)
 {
     if (g->m == 0 || g->n == 0 || g->batch == 0) return CGAN_OK;
     CGAN_TRY(check_args(ctx, g));
     switch (v) {
-    case V_CPU: return run_cpu_form(ctx, g, cpu_form(g));
-    case V_CPU_OUTER: return run_cpu_form(ctx, g, F_OUTER);
-    case V_CPU_SWAP: return run_cpu_form(ctx, g, F_SWAP);
-    case V_CPU_DOT: return run_cpu_form(ctx, g, F_DOT);
-    case V_GPU: return run_gpu(ctx, g);
+    case V_CPU: return run_cpu_form(ctx, g, cpu_form(g), o);
+    case V_CPU_OUTER: return run_cpu_form(ctx, g, F_OUTER, o);
+    case V_CPU_SWAP: return run_cpu_form(ctx, g, F_SWAP, o);
+    case V_CPU_DOT: return run_cpu_form(ctx, g, F_DOT, o);
+    case V_GPU: return run_gpu(ctx, g, o);
     default: break;
     }
     return cgan_error(ctx, CGAN_E_INVALID, "gemm: unknown variant %d", (int)v);
@@ -342,13 +362,13 @@ static cgan_status own_auto(cgan_ctx *ctx, const cgan_gemm_args *g)
 {
     const char *name = cgan_gemm_own_variant_for(ctx);
     if (!name) return CGAN_E_INVALID;
-    return run_variant(ctx, g, (variant)variant_index(name));
+    return run_variant(ctx, g, (variant)variant_index(name), &no_params);
 }
 
 #define PINNED(id, vname)                                                   \
     static cgan_status own_##id(cgan_ctx *ctx, const cgan_gemm_args *g)     \
     {                                                                       \
-        return run_variant(ctx, g, vname);                                  \
+        return run_variant(ctx, g, vname, &no_params);                      \
     }
 PINNED(cpu, V_CPU)
 PINNED(cpu_outer, V_CPU_OUTER)
@@ -371,6 +391,124 @@ const cgan_gemm_provider *cgan_gemm_provider_own_variant(const char *name)
 {
     int i = variant_index(name);
     return i < 0 ? NULL : &pinned[i];
+}
+
+/* ---- specs: a variant with pinned tile parameters (the tuner's candidates) ------------- */
+typedef struct spec_key { const char *name; int lo, hi, pow2; size_t off; int gemm_local; } spec_key;
+
+#define SK_SIZE(f, lo, hi, p2) { #f, lo, hi, p2, offsetof(own_params, f), 0 }
+#define SK_INT(f, lo, hi, p2) { #f, lo, hi, p2, offsetof(own_params, f), 1 }
+static const spec_key spec_keys[] = {
+    SK_SIZE(vw, 1, 16, 1), SK_SIZE(nv, 1, 4, 0), SK_SIZE(tm, 1, 32, 0), SK_SIZE(kc, 16, 1024, 1),
+    SK_SIZE(tn, 1, 8, 0), SK_INT(wx, 1, 32, 0), SK_INT(wy, 1, 32, 0), SK_INT(rm, 1, 16, 0),
+    SK_INT(rn, 1, 16, 0), SK_INT(bk, 1, 64, 0),
+};
+
+/* Which keys a variant takes: the gemm_reg forms vw nv tm kc (and their dot fallback),
+ * cpu-dot vw tm tn, gpu all five of wx wy rm rn bk. */
+static int key_allowed(variant v, const char *key)
+{
+    if (v == V_GPU) return strchr("wrb", key[0]) != NULL && strcmp(key, "vw") != 0;
+    if (v == V_CPU_DOT) return !strcmp(key, "vw") || !strcmp(key, "tm") || !strcmp(key, "tn");
+    return !strcmp(key, "vw") || !strcmp(key, "nv") || !strcmp(key, "tm") || !strcmp(key, "kc");
+}
+
+static cgan_status parse_spec(cgan_ctx *ctx, const char *spec, variant *vout, own_params *o)
+{
+    memset(o, 0, sizeof *o);
+    if (!spec) return cgan_error(ctx, CGAN_E_INVALID, "gemm spec: NULL");
+    const char *colon = strchr(spec, ':');
+    size_t nlen = colon ? (size_t)(colon - spec) : strlen(spec);
+    int v = -1;
+    for (int i = 0; i < V_COUNT; i++)
+        if (strlen(variant_names[i]) == nlen && !strncmp(spec, variant_names[i], nlen)) v = i;
+    if (v < 0) return cgan_error(ctx, CGAN_E_INVALID, "gemm spec '%s': unknown variant", spec);
+    *vout = (variant)v;
+    int gpu_keys = 0;
+    for (const char *p = colon ? colon + 1 : NULL; p && *p;) {
+        const char *eq = strchr(p, '='), *end = strchr(p, ',');
+        if (!end) end = p + strlen(p);
+        if (!eq || eq > end || eq == p)
+            return cgan_error(ctx, CGAN_E_INVALID, "gemm spec '%s': expected key=value at '%s'",
+                              spec, p);
+        const spec_key *k = NULL;
+        for (size_t i = 0; i < sizeof spec_keys / sizeof spec_keys[0]; i++)
+            if (strlen(spec_keys[i].name) == (size_t)(eq - p) &&
+                !strncmp(p, spec_keys[i].name, (size_t)(eq - p)))
+                k = &spec_keys[i];
+        if (!k || !key_allowed((variant)v, k->name))
+            return cgan_error(ctx, CGAN_E_INVALID, "gemm spec '%s': key '%.*s' does not apply "
+                              "to variant %s", spec, (int)(eq - p), p, variant_names[v]);
+        char *stop;
+        long val = strtol(eq + 1, &stop, 10);
+        if (stop != end || val < k->lo || val > k->hi || (k->pow2 && (val & (val - 1))))
+            return cgan_error(ctx, CGAN_E_INVALID, "gemm spec '%s': %s must be %s%d..%d",
+                              spec, k->name, k->pow2 ? "a power of two in " : "", k->lo, k->hi);
+        if (k->gemm_local) {
+            *(int *)((char *)o + k->off) = (int)val;
+            gpu_keys++;
+        } else {
+            *(size_t *)((char *)o + k->off) = (size_t)val;
+        }
+        p = *end ? end + 1 : end;
+    }
+    if (gpu_keys && gpu_keys != 5)
+        return cgan_error(ctx, CGAN_E_INVALID, "gemm spec '%s': gpu needs all of wx, wy, rm, "
+                          "rn, bk", spec);
+    return CGAN_OK;
+}
+
+cgan_status cgan_gemm_own_spec_check(cgan_ctx *ctx, const char *spec)
+{
+    variant v;
+    own_params o;
+    return parse_spec(ctx, spec, &v, &o);
+}
+
+cgan_status cgan_gemm_own_run_spec(cgan_ctx *ctx, const cgan_gemm_args *g, const char *spec)
+{
+    variant v;
+    own_params o;
+    CGAN_TRY(parse_spec(ctx, spec, &v, &o));
+    return run_variant(ctx, g, v, &o);
+}
+
+/* The forms worth trying for g's transposes: the automatic one first. */
+int cgan_gemm_own_candidates(cgan_ctx *ctx, const cgan_gemm_args *g, char (*out)[CGAN_GEMM_SPEC_MAX],
+                             int max)
+{
+    int n = 0;
+#define ADD(...)                                                                            \
+    do {                                                                                    \
+        if (n < max) snprintf(out[n++], CGAN_GEMM_SPEC_MAX, __VA_ARGS__);                   \
+    } while (0)
+    if (ctx->info.type != CGAN_DEVICE_CPU) {
+        static const int cfg[][5] = { { 16, 16, 4, 4, 16 }, { 16, 16, 8, 1, 16 },
+                                      { 16, 16, 4, 4, 8 },  { 16, 8, 8, 4, 16 },
+                                      { 8, 8, 4, 4, 16 },   { 16, 16, 2, 2, 16 },
+                                      { 32, 8, 4, 2, 16 },  { 8, 32, 2, 4, 16 } };
+        ADD("gpu");
+        for (size_t i = 0; i < sizeof cfg / sizeof cfg[0]; i++)
+            ADD("gpu:wx=%d,wy=%d,rm=%d,rn=%d,bk=%d", cfg[i][0], cfg[i][1], cfg[i][2], cfg[i][3],
+                cfg[i][4]);
+        return n;
+    }
+    size_t dvw = device_vw(ctx);
+    ADD("cpu");
+    static const char *const forms[] = { "cpu-outer", "cpu-swap" };
+    static const size_t tms[] = { 4, 6, 8, 12, 16 };
+    for (int f = 0; f < 2; f++)
+        for (size_t nv = 1; nv <= 2; nv++)
+            for (size_t t = 0; t < sizeof tms / sizeof tms[0]; t++) {
+                if (tms[t] * nv > (dvw >= 16 ? 24 : 12)) continue; /* register file */
+                ADD("%s:vw=%zu,nv=%zu,tm=%zu", forms[f], dvw, nv, tms[t]);
+            }
+    static const size_t dot[][2] = { { 4, 4 }, { 2, 4 }, { 4, 2 }, { 8, 2 }, { 2, 8 } };
+    for (size_t i = 0; i < sizeof dot / sizeof dot[0]; i++)
+        ADD("cpu-dot:vw=%zu,tm=%zu,tn=%zu", dvw, dot[i][0], dot[i][1]);
+    (void)g;
+#undef ADD
+    return n;
 }
 
 /* ---- timing driver ------------------------------------------------------------------------ */

@@ -31,6 +31,21 @@ const char *const *cgan_gemm_own_variants(void);
  * NULL with an error recorded on ctx when $CGAN_GEMM_VARIANT names no variant. */
 const char *cgan_gemm_own_variant_for(cgan_ctx *ctx);
 
+/* Specs: a variant name, optionally with pinned tile parameters after a colon, e.g.
+ *   "cpu-outer:vw=16,nv=2,tm=12,kc=128"  (gemm_reg forms: vw nv tm kc)
+ *   "cpu-dot:vw=16,tm=4,tn=4"           (dot products: vw tm tn)
+ *   "gpu:wx=16,wy=16,rm=4,rn=4,bk=16"   (local tiling: all five)
+ * Unset parameters keep the per-shape defaults. The tuner (src/blas/tune.c) stores specs. */
+#define CGAN_GEMM_SPEC_MAX 64
+/* CGAN_OK when spec parses (no device work); otherwise an error naming the bad part. */
+cgan_status cgan_gemm_own_spec_check(cgan_ctx *ctx, const char *spec);
+/* Runs g with the variant and parameters of spec (checked as cgan_gemm). */
+cgan_status cgan_gemm_own_run_spec(cgan_ctx *ctx, const cgan_gemm_args *g, const char *spec);
+/* The specs worth timing for g on ctx's device (the automatic choice first); writes at
+ * most max and returns how many. */
+int cgan_gemm_own_candidates(cgan_ctx *ctx, const cgan_gemm_args *g,
+                             char (*out)[CGAN_GEMM_SPEC_MAX], int max);
+
 /* Times p on an m x n x k GEMM with the given transposes (fresh random operands, beta 0):
  * one warm-up call, then `repeat` calls each timed with clFinish and the host clock;
  * *gflops is 2mnk over the median time. */
