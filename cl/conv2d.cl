@@ -7,68 +7,70 @@
  * Keeping the batch inside the column index lets one GEMM span the whole chunk.
  * Offsets (col_off, ...) are in floats. */
 
-/* cols[col_off + r*nb*P + n*P + oy*Wo + ox] = img[n0+n, c, oy*s-pad+ky, ox*s-pad+kx] (0 outside) */
-__kernel void im2col(const int total, __global const float *img, const int n0, const int nb,
-                     const int C, const int H, const int W, const int k, const int stride,
-                     const int pad, const int Ho, const int Wo, __global float *cols,
-                     const int col_off)
+#ifdef KS
+/* im2col and col2im take the kernel size KS and the stride CS as -D defines (one program per
+ * pair; the models use two), so that every division by them is a shift or a multiply. Each
+ * work-item walks a whole image plane with incremental indices: on a CPU device a work-group
+ * is a loop over its items, and few, long items cost far less than one per element. */
+
+/* cols[col_off + (r*nb + n)*P + oy*Wo + ox] = img[n0+n, c, oy*CS-pad+ky, ox*CS-pad+kx] (0
+ * outside), r = (c*KS + ky)*KS + kx. Range: (nb, C*KS*KS), one item per (n, r). */
+__kernel void im2col(__global const float *img, const int n0, const int nb, const int C,
+                     const int H, const int W, const int pad, const int Ho, const int Wo,
+                     __global float *cols, const int col_off)
 {
-    CGAN_1D_GUARD(i, total);
-    const int P = Ho * Wo;
-    const int NP = nb * P;
-    const int r = i / NP;
-    const int j = i - r * NP;
-    const int n = j / P;
-    const int p = j - n * P;
-    const int oy = p / Wo;
-    const int ox = p - oy * Wo;
-    const int kx = r % k;
-    const int t = r / k;
-    const int ky = t % k;
-    const int c = t / k;
-    const int iy = oy * stride - pad + ky;
-    const int ix = ox * stride - pad + kx;
-    float v = 0.0f;
-    if (iy >= 0 && iy < H && ix >= 0 && ix < W)
-        v = img[(((n0 + n) * C + c) * H + iy) * W + ix];
-    cols[col_off + i] = v;
+    const int n = (int)get_global_id(0), r = (int)get_global_id(1);
+    if (n >= nb) return;
+    const int kx = r % KS, ky = (r / KS) % KS, c = r / (KS * KS);
+    __global const float *src = img + ((n0 + n) * C + c) * H * W;
+    __global float *dst = cols + col_off + (r * nb + n) * Ho * Wo;
+    for (int oy = 0; oy < Ho; oy++) {
+        const int iy = oy * CS - pad + ky;
+        const int rowok = iy >= 0 && iy < H;
+        __global const float *row = src + (rowok ? iy : 0) * W;
+        for (int ox = 0; ox < Wo; ox++) {
+            const int ix = ox * CS - pad + kx;
+            dst[oy * Wo + ox] = (rowok && ix >= 0 && ix < W) ? row[ix] : 0.0f;
+        }
+    }
 }
 
 /* The adjoint of im2col, as a gather: every image element of images n0 .. n0+nb-1 sums
  * the column entries that im2col would have read from it (no atomics).
- * beta == 0: img is only written; otherwise img = sum + beta * img. */
-__kernel void col2im(const int total, __global const float *cols, const int col_off,
-                     const int n0, const int nb, const int C, const int H, const int W,
-                     const int k, const int stride, const int pad, const int Ho, const int Wo,
-                     const float beta, __global float *img)
+ * beta == 0: img is only written; otherwise img = sum + beta * img.
+ * Range: (nb, C), one item per image plane. */
+__kernel void col2im(__global const float *cols, const int col_off, const int n0, const int nb,
+                     const int C, const int H, const int W, const int pad, const int Ho,
+                     const int Wo, const float beta, __global float *img)
 {
-    CGAN_1D_GUARD(i, total);
-    const int P = Ho * Wo;
-    const int NP = nb * P;
-    const int x = i % W;
-    const int t = i / W;
-    const int y = t % H;
-    const int t2 = t / H;
-    const int c = t2 % C;
-    const int n = t2 / C;
-    const int yp = y + pad, xp = x + pad;
-    __global const float *base = cols + col_off + n * P;
-    float sum = 0.0f;
-    /* ky contributes when (yp - ky) is a non-negative multiple of stride below Ho*stride */
-    for (int ky = yp % stride; ky < k; ky += stride) {
-        const int oy = (yp - ky) / stride;
-        if (oy < 0) break;
-        if (oy >= Ho) continue;
-        for (int kx = xp % stride; kx < k; kx += stride) {
-            const int ox = (xp - kx) / stride;
-            if (ox < 0) break;
-            if (ox >= Wo) continue;
-            sum += base[((c * k + ky) * k + kx) * NP + oy * Wo + ox];
+    const int n = (int)get_global_id(0), c = (int)get_global_id(1);
+    if (n >= nb) return;
+    const int P = Ho * Wo, NP = nb * P;
+    __global const float *base = cols + col_off + n * P + c * KS * KS * NP;
+    __global float *dst = img + ((n0 + n) * C + c) * H * W;
+    for (int y = 0; y < H; y++) {
+        const int yp = y + pad;
+        for (int x = 0; x < W; x++) {
+            const int xp = x + pad;
+            float sum = 0.0f;
+            /* ky contributes when (yp - ky) is a non-negative multiple of CS below Ho*CS */
+            for (int ky = yp % CS; ky < KS; ky += CS) {
+                const int oy = (yp - ky) / CS;
+                if (oy < 0) break;
+                if (oy >= Ho) continue;
+                for (int kx = xp % CS; kx < KS; kx += CS) {
+                    const int ox = (xp - kx) / CS;
+                    if (ox < 0) break;
+                    if (ox >= Wo) continue;
+                    sum += base[(ky * KS + kx) * NP + oy * Wo + ox];
+                }
+            }
+            __global float *o = dst + y * W + x;
+            *o = (beta == 0.0f) ? sum : sum + beta * *o;
         }
     }
-    const int o = n0 * C * H * W + i;
-    img[o] = (beta == 0.0f) ? sum : sum + beta * img[o];
 }
+#endif /* KS */
 
 /* Channel-major pack of images n0 .. n0+nb-1 of src [N][C][P]:
  * dst[dst_off + c*nb*P + n*P + p] = src[n0+n][c][p]. */

@@ -10,6 +10,7 @@
  *
  * Also the helpers shared with deconv2d.c (cl/conv2d.cl) and the builder. */
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include "conv2d.h"
 #include "blas/gemm.h"
@@ -24,18 +25,36 @@ static cgan_status too_big(cgan_ctx *ctx, const char *what, size_t n)
                       what, n);
 }
 
+/* The program of im2col/col2im for g's kernel size and stride. */
+static cgan_status colgeom_kernel(cgan_ctx *ctx, const cgan_colgeom *g, const char *name,
+                                  cgan_kernel **k)
+{
+    char opts[48];
+    snprintf(opts, sizeof opts, "-DKS=%d -DCS=%d", g->k, g->stride);
+    return cgan_kernel_get(ctx, "conv2d", opts, name, k);
+}
+
+/* A 2-D range of nb x planes items, work-groups of up to 16 images of one plane. */
+static cgan_range plane_range(size_t nb, size_t planes)
+{
+    size_t lx = nb >= 16 ? 16 : nb;
+    cgan_range r = { 2, { cgan_align_up(nb, lx), planes, 1 }, { lx, 1, 1 } };
+    return r;
+}
+
 cgan_status cgan_conv_im2col(cgan_ctx *ctx, const cgan_colgeom *g, cl_mem img, int n0, int nb,
                              cl_mem cols, size_t col_off)
 {
     size_t total = (size_t)g->c * g->k * g->k * (size_t)nb * g->oh * g->ow;
     if (total + col_off > INT_MAX) return too_big(ctx, "im2col", total + col_off);
+    if ((size_t)(n0 + nb) * g->c * g->h * g->w > INT_MAX)
+        return too_big(ctx, "im2col", (size_t)(n0 + nb) * g->c * g->h * g->w);
     cgan_kernel *k;
-    CGAN_TRY(cgan_kernel_get(ctx, "conv2d", NULL, "im2col", &k));
-    cgan_range r = cgan_range_1d(total);
-    return cgan_launch(ctx, k, &r, CGAN_KINT(total), CGAN_KMEM(img), CGAN_KINT(n0), CGAN_KINT(nb),
-                       CGAN_KINT(g->c), CGAN_KINT(g->h), CGAN_KINT(g->w), CGAN_KINT(g->k),
-                       CGAN_KINT(g->stride), CGAN_KINT(g->pad), CGAN_KINT(g->oh),
-                       CGAN_KINT(g->ow), CGAN_KMEM(cols), CGAN_KINT(col_off));
+    CGAN_TRY(colgeom_kernel(ctx, g, "im2col", &k));
+    cgan_range r = plane_range((size_t)nb, (size_t)g->c * g->k * g->k);
+    return cgan_launch(ctx, k, &r, CGAN_KMEM(img), CGAN_KINT(n0), CGAN_KINT(nb),
+                       CGAN_KINT(g->c), CGAN_KINT(g->h), CGAN_KINT(g->w), CGAN_KINT(g->pad),
+                       CGAN_KINT(g->oh), CGAN_KINT(g->ow), CGAN_KMEM(cols), CGAN_KINT(col_off));
 }
 
 cgan_status cgan_conv_col2im(cgan_ctx *ctx, const cgan_colgeom *g, cl_mem cols, size_t col_off,
@@ -46,12 +65,12 @@ cgan_status cgan_conv_col2im(cgan_ctx *ctx, const cgan_colgeom *g, cl_mem cols, 
     if (total + (size_t)n0 * g->c * g->h * g->w > INT_MAX || cols_end > INT_MAX)
         return too_big(ctx, "col2im", total > cols_end ? total : cols_end);
     cgan_kernel *k;
-    CGAN_TRY(cgan_kernel_get(ctx, "conv2d", NULL, "col2im", &k));
-    cgan_range r = cgan_range_1d(total);
-    return cgan_launch(ctx, k, &r, CGAN_KINT(total), CGAN_KMEM(cols), CGAN_KINT(col_off),
-                       CGAN_KINT(n0), CGAN_KINT(nb), CGAN_KINT(g->c), CGAN_KINT(g->h),
-                       CGAN_KINT(g->w), CGAN_KINT(g->k), CGAN_KINT(g->stride), CGAN_KINT(g->pad),
-                       CGAN_KINT(g->oh), CGAN_KINT(g->ow), CGAN_KFLOAT(beta), CGAN_KMEM(img));
+    CGAN_TRY(colgeom_kernel(ctx, g, "col2im", &k));
+    cgan_range r = plane_range((size_t)nb, (size_t)g->c);
+    return cgan_launch(ctx, k, &r, CGAN_KMEM(cols), CGAN_KINT(col_off), CGAN_KINT(n0),
+                       CGAN_KINT(nb), CGAN_KINT(g->c), CGAN_KINT(g->h), CGAN_KINT(g->w),
+                       CGAN_KINT(g->pad), CGAN_KINT(g->oh), CGAN_KINT(g->ow), CGAN_KFLOAT(beta),
+                       CGAN_KMEM(img));
 }
 
 cgan_status cgan_conv_pack_cm(cgan_ctx *ctx, cl_mem src, int n0, int nb, int c, int p, cl_mem dst,
