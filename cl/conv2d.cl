@@ -73,17 +73,15 @@ __kernel void col2im(__global const float *cols, const int col_off, const int n0
 #endif /* KS */
 
 /* Channel-major pack of images n0 .. n0+nb-1 of src [N][C][P]:
- * dst[dst_off + c*nb*P + n*P + p] = src[n0+n][c][p]. */
-__kernel void pack_cm(const int total, __global const float *src, const int n0, const int nb,
-                      const int C, const int P, __global float *dst, const int dst_off)
+ * dst[dst_off + c*nb*P + n*P + p] = src[n0+n][c][p]. Range (nb, C): one item per plane. */
+__kernel void pack_cm(__global const float *src, const int n0, const int nb, const int C,
+                      const int P, __global float *dst, const int dst_off)
 {
-    CGAN_1D_GUARD(i, total);
-    const int NP = nb * P;
-    const int c = i / NP;
-    const int j = i - c * NP;
-    const int n = j / P;
-    const int p = j - n * P;
-    dst[dst_off + i] = src[((n0 + n) * C + c) * P + p];
+    const int n = (int)get_global_id(0), c = (int)get_global_id(1);
+    if (n >= nb) return;
+    __global const float *s = src + ((n0 + n) * C + c) * P;
+    __global float *d = dst + dst_off + (c * nb + n) * P;
+    for (int p = 0; p < P; p++) d[p] = s[p];
 }
 
 /* y[n][c][p] += bias[c] over y [N][C][P]. */

@@ -81,8 +81,8 @@ cgan_status cgan_conv_pack_cm(cgan_ctx *ctx, cl_mem src, int n0, int nb, int c, 
         return too_big(ctx, "pack_cm", total + dst_off);
     cgan_kernel *k;
     CGAN_TRY(cgan_kernel_get(ctx, "conv2d", NULL, "pack_cm", &k));
-    cgan_range r = cgan_range_1d(total);
-    return cgan_launch(ctx, k, &r, CGAN_KINT(total), CGAN_KMEM(src), CGAN_KINT(n0), CGAN_KINT(nb),
+    cgan_range r = plane_range((size_t)nb, (size_t)c);
+    return cgan_launch(ctx, k, &r, CGAN_KMEM(src), CGAN_KINT(n0), CGAN_KINT(nb),
                        CGAN_KINT(c), CGAN_KINT(p), CGAN_KMEM(dst), CGAN_KINT(dst_off));
 }
 
