@@ -239,6 +239,24 @@ START_TEST(test_deconv2d)
 }
 END_TEST
 
+/* The element forms of im2col/col2im (the GPU default) on the cases small enough for finite
+ * differences; the suite above runs the device's default form. */
+START_TEST(test_conv2d_element)
+{
+    setenv("CGAN_CONV_FORM", "element", 1);
+    run_op_case(0, &conv_cases[_i], _i);
+    unsetenv("CGAN_CONV_FORM");
+}
+END_TEST
+
+START_TEST(test_deconv2d_element)
+{
+    setenv("CGAN_CONV_FORM", "element", 1);
+    run_op_case(1, &deconv_cases[_i], _i);
+    unsetenv("CGAN_CONV_FORM");
+}
+END_TEST
+
 START_TEST(test_selfchecks)
 {
     cgan_ctx *ctx = tu_ctx();
@@ -337,6 +355,8 @@ int main(void)
     tcase_set_timeout(tc, 900);
     tcase_add_loop_test(tc, test_conv2d, 0, (int)(sizeof conv_cases / sizeof conv_cases[0]));
     tcase_add_loop_test(tc, test_deconv2d, 0, (int)(sizeof deconv_cases / sizeof deconv_cases[0]));
+    tcase_add_loop_test(tc, test_conv2d_element, 0, 10);
+    tcase_add_loop_test(tc, test_deconv2d_element, 0, 9);
     tcase_add_test(tc, test_selfchecks);
     suite_add_tcase(s, tc);
     tc = tcase_create("builders");

@@ -1,7 +1,7 @@
 /* Conv2d (PyTorch semantics): x [N,Cin,H,W], weight [Cout,Cin,k,k], optional bias [1,Cout,1,1].
  *
  * Forward:  columns = im2col(x) for a chunk of the batch, [Cin*k*k][nb*Ho*Wo]; then one
- *           strided-batched GEMM out[n] = W * columns[:, n] (the weight is shared: stride 0).
+ *           GEMM out_cm = W * columns over the whole chunk, unpacked to NCHW.
  * Backward: dout packed channel-major [Cout][nb*Ho*Wo], so that
  *           dW += dout_cm * columns^T   (one GEMM over the whole chunk)
  *           dcols = W^T * dout_cm, din = col2im(dcols)   (gather, no atomics)
@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "conv2d.h"
 #include "blas/gemm.h"
 #include "core/opcheck.h"
@@ -42,6 +43,24 @@ static cgan_range plane_range(size_t nb, size_t planes)
     return r;
 }
 
+/* A 3-D range of one item per element, rows of x0 along the first dimension. */
+static cgan_range element_range(size_t x0, size_t y, size_t z)
+{
+    size_t lx = x0 >= 16 ? 16 : x0;
+    cgan_range r = { 3, { cgan_align_up(x0, lx), y, z }, { lx, 1, 1 } };
+    return r;
+}
+
+/* The plane/row forms of im2col and col2im on CPUs, the element forms elsewhere;
+ * $CGAN_CONV_FORM=plane|element overrides (tests run both on one device). */
+static int plane_form(const cgan_ctx *ctx)
+{
+    const char *f = getenv("CGAN_CONV_FORM");
+    if (f && !strcmp(f, "plane")) return 1;
+    if (f && !strcmp(f, "element")) return 0;
+    return ctx->info.type == CGAN_DEVICE_CPU;
+}
+
 cgan_status cgan_conv_im2col(cgan_ctx *ctx, const cgan_colgeom *g, cl_mem img, int n0, int nb,
                              cl_mem cols, size_t col_off)
 {
@@ -49,9 +68,12 @@ cgan_status cgan_conv_im2col(cgan_ctx *ctx, const cgan_colgeom *g, cl_mem img, i
     if (total + col_off > INT_MAX) return too_big(ctx, "im2col", total + col_off);
     if ((size_t)(n0 + nb) * g->c * g->h * g->w > INT_MAX)
         return too_big(ctx, "im2col", (size_t)(n0 + nb) * g->c * g->h * g->w);
+    int planes = plane_form(ctx);
     cgan_kernel *k;
-    CGAN_TRY(colgeom_kernel(ctx, g, "im2col", &k));
-    cgan_range r = plane_range((size_t)nb, (size_t)g->c * g->k * g->k);
+    CGAN_TRY(colgeom_kernel(ctx, g, planes ? "im2col_planes" : "im2col", &k));
+    size_t rows = (size_t)g->c * g->k * g->k;
+    cgan_range r = planes ? plane_range((size_t)nb, rows)
+                          : element_range((size_t)g->ow, (size_t)nb * g->oh, rows);
     return cgan_launch(ctx, k, &r, CGAN_KMEM(img), CGAN_KINT(n0), CGAN_KINT(nb),
                        CGAN_KINT(g->c), CGAN_KINT(g->h), CGAN_KINT(g->w), CGAN_KINT(g->pad),
                        CGAN_KINT(g->oh), CGAN_KINT(g->ow), CGAN_KMEM(cols), CGAN_KINT(col_off));
@@ -64,9 +86,11 @@ cgan_status cgan_conv_col2im(cgan_ctx *ctx, const cgan_colgeom *g, cl_mem cols, 
     size_t cols_end = col_off + (size_t)g->c * g->k * g->k * (size_t)nb * g->oh * g->ow;
     if (total + (size_t)n0 * g->c * g->h * g->w > INT_MAX || cols_end > INT_MAX)
         return too_big(ctx, "col2im", total > cols_end ? total : cols_end);
+    int rows = plane_form(ctx);
     cgan_kernel *k;
-    CGAN_TRY(colgeom_kernel(ctx, g, "col2im", &k));
-    cgan_range r = plane_range((size_t)nb, (size_t)g->c);
+    CGAN_TRY(colgeom_kernel(ctx, g, rows ? "col2im_rows" : "col2im", &k));
+    cgan_range r = rows ? plane_range((size_t)nb, (size_t)g->c * g->h)
+                        : element_range((size_t)g->w, (size_t)g->h, (size_t)nb * g->c);
     return cgan_launch(ctx, k, &r, CGAN_KMEM(cols), CGAN_KINT(col_off), CGAN_KINT(n0),
                        CGAN_KINT(nb), CGAN_KINT(g->c), CGAN_KINT(g->h), CGAN_KINT(g->w),
                        CGAN_KINT(g->pad), CGAN_KINT(g->oh), CGAN_KINT(g->ow), CGAN_KFLOAT(beta),
@@ -84,6 +108,20 @@ cgan_status cgan_conv_pack_cm(cgan_ctx *ctx, cl_mem src, int n0, int nb, int c, 
     cgan_range r = plane_range((size_t)nb, (size_t)c);
     return cgan_launch(ctx, k, &r, CGAN_KMEM(src), CGAN_KINT(n0), CGAN_KINT(nb),
                        CGAN_KINT(c), CGAN_KINT(p), CGAN_KMEM(dst), CGAN_KINT(dst_off));
+}
+
+cgan_status cgan_conv_unpack_cm(cgan_ctx *ctx, cl_mem src, size_t src_off, int n0, int nb, int c,
+                                int p, float beta, cl_mem dst)
+{
+    size_t total = (size_t)nb * c * p;
+    if (total + src_off > INT_MAX || (size_t)(n0 + nb) * c * p > INT_MAX)
+        return too_big(ctx, "unpack_cm", total + src_off);
+    cgan_kernel *k;
+    CGAN_TRY(cgan_kernel_get(ctx, "conv2d", NULL, "unpack_cm", &k));
+    cgan_range r = plane_range((size_t)nb, (size_t)c);
+    return cgan_launch(ctx, k, &r, CGAN_KMEM(src), CGAN_KINT(src_off), CGAN_KINT(n0),
+                       CGAN_KINT(nb), CGAN_KINT(c), CGAN_KINT(p), CGAN_KFLOAT(beta),
+                       CGAN_KMEM(dst));
 }
 
 cgan_status cgan_conv_bias_add(cgan_ctx *ctx, int n, int c, int p, cl_mem bias, cl_mem y)
@@ -248,17 +286,15 @@ static cgan_status conv_forward(cgan_ctx *ctx, const cgan_op_args *a)
         for (int n0 = 0; n0 < d.n; n0 += nb) {
             int cnt = d.n - n0 < nb ? d.n - n0 : nb;
             size_t np = (size_t)cnt * d.p;
+            size_t ooff = d.kk * np; /* out_cm [Cout][np] after the columns [K][np] */
             CGAN_TRY(cgan_conv_im2col(ctx, &cg, a->in[0], n0, cnt, a->work, 0));
-            /* out[n] [Cout][P] = W [Cout][Cin*k*k] * cols[:, n*P ..] */
-            cgan_gemm_args gm = {
-                .ta = CGAN_NO_TRANS, .tb = CGAN_NO_TRANS, .m = d.cout, .n = d.p, .k = d.kk,
-                .alpha = 1.0f, .beta = 0.0f,
-                .a = a->param[0], .a_off = 0, .lda = d.kk, .a_stride = 0,
-                .b = a->work, .b_off = 0, .ldb = np, .b_stride = d.p,
-                .c = a->out, .c_off = (size_t)n0 * d.cout * d.p, .ldc = d.p,
-                .c_stride = (size_t)d.cout * d.p, .batch = (size_t)cnt,
-            };
-            CGAN_TRY(cgan_gemm(ctx, &gm));
+            /* out_cm [Cout][np] = W [Cout][K] * cols [K][np]: one wide GEMM for the chunk
+             * (per-image products are as narrow as P, 16 columns in the models' last
+             * layers), then back to NCHW */
+            CGAN_TRY(cgan_sgemm(ctx, CGAN_NO_TRANS, CGAN_NO_TRANS, d.cout, np, d.kk, 1.0f,
+                                a->param[0], 0, d.kk, a->work, 0, np, 0.0f, a->work, ooff, np));
+            CGAN_TRY(cgan_conv_unpack_cm(ctx, a->work, ooff, n0, cnt, d.cout, (int)d.p, 0.0f,
+                                         a->out));
         }
     }
     if (nd->a.has_bias) CGAN_TRY(cgan_conv_bias_add(ctx, d.n, d.cout, (int)d.p, a->param[1], a->out));

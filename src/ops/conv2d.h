@@ -27,6 +27,9 @@ cgan_status cgan_conv_col2im(cgan_ctx *ctx, const cgan_colgeom *g, cl_mem cols, 
 /* dst[dst_off + (c*nb + n)*p + q] = src[n0+n][c][q] (channel-major pack of a chunk). */
 cgan_status cgan_conv_pack_cm(cgan_ctx *ctx, cl_mem src, int n0, int nb, int c, int p, cl_mem dst,
                               size_t dst_off);
+/* The inverse: dst[n0+n][c][q] = src[src_off + (c*nb + n)*p + q] + beta * dst[..]. */
+cgan_status cgan_conv_unpack_cm(cgan_ctx *ctx, cl_mem src, size_t src_off, int n0, int nb, int c,
+                                int p, float beta, cl_mem dst);
 /* y[n][c][q] += bias[c] over y [n][c][p]. */
 cgan_status cgan_conv_bias_add(cgan_ctx *ctx, int n, int c, int p, cl_mem bias, cl_mem y);
 /* dbias[c] += sum over n, q of dy[n][c][q]; uses c * CGAN_CONV_BIAS_PARTS floats of work. */

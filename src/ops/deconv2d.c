@@ -4,9 +4,11 @@
  * It is the adjoint of a convolution of the output image, so it reuses conv2d's kernels
  * (cl/conv2d.cl) with the image side being the output [Cout,Ho,Wo] and the column side the
  * input positions H x W:
- * Forward:  cols[:, n] = W^T * x[n]  (strided-batched GEMM, shared weight), out = col2im(cols)
- * Backward: cols = im2col(dout); dW += x_cm * cols^T (x packed channel-major, one GEMM per
- *           chunk); dx[n] = W * cols[:, n] (strided-batched GEMM, beta = din_beta).
+ * Forward:  cols = W^T * x_cm (x packed channel-major [Cin][nb*P], one GEMM per chunk of
+ *           the batch), out = col2im(cols)
+ * Backward: cols = im2col(dout); dW += x_cm * cols^T; dx_cm = W * cols, unpacked onto dx
+ *           (beta = din_beta). Every product spans the chunk: per-image ones would be as
+ *           narrow as P (16 columns on a 4x4 input).
  * On a 1x1 input without padding (the first generator layer) out[n] = x[n] * W is a plain
  * matrix product over the batch and needs no columns. */
 #include <limits.h>
@@ -110,16 +112,11 @@ static cgan_status deconv_forward(cgan_ctx *ctx, const cgan_op_args *a)
         for (int n0 = 0; n0 < d.n; n0 += nb) {
             int cnt = d.n - n0 < nb ? d.n - n0 : nb;
             size_t np = (size_t)cnt * d.p;
-            /* cols[:, n*P ..] [Cout*k*k][P] = W^T * x[n] [Cin][P] */
-            cgan_gemm_args gm = {
-                .ta = CGAN_TRANS, .tb = CGAN_NO_TRANS, .m = d.kk, .n = d.p, .k = d.cin,
-                .alpha = 1.0f, .beta = 0.0f,
-                .a = a->param[0], .a_off = 0, .lda = d.kk, .a_stride = 0,
-                .b = a->in[0], .b_off = (size_t)n0 * d.cin * d.p, .ldb = d.p,
-                .b_stride = (size_t)d.cin * d.p,
-                .c = a->work, .c_off = 0, .ldc = np, .c_stride = d.p, .batch = (size_t)cnt,
-            };
-            CGAN_TRY(cgan_gemm(ctx, &gm));
+            size_t xoff = d.kk * np; /* packed x [Cin][np] after the columns [K][np] */
+            /* cols [Cout*k*k][np] = W^T * x_cm [Cin][np]: one wide GEMM for the chunk */
+            CGAN_TRY(cgan_conv_pack_cm(ctx, a->in[0], n0, cnt, d.cin, (int)d.p, a->work, xoff));
+            CGAN_TRY(cgan_sgemm(ctx, CGAN_TRANS, CGAN_NO_TRANS, d.kk, np, d.cin, 1.0f,
+                                a->param[0], 0, d.kk, a->work, xoff, np, 0.0f, a->work, 0, np));
             CGAN_TRY(cgan_conv_col2im(ctx, &cg, a->work, 0, n0, cnt, 0.0f, a->out));
         }
     }
@@ -159,16 +156,12 @@ static cgan_status deconv_backward(cgan_ctx *ctx, const cgan_op_args *a)
                                 xoff, np, a->work, 0, np, 1.0f, dw, 0, d.kk));
         }
         if (din) {
-            /* dx[n] [Cin][P] = W [Cin][K] * cols[:, n*P ..] */
-            cgan_gemm_args gm = {
-                .ta = CGAN_NO_TRANS, .tb = CGAN_NO_TRANS, .m = d.cin, .n = d.p, .k = d.kk,
-                .alpha = 1.0f, .beta = a->din_beta[0],
-                .a = a->param[0], .a_off = 0, .lda = d.kk, .a_stride = 0,
-                .b = a->work, .b_off = 0, .ldb = np, .b_stride = d.p,
-                .c = din, .c_off = (size_t)n0 * d.cin * d.p, .ldc = d.p,
-                .c_stride = (size_t)d.cin * d.p, .batch = (size_t)cnt,
-            };
-            CGAN_TRY(cgan_gemm(ctx, &gm));
+            /* dx_cm [Cin][np] = W [Cin][K] * cols [K][np] (into the packed x's place,
+             * which the dW product above has consumed), then onto dx */
+            CGAN_TRY(cgan_sgemm(ctx, CGAN_NO_TRANS, CGAN_NO_TRANS, d.cin, np, d.kk, 1.0f,
+                                a->param[0], 0, d.kk, a->work, 0, np, 0.0f, a->work, xoff, np));
+            CGAN_TRY(cgan_conv_unpack_cm(ctx, a->work, xoff, n0, cnt, d.cin, (int)d.p,
+                                         a->din_beta[0], din));
         }
     }
     return CGAN_OK;
