@@ -14,6 +14,7 @@
  *   TC       1: D[i,j] lives at C[j*ldc + i]
  *   gemm_reg    (CPU) each item TM rows x NV vectors of VW columns, outer products along K;
  *               work-groups of 1 x LY items share operand panels KC deep in local memory
+ *   gemm_direct (CPU, -DDIRECT) gemm_reg's tile without local memory or barriers
  *   gemm_dot    (CPU, A.B^T shapes) each item TM x TN outputs, VW-wide partial sums along K
  *   gemm_local  (GPU) WX x WY work-group, RM x RN outputs per item, tiles BK deep in local
  *               memory; the block is (WY*RM) x (WX*RN)
@@ -108,7 +109,7 @@ void put1(__global float *C, const int ldc, const int i, const int j, const int 
 }
 
 /* ---- gemm_reg: register tiles, outer products along K (CPU) ------------------------------ */
-#if defined(TM) && defined(NV)
+#if defined(TM) && defined(NV) && !defined(DIRECT)
 #define TNC (NV * VW)
 
 #define BMW (LY * TM) /* rows of the work-group block; its columns are the TNC of one item */
@@ -224,6 +225,83 @@ __kernel void gemm_reg(GEMM_ARGS)
         put1(C, ldc, i0 + e / TNC, j0 + e % TNC, M, N, alpha, beta, t[e]);
 }
 #endif /* TM && NV */
+
+/* ---- gemm_direct: register tiles straight from global memory (CPU) --------------------- */
+#if defined(TM) && defined(NV) && defined(DIRECT)
+#if TB
+#error "gemm_direct reads rows of op(Q): TB must be 0"
+#endif
+#define TND (NV * VW)
+/* Like gemm_reg without local memory or barriers: each item owns TM rows x NV vectors of
+ * VW columns and streams its operands from global memory. On a CPU device a work-group
+ * is a loop over its items, and values live across a barrier are kept in memory per item;
+ * with no barrier the accumulators stay in registers. Launched with 1 x 1 work-groups. */
+__kernel void gemm_direct(GEMM_ARGS)
+{
+    const int j0 = (int)get_global_id(0) * TND, i0 = (int)get_global_id(1) * TM;
+    if (i0 >= M || j0 >= N) return;
+    GEMM_BATCH_BASE();
+    vfloat acc[TM][NV];
+#pragma unroll
+    for (int r = 0; r < TM; r++)
+#pragma unroll
+        for (int v = 0; v < NV; v++) acc[r][v] = (vfloat)(0.0f);
+    int rows[TM];
+#pragma unroll
+    for (int r = 0; r < TM; r++) rows[r] = min(i0 + r, M - 1);
+    if (j0 + TND <= N) {
+        for (int k = 0; k < K; k++) {
+            __global const float *q = Q + k * ldb + j0;
+            vfloat b[NV];
+#pragma unroll
+            for (int v = 0; v < NV; v++) b[v] = VLOAD(q + v * VW);
+#pragma unroll
+            for (int r = 0; r < TM; r++) {
+                const vfloat a = (vfloat)(PE(rows[r], k));
+#pragma unroll
+                for (int v = 0; v < NV; v++) acc[r][v] = fma(a, b[v], acc[r][v]);
+            }
+        }
+    } else { /* the right edge: columns clamped to the last one (their sums are dropped) */
+        for (int k = 0; k < K; k++) {
+            vfloat b[NV];
+            for (int v = 0; v < NV; v++) {
+                float e[VW];
+                for (int x = 0; x < VW; x++) e[x] = QE(k, min(j0 + v * VW + x, N - 1));
+                b[v] = VLOADP(e);
+            }
+#pragma unroll
+            for (int r = 0; r < TM; r++) {
+                const vfloat a = (vfloat)(PE(rows[r], k));
+#pragma unroll
+                for (int v = 0; v < NV; v++) acc[r][v] = fma(a, b[v], acc[r][v]);
+            }
+        }
+    }
+#if !TC
+    if (j0 + TND <= N && i0 + TM <= M) {
+#pragma unroll
+        for (int r = 0; r < TM; r++)
+#pragma unroll
+            for (int v = 0; v < NV; v++) {
+                __global float *d = C + (i0 + r) * ldc + j0 + v * VW;
+                vfloat o = alpha * acc[r][v];
+                if (beta != 0.0f) o = mad((vfloat)(beta), VLOAD(d), o);
+                VSTORE(o, d);
+            }
+        return;
+    }
+#endif
+    float t[TM * TND];
+#pragma unroll
+    for (int r = 0; r < TM; r++)
+#pragma unroll
+        for (int v = 0; v < NV; v++) VSTOREP(acc[r][v], t + r * TND + v * VW);
+#pragma unroll 1
+    for (int e = 0; e < TM * TND; e++)
+        put1(C, ldc, i0 + e / TND, j0 + e % TND, M, N, alpha, beta, t[e]);
+}
+#endif /* DIRECT */
 
 /* ---- gemm_dot: dot products along K (CPU; A.B^T shapes, where K is contiguous) --------- */
 #if defined(TM) && defined(TN)

@@ -15,10 +15,10 @@
 #include "owngemm.h"
 #include "core/rng.h"
 
-typedef enum variant { V_CPU, V_CPU_OUTER, V_CPU_SWAP, V_CPU_DOT, V_GPU, V_COUNT } variant;
+typedef enum variant { V_CPU, V_CPU_OUTER, V_CPU_SWAP, V_CPU_DOT, V_GPU, V_CPU_DIRECT, V_COUNT } variant;
 
 static const char *const variant_names[V_COUNT + 1] = {
-    "cpu", "cpu-outer", "cpu-swap", "cpu-dot", "gpu", NULL
+    "cpu", "cpu-outer", "cpu-swap", "cpu-dot", "gpu", "cpu-direct", NULL
 };
 
 const char *const *cgan_gemm_own_variants(void)
@@ -185,6 +185,18 @@ static void plan_reg(const kview *v, size_t batch, const reg_cfg *c, plan *pl)
     pl->global[2] = batch;
 }
 
+/* gemm_direct: gemm_reg's tile per item, operands from global memory, 1-item groups. */
+static void plan_direct(const kview *v, size_t batch, const reg_cfg *c, plan *pl)
+{
+    pl->kernel = "gemm_direct";
+    snprintf(pl->opts, sizeof pl->opts, "-DDIRECT -DTA=%d -DTB=0 -DTC=%d -DVW=%zu -DNV=%zu -DTM=%zu",
+             v->tp, v->tc, c->vw, c->nv, c->tm);
+    pl->local[0] = pl->local[1] = pl->local[2] = 1;
+    pl->global[0] = ceil_div((size_t)v->n, c->vw * c->nv);
+    pl->global[1] = ceil_div((size_t)v->m, c->tm);
+    pl->global[2] = batch;
+}
+
 /* gemm_dot: each item 4 x 4 outputs, partial sums along K in vectors of the device's
  * width. */
 static void plan_dot(cgan_ctx *ctx, const kview *v, size_t batch, const own_params *o, plan *pl)
@@ -242,7 +254,7 @@ static cgan_status launch(cgan_ctx *ctx, const cgan_gemm_args *g, const kview *v
                        CGAN_KINT(g->ldc), CGAN_KLONG(g->c_stride));
 }
 
-typedef enum form { F_OUTER, F_SWAP, F_DOT } form;
+typedef enum form { F_OUTER, F_SWAP, F_DOT, F_DIRECT } form;
 
 static cgan_status run_cpu_form(cgan_ctx *ctx, const cgan_gemm_args *g, form f,
                                 const own_params *o)
@@ -252,7 +264,13 @@ static cgan_status run_cpu_form(cgan_ctx *ctx, const cgan_gemm_args *g, form f,
     memset(&pl, 0, sizeof pl);
     cgan_kernel *k;
     reg_cfg c;
-    if (f != F_DOT && reg_choose(ctx, &v, o, &c)) {
+    if (f == F_DIRECT && !v.tq) { /* rows of op(Q) must be contiguous; else dot products */
+        reg_choose(ctx, &v, o, &c);
+        plan_direct(&v, g->batch, &c, &pl);
+        CGAN_TRY(get_kernel(ctx, &pl, &k));
+        return launch(ctx, g, &v, &pl, k);
+    }
+    if ((f == F_OUTER || f == F_SWAP) && reg_choose(ctx, &v, o, &c)) {
         plan_reg(&v, g->batch, &c, &pl);
         CGAN_TRY(get_kernel(ctx, &pl, &k));
         if (cgan_kernel_max_wg(k) >= pl.local[1]) return launch(ctx, g, &v, &pl, k);
@@ -326,6 +344,7 @@ static cgan_status run_variant(cgan_ctx *ctx, const cgan_gemm_args *g, variant v
     case V_CPU_OUTER: return run_cpu_form(ctx, g, F_OUTER, o);
     case V_CPU_SWAP: return run_cpu_form(ctx, g, F_SWAP, o);
     case V_CPU_DOT: return run_cpu_form(ctx, g, F_DOT, o);
+    case V_CPU_DIRECT: return run_cpu_form(ctx, g, F_DIRECT, o);
     case V_GPU: return run_gpu(ctx, g, o);
     default: break;
     }
@@ -375,11 +394,12 @@ PINNED(cpu_outer, V_CPU_OUTER)
 PINNED(cpu_swap, V_CPU_SWAP)
 PINNED(cpu_dot, V_CPU_DOT)
 PINNED(gpu, V_GPU)
+PINNED(cpu_direct, V_CPU_DIRECT)
 
 static const cgan_gemm_provider own_provider = { "own", own_auto };
 static const cgan_gemm_provider pinned[V_COUNT] = {
     { "own:cpu", own_cpu }, { "own:cpu-outer", own_cpu_outer }, { "own:cpu-swap", own_cpu_swap },
-    { "own:cpu-dot", own_cpu_dot }, { "own:gpu", own_gpu },
+    { "own:cpu-dot", own_cpu_dot }, { "own:gpu", own_gpu }, { "own:cpu-direct", own_cpu_direct },
 };
 
 const cgan_gemm_provider *cgan_gemm_provider_own(void)
@@ -410,6 +430,7 @@ static int key_allowed(variant v, const char *key)
 {
     if (v == V_GPU) return strchr("wrb", key[0]) != NULL && strcmp(key, "vw") != 0;
     if (v == V_CPU_DOT) return !strcmp(key, "vw") || !strcmp(key, "tm") || !strcmp(key, "tn");
+    if (v == V_CPU_DIRECT) return !strcmp(key, "vw") || !strcmp(key, "nv") || !strcmp(key, "tm");
     return !strcmp(key, "vw") || !strcmp(key, "nv") || !strcmp(key, "tm") || !strcmp(key, "kc");
 }
 
@@ -495,9 +516,9 @@ int cgan_gemm_own_candidates(cgan_ctx *ctx, const cgan_gemm_args *g, char (*out)
     }
     size_t dvw = device_vw(ctx);
     ADD("cpu");
-    static const char *const forms[] = { "cpu-outer", "cpu-swap" };
+    static const char *const forms[] = { "cpu-outer", "cpu-swap", "cpu-direct" };
     static const size_t tms[] = { 4, 6, 8, 12, 16 };
-    for (int f = 0; f < 2; f++)
+    for (int f = 0; f < 3; f++)
         for (size_t nv = 1; nv <= 2; nv++)
             for (size_t t = 0; t < sizeof tms / sizeof tms[0]; t++) {
                 if (tms[t] * nv > (dvw >= 16 ? 24 : 12)) continue; /* register file */

@@ -11,6 +11,11 @@
  *   "cpu-swap"   the same on C^T = op(B)^T op(A)^T, stored transposed
  *   "cpu-dot"    dot products with vectors along K, no local memory (A.B^T: weight
  *                gradients); also the fallback where local memory is too small
+ *   "cpu-direct" gemm_reg's register tile with both operands streamed from global memory:
+ *                no local memory and no barrier, so that a CPU device keeps the
+ *                accumulators in registers (values live across a barrier are kept in
+ *                memory per work-item); needs contiguous rows of op(B) (NN, TN; other
+ *                transposes fall back to dot products)
  *   "gpu"        classic local-memory tiling: 64x64 blocks (128x16 for C of up to 16
  *                columns), 16x16 work-groups of 4x4 (8x1) outputs per item, smaller where
  *                the device or kernel allows fewer items
