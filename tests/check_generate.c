@@ -26,18 +26,7 @@ static char *work;                     /* temp folder */
 static char cond_ckpt[1400], run_dir[1200], uncond_ckpt[1400];
 static long long g_params, d_params;   /* of the conditional model, from its graphs */
 
-static char *pathf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *pathf(const char *fmt, ...)
-{
-    static char buf[16][1400];
-    static int k;
-    char *p = buf[k++ % 16];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(p, sizeof buf[0], fmt, ap);
-    va_end(ap);
-    return p;
-}
+#define pathf tu_pathf
 
 static long long graph_params(cgan_graph *g)
 {

@@ -1,9 +1,11 @@
-/* Norm ops: BatchNorm2d (plain and conditional), activations, dropout, device Philox. */
+/* Norm ops: BatchNorm2d (plain and conditional, with or without a fused activation),
+ * activations, dropout, device Philox. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"
+#include "core/exec.h"
 #include "core/opcheck.h"
 #include "ops/builders.h"
 #include "ops/defs.h"
@@ -11,13 +13,13 @@
 
 /* ---- helpers --------------------------------------------------------------------- */
 
-enum { OP_BN, OP_CBN, OP_ACT, OP_DROP };
+enum { OP_BN, OP_CBN, OP_ACT, OP_DROP, OP_BNA, OP_CBNA };
 
 typedef struct spec {
     int op;
     cgan_shape x;
     int classes;     /* conditional BN */
-    cgan_act act;
+    cgan_act act;    /* activation; the fused one for OP_BNA / OP_CBNA */
     float slope, p;
 } spec;
 
@@ -31,6 +33,12 @@ static cgan_graph *build(cgan_ctx *ctx, const spec *s)
     case OP_CBN: {
         int y = cgan_graph_input_labels(g, "y", s->x.n, s->classes);
         cgan_nn_cond_batchnorm(g, "cbn", x, y, s->classes);
+        break;
+    }
+    case OP_BNA: cgan_nn_batchnorm_act(g, "bn", x, s->act, s->slope); break;
+    case OP_CBNA: {
+        int y = cgan_graph_input_labels(g, "y", s->x.n, s->classes);
+        cgan_nn_cond_batchnorm_act(g, "cbn", x, y, s->classes, s->act, s->slope);
         break;
     }
     case OP_ACT: cgan_nn_activation(g, "act", x, s->act, s->slope); break;
@@ -294,6 +302,182 @@ START_TEST(test_cond_bn_rows)
 }
 END_TEST
 
+/* ---- BatchNorm with a fused activation ------------------------------------------- */
+
+static const struct { cgan_shape x; int k; cgan_act act; } bna_cases[] = {
+    { { 3, 5, 7, 3 }, 0, CGAN_ACT_RELU },       /* odd shape: vector blocks and a tail */
+    { { 3, 5, 7, 3 }, 0, CGAN_ACT_LRELU },
+    { { 3, 5, 7, 3 }, 4, CGAN_ACT_RELU },
+    { { 3, 5, 7, 3 }, 4, CGAN_ACT_LRELU },
+    { { 1, 4, 5, 5 }, 0, CGAN_ACT_LRELU },      /* batch 1 */
+    { { 1, 3, 2, 3 }, 3, CGAN_ACT_RELU },
+    { { 5, 2, 1, 1 }, 0, CGAN_ACT_RELU },       /* 1x1 maps: the tail only */
+    { { 64, 128, 8, 8 }, 0, CGAN_ACT_LRELU },   /* model shapes: seed32 D.bn2 */
+    { { 64, 64, 16, 16 }, 10, CGAN_ACT_RELU },  /* seed32 G.bn3, projection-conditional */
+};
+#define N_BNA (int)(sizeof bna_cases / sizeof bna_cases[0])
+
+/* Case _i / 2 in train (even _i) and eval mode, through the harness with finite
+ * differences on the small shapes (on large ones a parameter step moves some of the
+ * thousands of values per channel across the kink, which FD cannot follow). */
+START_TEST(test_bn_act_opcheck)
+{
+    cgan_ctx *ctx = tu_ctx();
+    const int c = _i / 2;
+    spec s = { .op = bna_cases[c].k ? OP_CBNA : OP_BNA, .x = bna_cases[c].x,
+               .classes = bna_cases[c].k, .act = bna_cases[c].act, .slope = 0.2f };
+    const int small = cgan_numel(s.x) < 10000;
+    opcheck(ctx, &s, _i % 2 == 0, 1e-4, small ? 1e-5 : 0, 71u + (uint64_t)_i);
+    cgan_ctx_destroy(ctx);
+}
+END_TEST
+
+/* The GPU form of the kernels (several lanes per plane, local-memory trees) on this
+ * device: plain, conditional and fused cases, odd and model shapes, both modes. */
+START_TEST(test_bn_lanes)
+{
+    static const char *const lanes[] = { "4", "64" };
+    setenv("CGAN_BN_LANES", lanes[_i], 1);
+    cgan_ctx *ctx = tu_ctx();
+    for (int c = 0; c < N_BNA; c += 2)
+        for (int m = 0; m < 2; m++) {
+            spec s = { .op = bna_cases[c].k ? OP_CBNA : OP_BNA, .x = bna_cases[c].x,
+                       .classes = bna_cases[c].k, .act = bna_cases[c].act, .slope = 0.2f };
+            opcheck(ctx, &s, m, 1e-4, 0, 91u + (uint64_t)(2 * c + m));
+        }
+    spec p = { .op = OP_BN, .x = cgan_shape4(7, 3, 5, 5) };
+    opcheck(ctx, &p, 1, 1e-4, 1e-5, 90);
+    cgan_ctx_destroy(ctx);
+    unsetenv("CGAN_BN_LANES");
+}
+END_TEST
+
+/* A planned training graph of x -> batchnorm -> activation (fused == 0) or of the fused
+ * node, with x requiring a gradient. */
+typedef struct pair {
+    cgan_graph *g;
+    int x, y, out;
+} pair;
+
+static pair pair_build(cgan_ctx *ctx, cgan_shape xs, int classes, cgan_act act, int fused)
+{
+    pair p;
+    p.g = cgan_graph_new(ctx, "G");
+    ck_assert_ptr_nonnull(p.g);
+    p.x = cgan_graph_input(p.g, "x", xs);
+    p.y = classes ? cgan_graph_input_labels(p.g, "y", xs.n, classes) : -1;
+    if (fused) {
+        p.out = classes ? cgan_nn_cond_batchnorm_act(p.g, "bn1", p.x, p.y, classes, act, 0.2f)
+                        : cgan_nn_batchnorm_act(p.g, "bn1", p.x, act, 0.2f);
+    } else {
+        int z = classes ? cgan_nn_cond_batchnorm(p.g, "bn1", p.x, p.y, classes)
+                        : cgan_nn_batchnorm(p.g, "bn1", p.x);
+        p.out = cgan_nn_activation(p.g, "act1", z, act, 0.2f);
+    }
+    TU_OK(ctx, cgan_graph_status(p.g));
+    TU_OK(ctx, cgan_graph_requires_grad(p.g, p.x));
+    TU_OK(ctx, cgan_graph_plan(p.g, CGAN_MODE_TRAIN, 77));
+    return p;
+}
+
+/* Everything a pass produces, read back. */
+typedef struct pair_out {
+    float *y, *dx, *grads, *state, *y_eval;
+    size_t n, np, ns;
+} pair_out;
+
+/* Parameters set by name (so both graphs must name them alike), a train forward, a
+ * backward from dy into parameters and x, then an eval forward. */
+static void pair_run(cgan_ctx *ctx, pair *p, const float *x, const float *labels,
+                     const float *gamma, const float *beta, const float *dy, pair_out *o)
+{
+    cgan_graph *g = p->g;
+    o->n = cgan_numel(cgan_graph_tensor(g, p->x)->shape);
+    cgan_graph_grad_arena(g, &o->np);
+    cgan_graph_state_arena(g, &o->ns);
+    o->y = malloc(o->n * 4); o->dx = malloc(o->n * 4); o->y_eval = malloc(o->n * 4);
+    o->grads = malloc(o->np * 4); o->state = malloc(o->ns * 4);
+    ck_assert(o->y && o->dx && o->y_eval && o->grads && o->state);
+    TU_OK(ctx, cgan_graph_write(g, p->x, x));
+    if (p->y >= 0) TU_OK(ctx, cgan_graph_write(g, p->y, labels));
+    TU_OK(ctx, cgan_graph_write(g, cgan_graph_find_tensor(g, "G.bn1.weight"), gamma));
+    TU_OK(ctx, cgan_graph_write(g, cgan_graph_find_tensor(g, "G.bn1.bias"), beta));
+    TU_OK(ctx, cgan_graph_zero_grad(g));
+    TU_OK(ctx, cgan_graph_forward(g, 1, 0));
+    TU_OK(ctx, cgan_graph_read(g, p->out, o->y));
+    TU_OK(ctx, cgan_buffer_write(ctx, cgan_graph_grad(g, p->out), 0, o->n * 4, dy));
+    TU_OK(ctx, cgan_graph_backward(g, -1, CGAN_GRAD_PARAMS | CGAN_GRAD_INPUTS));
+    TU_OK(ctx, cgan_graph_read_grad(g, p->x, o->dx));
+    TU_OK(ctx, cgan_buffer_read(ctx, cgan_graph_grad_arena(g, NULL), 0, o->np * 4, o->grads));
+    TU_OK(ctx, cgan_buffer_read(ctx, cgan_graph_state_arena(g, NULL), 0, o->ns * 4, o->state));
+    TU_OK(ctx, cgan_graph_forward(g, 0, 1));
+    TU_OK(ctx, cgan_graph_read(g, p->out, o->y_eval));
+}
+
+static void pair_out_free(pair_out *o)
+{
+    free(o->y); free(o->dx); free(o->grads); free(o->state); free(o->y_eval);
+}
+
+/* |a - b| over the largest |b|, at most tol. */
+static void same(const char *what, const float *a, const float *b, size_t n, double tol)
+{
+    double scale = 1e-6, worst = 0;
+    for (size_t i = 0; i < n; i++) if (fabs(b[i]) > scale) scale = fabs(b[i]);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_msg(isfinite(a[i]), "%s[%zu] = %g", what, i, a[i]);
+        double e = fabs((double)a[i] - b[i]) / scale;
+        if (e > worst) worst = e;
+    }
+    ck_assert_msg(worst <= tol, "%s: fused differs from unfused by %.3g (tolerance %.3g)", what,
+                  worst, tol);
+}
+
+static const struct { cgan_shape x; int k; cgan_act act; } pair_cases[] = {
+    { { 3, 5, 7, 3 }, 0, CGAN_ACT_RELU },
+    { { 3, 5, 7, 3 }, 4, CGAN_ACT_LRELU },
+    { { 1, 6, 5, 3 }, 3, CGAN_ACT_RELU },        /* batch 1 */
+    { { 64, 256, 4, 4 }, 0, CGAN_ACT_LRELU },    /* seed32 D.bn3 */
+    { { 64, 64, 32, 32 }, 0, CGAN_ACT_RELU },    /* dcgan64 G.bn4 */
+    { { 64, 128, 8, 8 }, 10, CGAN_ACT_RELU },    /* seed32 G.bn2, projection-conditional */
+};
+#define N_PAIR (int)(sizeof pair_cases / sizeof pair_cases[0])
+
+START_TEST(test_bn_act_matches_unfused)
+{
+    cgan_ctx *ctx = tu_ctx();
+    const cgan_shape xs = pair_cases[_i].x;
+    const int K = pair_cases[_i].k, rows = K ? K : 1;
+    const size_t n = cgan_numel(xs), np = (size_t)rows * (size_t)xs.c;
+    cgan_rng rng;
+    cgan_rng_init(&rng, 404, (uint32_t)_i);
+    float *x = tu_random(&rng, n, -2, 3), *dy = tu_random(&rng, n, -1, 1);
+    float *gamma = tu_random(&rng, np, 0.5f, 1.5f), *beta = tu_random(&rng, np, -0.5f, 0.5f);
+    float *labels = malloc((size_t)xs.n * sizeof *labels);
+    ck_assert_ptr_nonnull(labels);
+    for (int i = 0; i < xs.n; i++) labels[i] = (float)cgan_rng_below(&rng, (uint32_t)rows);
+    pair u = pair_build(ctx, xs, K, pair_cases[_i].act, 0);
+    pair f = pair_build(ctx, xs, K, pair_cases[_i].act, 1);
+    ck_assert_int_eq(cgan_graph_node_count(f.g), 1);
+    ck_assert_uint_lt(cgan_graph_activation_bytes(f.g), cgan_graph_activation_bytes(u.g));
+    pair_out ou, of;
+    pair_run(ctx, &u, x, labels, gamma, beta, dy, &ou);
+    pair_run(ctx, &f, x, labels, gamma, beta, dy, &of);
+    ck_assert(ou.np == of.np && ou.ns == of.ns);
+    same("y", of.y, ou.y, n, 1e-6);
+    same("dx", of.dx, ou.dx, n, 1e-5);
+    same("parameter gradients", of.grads, ou.grads, of.np, 1e-5);
+    same("running statistics", of.state, ou.state, of.ns, 1e-6);
+    same("eval y", of.y_eval, ou.y_eval, n, 1e-6);
+    pair_out_free(&ou);
+    pair_out_free(&of);
+    cgan_graph_destroy(u.g);
+    cgan_graph_destroy(f.g);
+    free(x); free(dy); free(gamma); free(beta); free(labels);
+    cgan_ctx_destroy(ctx);
+}
+END_TEST
+
 /* ---- activations ------------------------------------------------------------------- */
 
 static const cgan_shape act_shapes[] = { { 1, 1, 1, 1 }, { 3, 5, 7, 9 }, { 2, 3, 1, 1 } };
@@ -432,6 +616,28 @@ START_TEST(test_builder_errors)
     }
     ck_assert_float_eq(cgan_graph_tensor(g, cgan_graph_find_tensor(g, names[3]))->init_mean, 1.0f);
     cgan_graph_destroy(g);
+
+    /* the fused node: the unfused node's names; only (leaky) ReLU with a slope >= 0 */
+    g = cgan_graph_new(ctx, "D");
+    x = cgan_graph_input(g, "x", cgan_shape4(2, 3, 4, 4));
+    y = cgan_graph_input_labels(g, "y", 2, 4);
+    ck_assert_int_ge(cgan_nn_batchnorm_act(g, "bn2", x, CGAN_ACT_LRELU, 0.2f), 0);
+    for (int i = 0; i < 4; i++) ck_assert_msg(cgan_graph_find_tensor(g, names[i]) >= 0, "%s", names[i]);
+    ck_assert_int_ge(cgan_nn_cond_batchnorm_act(g, "bn3", x, y, 4, CGAN_ACT_RELU, 0), 0);
+    ck_assert(cgan_shape_eq(cgan_graph_tensor(g, cgan_graph_find_tensor(g, "D.bn3.bias"))->shape,
+                            cgan_shape4(4, 3, 1, 1)));
+    TU_OK(ctx, cgan_graph_status(g));
+    ck_assert_int_eq(cgan_nn_batchnorm_act(g, "bn4", x, CGAN_ACT_TANH, 0), -1);
+    ck_assert_msg(strstr(cgan_last_error(ctx), "D.bn4") != NULL, "%s", cgan_last_error(ctx));
+    cgan_graph_destroy(g);
+    g = cgan_graph_new(ctx, "D");
+    x = cgan_graph_input(g, "x", cgan_shape4(2, 3, 4, 4));
+    ck_assert_int_eq(cgan_nn_batchnorm_act(g, "bn5", x, CGAN_ACT_LRELU, -0.1f), -1);
+    cgan_graph_destroy(g);
+    g = cgan_graph_new(ctx, "D");
+    x = cgan_graph_input(g, "x", cgan_shape4(2, 3, 4, 4));
+    ck_assert_int_eq(cgan_nn_batchnorm_act(g, "bn6", x, CGAN_ACT_LRELU, NAN), -1);
+    cgan_graph_destroy(g);
     cgan_ctx_destroy(ctx);
 }
 END_TEST
@@ -440,8 +646,9 @@ START_TEST(test_selfchecks)
 {
     cgan_ctx *ctx = tu_ctx();
     cgan_check_fn fns[] = { cgan_selfcheck_batchnorm, cgan_selfcheck_cond_batchnorm,
-                            cgan_selfcheck_activation, cgan_selfcheck_dropout };
-    for (int i = 0; i < 4; i++) {
+                            cgan_selfcheck_batchnorm_act, cgan_selfcheck_activation,
+                            cgan_selfcheck_dropout };
+    for (int i = 0; i < 5; i++) {
         cgan_check_result r = { -1, -1 };
         TU_OK(ctx, fns[i](ctx, &r));
         ck_assert(r.tol > 0 && r.max_err >= 0 && r.max_err <= r.tol);
@@ -465,6 +672,12 @@ int main(void)
     tcase_add_test(tc, test_bn_known_values);
     tcase_add_loop_test(tc, test_cond_bn_opcheck, 0, 2 * N_CBN);
     tcase_add_test(tc, test_cond_bn_rows);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("batchnorm_act");
+    tcase_set_timeout(tc, 600);
+    tcase_add_loop_test(tc, test_bn_act_opcheck, 0, 2 * N_BNA);
+    tcase_add_loop_test(tc, test_bn_act_matches_unfused, 0, N_PAIR);
+    tcase_add_loop_test(tc, test_bn_lanes, 0, 2);
     suite_add_tcase(s, tc);
     tc = tcase_create("activation");
     tcase_set_timeout(tc, 600);

@@ -1,4 +1,5 @@
-/* Training: steps, determinism, checkpoints (round trip, resume, bad files, --init). */
+/* Training: steps, determinism, checkpoints (round trip, resume, bad files, --init), no
+ * host waits or allocations inside a step. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -266,6 +267,54 @@ START_TEST(test_init_partial)
 }
 END_TEST
 
+/* A training step only enqueues work: after a warm-up step (kernel builds), three steps
+ * neither block the host (clFinish, blocking copies, profiling waits) nor create device
+ * buffers. The one wait allowed is the throttle of the double-buffered real batches:
+ * before refilling a staging buffer the host waits for that buffer's upload of two
+ * batches ago if the device has not done it yet, at most once per batch, which keeps the
+ * host from running further ahead than the ring. Reading the log afterwards blocks, and
+ * is counted. Concat/BCE, and projection/hinge with two D steps and DiffAugment. */
+START_TEST(test_step_has_no_host_waits)
+{
+    cgan_ctx *ctx = tu_ctx();
+    cgan_train_cfg c = tiny_cfg(_i ? CGAN_COND_PROJ : CGAN_COND_CONCAT);
+    if (_i) {
+        c.loss = CGAN_LOSS_HINGE;
+        c.d_steps = 2;
+        c.model.diffaug = 1;
+    }
+    const size_t img = (size_t)c.model.batch * c.model.nc * 32 * 32, nb = (size_t)c.d_steps;
+    float *x = malloc(nb * img * sizeof *x), *y = malloc(nb * (size_t)c.model.batch * sizeof *y);
+    ck_assert(x && y);
+    cgan_trainer *t;
+    TU_OK(ctx, cgan_trainer_create(ctx, &c, &t));
+    cgan_sync_counts before = ctx->sync;
+    for (int s = 0; s < 4; s++) {
+        for (size_t b = 0; b < nb; b++)
+            real_batch(&c, 2 * s + (int64_t)b, x + b * img, y + b * (size_t)c.model.batch);
+        TU_OK(ctx, cgan_trainer_step(t, x, y));
+        if (s == 0) before = ctx->sync; /* after the warm-up */
+    }
+    const cgan_sync_counts after = ctx->sync;
+    ck_assert_msg(after.host_waits == before.host_waits, "%llu host waits in 3 steps",
+                  (unsigned long long)(after.host_waits - before.host_waits));
+    ck_assert_msg(after.buffers == before.buffers, "%llu device buffers created in 3 steps",
+                  (unsigned long long)(after.buffers - before.buffers));
+    ck_assert_uint_le(after.reuse_waits - before.reuse_waits, 3 * nb);
+    float rows[4 * CGAN_LOG_FIELDS];
+    int64_t steps[4];
+    int n = 0;
+    TU_OK(ctx, cgan_trainer_read_log(t, rows, steps, 4, &n));
+    ck_assert_int_eq(n, 4);
+    ck_assert_uint_gt(ctx->sync.host_waits, after.host_waits);
+    for (int i = 0; i < 4 * CGAN_LOG_FIELDS; i++) ck_assert_msg(isfinite(rows[i]), "log value %d", i);
+    cgan_trainer_destroy(t);
+    free(x);
+    free(y);
+    cgan_ctx_destroy(ctx);
+}
+END_TEST
+
 int main(void)
 {
     tu_require_device();
@@ -276,6 +325,7 @@ int main(void)
     tcase_add_test(tc, test_checkpoint_roundtrip_and_resume);
     tcase_add_test(tc, test_bad_checkpoints);
     tcase_add_test(tc, test_init_partial);
+    tcase_add_loop_test(tc, test_step_has_no_host_waits, 0, 2);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

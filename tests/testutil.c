@@ -1,5 +1,6 @@
 #include <ftw.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,18 @@ static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW 
 void tu_rmtree(const char *dir)
 {
     nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+char *tu_pathf(const char *fmt, ...)
+{
+    static char buf[16][1400];
+    static int k;
+    char *p = buf[k++ % 16];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p, sizeof buf[0], fmt, ap);
+    va_end(ap);
+    return p;
 }
 
 cl_mem tu_upload(cgan_ctx *ctx, const float *h, size_t n)

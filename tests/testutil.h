@@ -15,6 +15,8 @@ int tu_run(Suite *s);
 /* A fresh empty folder under $TMPDIR (or /tmp); the returned string is static per call site. */
 char *tu_tempdir(const char *tag);
 void tu_rmtree(const char *dir);
+/* A formatted path in one of 16 static buffers used in turn: valid until 16 more calls. */
+char *tu_pathf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Upload n floats into a new buffer / read n floats back (fail the test on error). */
 cl_mem tu_upload(cgan_ctx *ctx, const float *h, size_t n);

@@ -1,17 +1,42 @@
-/* GEMM front end: argument checks, the provider choice per context, the plain shortcut. */
+/* GEMM front end: argument checks, the provider choice per context (with the tuning table
+ * of src/blas/tune.c), an observer for tools, the plain shortcut. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "gemm.h"
 #include "owngemm.h"
+#include "tune.h"
 
 /* What hangs off ctx->blas. */
 typedef struct blas_state {
-    const cgan_gemm_provider *provider;
+    const cgan_gemm_provider *provider; /* pinned by cgan_gemm_use; NULL: the default */
+    cgan_gemm_observer observe;
+    void *observe_user;
+    int tune_tried;                     /* the table was looked for (once per context) */
+    cgan_tune_table tune;
+    char tune_warning[512];
+    char route[CGAN_TUNE_CHOICE_MAX + 8];
 } blas_state;
 
 static void blas_state_free(void *p)
 {
+    blas_state *s = p;
+    if (s) cgan_tune_table_free(&s->tune);
     free(p);
+}
+
+/* The state of ctx, created on first need; NULL when out of memory (then the defaults
+ * apply: no observer, no tuning). */
+static blas_state *state_of(cgan_ctx *ctx)
+{
+    if (!ctx) return NULL;
+    if (!ctx->blas) {
+        blas_state *s = calloc(1, sizeof *s);
+        if (!s) return NULL;
+        ctx->blas = s;
+        ctx->blas_destroy = blas_state_free;
+    }
+    return ctx->blas;
 }
 
 /* The default per device: our own kernels on CPUs (CLBlast's reach about a tenth of the
@@ -34,16 +59,99 @@ const cgan_gemm_provider *cgan_gemm_current(cgan_ctx *ctx)
 
 void cgan_gemm_use(cgan_ctx *ctx, const cgan_gemm_provider *p)
 {
-    if (!ctx) return;
-    blas_state *s = ctx->blas;
-    if (!s) {
-        if (!p) return; /* the default needs no state */
-        s = calloc(1, sizeof *s);
-        if (!s) return; /* keep the default provider; nothing else to report here */
-        ctx->blas = s;
-        ctx->blas_destroy = blas_state_free;
-    }
-    s->provider = p; /* NULL: back to the default */
+    if (!ctx || (!p && !ctx->blas)) return; /* the default needs no state */
+    blas_state *s = state_of(ctx);
+    if (s) s->provider = p; /* NULL: back to the default */
+}
+
+void cgan_gemm_observe(cgan_ctx *ctx, cgan_gemm_observer fn, void *user)
+{
+    blas_state *s = (fn || (ctx && ctx->blas)) ? state_of(ctx) : NULL;
+    if (!s) return;
+    s->observe = fn;
+    s->observe_user = user;
+}
+
+/* ---- the tuning table ---------------------------------------------------------------------- */
+static int env_set(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v && strcmp(v, "0") != 0;
+}
+
+/* The table applies to the default choice only: not when cgan_gemm_use or the environment
+ * ($CGAN_GEMM_PROVIDER, $CGAN_GEMM_VARIANT) pins the provider, nor with $CGAN_TUNE_DISABLE. */
+static int tuning_applies(const blas_state *s)
+{
+    return !s->provider && !env_set("CGAN_GEMM_PROVIDER") && !env_set("CGAN_GEMM_VARIANT") &&
+           !env_set("CGAN_TUNE_DISABLE");
+}
+
+int cgan_gemm_tuning_applies(cgan_ctx *ctx)
+{
+    blas_state *s = ctx ? ctx->blas : NULL;
+    blas_state none = { 0 };
+    return tuning_applies(s ? s : &none);
+}
+
+/* Load the table once; a missing file is silent, a bad one leaves a warning. The context's
+ * error message is kept: looking for the table is not the caller's operation. */
+static void tune_load_once(cgan_ctx *ctx, blas_state *s)
+{
+    if (s->tune_tried) return;
+    s->tune_tried = 1;
+    char saved[CGAN_ERRMSG_MAX];
+    memcpy(saved, ctx->err, sizeof saved);
+    cgan_status st = cgan_tune_load(ctx, &s->tune);
+    if (st != CGAN_OK && st != CGAN_E_NOT_FOUND)
+        snprintf(s->tune_warning, sizeof s->tune_warning, "%.500s", ctx->err);
+    if (st == CGAN_OK && s->tune.n_ov &&
+        cgan_tune_apply_overrides(ctx, s->tune.ov, s->tune.n_ov) != CGAN_OK)
+        snprintf(s->tune_warning, sizeof s->tune_warning, "tuning: CLBlast overrides not "
+                 "applied: %.400s", ctx->err);
+    memcpy(ctx->err, saved, sizeof saved);
+}
+
+static const char *tuned_choice(cgan_ctx *ctx, blas_state *s, const cgan_gemm_args *g)
+{
+    if (!s || !tuning_applies(s)) return NULL;
+    tune_load_once(ctx, s);
+    if (!s->tune.n) return NULL;
+    cgan_tune_shape sh = cgan_tune_shape_of(g);
+    const cgan_tune_entry *e = cgan_tune_table_find(&s->tune, &sh);
+    return e ? e->choice : NULL;
+}
+
+void cgan_gemm_tune_reload(cgan_ctx *ctx)
+{
+    blas_state *s = ctx ? ctx->blas : NULL;
+    if (!s) return;
+    cgan_tune_table_free(&s->tune);
+    s->tune_tried = 0;
+    s->tune_warning[0] = '\0';
+}
+
+const char *cgan_gemm_tune_warning(cgan_ctx *ctx)
+{
+    blas_state *s = state_of(ctx);
+    if (!s || !tuning_applies(s)) return NULL;
+    tune_load_once(ctx, s);
+    return s->tune_warning[0] ? s->tune_warning : NULL;
+}
+
+/* "tuned:<choice>" or the provider's name. */
+static const char *route_of(cgan_ctx *ctx, blas_state *s, const char *choice)
+{
+    if (!choice) return cgan_gemm_current(ctx)->name;
+    if (!s) return "tuned";
+    snprintf(s->route, sizeof s->route, "tuned:%s", choice);
+    return s->route;
+}
+
+const char *cgan_gemm_route(cgan_ctx *ctx, const cgan_gemm_args *g)
+{
+    blas_state *s = state_of(ctx);
+    return route_of(ctx, s, tuned_choice(ctx, s, g));
 }
 
 static const char *tr(cgan_trans t)
@@ -77,8 +185,11 @@ cgan_status cgan_gemm(cgan_ctx *ctx, const cgan_gemm_args *g)
         return cgan_error(ctx, CGAN_E_INVALID, "gemm %s%s m=%zu n=%zu: k is 0", tr(g->ta),
                           tr(g->tb), g->m, g->n);
     CGAN_TRY(check_args(ctx, g));
-    const cgan_gemm_provider *p = cgan_gemm_current(ctx);
-    return p->gemm(ctx, g);
+    blas_state *s = state_of(ctx);
+    const char *choice = tuned_choice(ctx, s, g);
+    if (s && s->observe) s->observe(s->observe_user, g, route_of(ctx, s, choice));
+    if (choice) return cgan_tune_run_choice(ctx, g, choice);
+    return cgan_gemm_current(ctx)->gemm(ctx, g);
 }
 
 cgan_status cgan_sgemm(cgan_ctx *ctx, cgan_trans ta, cgan_trans tb, size_t m, size_t n, size_t k,

@@ -36,6 +36,24 @@ const cgan_gemm_provider *cgan_gemm_provider_clblast(void);
 /* The provider in use on ctx; cgan_gemm_use switches it (tools, tests). */
 const cgan_gemm_provider *cgan_gemm_current(cgan_ctx *ctx);
 void cgan_gemm_use(cgan_ctx *ctx, const cgan_gemm_provider *p);
+/* Tools: fn sees every cgan_gemm before it runs, with the route it takes: the provider's
+ * name ("own", "clblast", "own:cpu-dot" when pinned) or "tuned:<choice>" when the tuning
+ * table (tune.h) decides. NULL turns it off. */
+typedef void (*cgan_gemm_observer)(void *user, const cgan_gemm_args *g, const char *route);
+void cgan_gemm_observe(cgan_ctx *ctx, cgan_gemm_observer fn, void *user);
+/* The route cgan_gemm would take for g now (the string lives until the next call). */
+const char *cgan_gemm_route(cgan_ctx *ctx, const cgan_gemm_args *g);
+
+/* The tuning table of the device (tune.h) is loaded on the first GEMM that uses the default
+ * choice, and applies to that choice only: not when cgan_gemm_use or $CGAN_GEMM_PROVIDER /
+ * $CGAN_GEMM_VARIANT pin a provider, nor with $CGAN_TUNE_DISABLE=1. The warning says why a
+ * tuning file was ignored (NULL when none was, or there is none). */
+const char *cgan_gemm_tune_warning(cgan_ctx *ctx);
+/* 1 when the table would apply to ctx now (nothing pins the provider); loads nothing. */
+int cgan_gemm_tuning_applies(cgan_ctx *ctx);
+/* Forget the loaded table; the next GEMM reads the file again. */
+void cgan_gemm_tune_reload(cgan_ctx *ctx);
+
 /* Message for a CLBlast status code. */
 const char *cgan_clblast_status_str(int status);
 #endif

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "cli.h"
 #include "gan/generate.h"
+#include "gan/text.h"
 
 #define CMD "generate"
 #define MAX_SPECS 256
@@ -29,7 +30,11 @@ static void help(void)
            "                         more (conditional models; default: every class)\n"
            "      --prompt TEXT      a class from a short text, e.g. \"a pair of ankle boots\";\n"
            "                         plural-insensitive, the longest class phrase wins; may\n"
-           "                         be repeated and mixed with --class\n"
+           "                         be repeated and mixed with --class. A text model\n"
+           "                         (trained with --cond text) reads the words through its\n"
+           "                         text encoder instead: one grid row (or --out-dir folder)\n"
+           "                         per prompt; words not in its vocabulary are reported\n"
+           "                         and ignored, a prompt of unknown words only is an error\n"
            "  -n, --n N              images per requested class, or in all when the model is\n"
            "                         unconditional (default 8 per class, 64 unconditional)\n"
            "      --per-class N      the same as --n\n"
@@ -73,14 +78,6 @@ static int parse_int(const char *opt, const char *v, long lo, long hi, long *out
         return -1;
     }
     *out = x;
-    return 0;
-}
-
-static int has_word(const char *s)
-{
-    for (; *s; s++)
-        if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || (unsigned char)*s >= 0x80)
-            return 1;
     return 0;
 }
 
@@ -134,7 +131,7 @@ int cmd_generate(int argc, char **argv)
         case O_CLASS:
         case O_PROMPT:
             if (nspecs == MAX_SPECS) return cli_usage_error(CMD, "at most %d --class/--prompt options", MAX_SPECS);
-            if (c == O_PROMPT && !has_word(optarg))
+            if (c == O_PROMPT && cgan_text_count_words(optarg) == 0)
                 return cli_usage_error(CMD, "--prompt '%s': empty prompt; describe a class, e.g. \"a dress\"", optarg);
             if (c == O_CLASS && !*optarg) return cli_usage_error(CMD, "--class needs a class name or index");
             specs[nspecs++] = (spec){ c == O_PROMPT, optarg };
@@ -188,8 +185,14 @@ int cmd_generate(int argc, char **argv)
         cgan_status st = specs[i].prompt ? cgan_gen_prompt(g, specs[i].text, &classes[i])
                                          : cgan_gen_find_class(g, specs[i].text, &classes[i]);
         if (st != CGAN_OK) goto lib_error;
-        if (specs[i].prompt)
+        if (specs[i].prompt && cgan_gen_is_text(g)) {
+            if (*cgan_gen_unknown_words(g))
+                fprintf(stderr, "cgan-cl: generate: prompt \"%s\": unknown words ignored: %s\n", specs[i].text,
+                        cgan_gen_unknown_words(g));
+            printf("prompt \"%s\" -> row %d\n", specs[i].text, classes[i] + 1);
+        } else if (specs[i].prompt) {
             printf("prompt \"%s\" -> class %d \"%s\"\n", specs[i].text, classes[i], cgan_gen_classes(g)[classes[i]]);
+        }
     }
     if (ema && !cgan_gen_has_ema(g)) {
         fprintf(stderr, "cgan-cl: generate: %s has no EMA weights (trained with --ema 0); use --raw or leave both out\n",

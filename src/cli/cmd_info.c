@@ -59,13 +59,16 @@ static void describe(cgan_gen *g)
     printf("conditioning:  %s\n", cgan_cond_name(m->cond));
     int nc = cgan_gen_num_classes(g);
     char *const *cls = cgan_gen_classes(g);
-    printf("classes:       %d\n", nc);
+    if (cgan_gen_is_text(g)) printf("classes:       none (a text model: prompts go through its text encoder)\n");
+    else printf("classes:       %d\n", nc);
     for (int i = 0; i < nc; i++) printf("  %3d  %s\n", i, cls[i]);
     const char *const *al = cgan_gen_aliases(g);
     for (int i = 0; al[i]; i += 2) printf("  alias \"%s\" -> %s\n", al[i], al[i + 1]);
     char voc[64];
     vocabulary(f, voc, sizeof voc);
-    printf("vocabulary:    %s\n", voc);
+    if (cgan_gen_is_text(g)) printf("vocabulary:    %d words (text encoder: mean of word embeddings, linear)\n",
+                                    cgan_gen_vocab_size(g));
+    else printf("vocabulary:    %s\n", voc);
     printf("training:      loss %s, lr G %g D %g, betas %g %g, d_steps %d, ema %g, batch %d, seed %" PRIu64
            ", diffaug %s\n",
            cgan_loss_name(c->loss), (double)c->lr_g, (double)c->lr_d, (double)c->beta1, (double)c->beta2, c->d_steps,

@@ -39,7 +39,9 @@ static void help(void)
            "model:\n"
            "  --arch seed32|dcgan64  32x32 or 64x64 DCGAN (default seed32)\n"
            "  --size 32|64         the same choice by image size\n"
-           "  --cond none|concat|proj  conditioning (default concat)\n"
+           "  --cond none|concat|proj|text  conditioning (default concat); text: by the\n"
+           "                       captions in the image folder's captions.tsv (lines\n"
+           "                       'class/image.png<TAB>caption'), with a matching-aware D\n"
            "  --nz N --ngf N --ndf N   latent size and widths (100, 64, 64)\n"
            "training:\n"
            "  --loss bce|hinge     (default bce)\n"
@@ -183,7 +185,7 @@ int cmd_train(int argc, char **argv)
             break;
         case O_COND: {
             int cd = cgan_cond_parse(optarg);
-            if (cd < 0) return cli_usage_error("train", "--cond '%s': use none, concat or proj", optarg);
+            if (cd < 0) return cli_usage_error("train", "--cond '%s': use none, concat, proj or text", optarg);
             o.train.model.cond = (cgan_cond)cd; break;
         }
         case O_NZ: if (parse_int("--nz", optarg, 1, 4096, &v)) return CLI_EXIT_USAGE; o.train.model.nz = (int)v; break;

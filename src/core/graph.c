@@ -136,6 +136,16 @@ int cgan_graph_input_labels(cgan_graph *g, const char *name, int n, int num_clas
     return id;
 }
 
+int cgan_graph_input_tokens(cgan_graph *g, const char *name, int n, int len, int vocab)
+{
+    if (!g) return -1;
+    if (vocab <= 0 || len <= 0)
+        return record(g, CGAN_E_INVALID, "tokens %s: %d ids of a vocabulary of %d", name, len, vocab);
+    int id = cgan_graph_input(g, name, cgan_shape4(n, len, 1, 1));
+    if (id >= 0) g->index_range[id] = vocab;
+    return id;
+}
+
 cgan_node *cgan_graph_begin(cgan_graph *g, cgan_op_type op, const char *name, const int *inputs,
                             int n_in)
 {

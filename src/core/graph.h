@@ -23,11 +23,14 @@ cgan_status cgan_graph_status(const cgan_graph *g);
 int cgan_graph_input(cgan_graph *g, const char *name, cgan_shape s);
 /* An input of class indices in [0, num_classes), stored as floats, shape [n,1,1,1]. */
 int cgan_graph_input_labels(cgan_graph *g, const char *name, int n, int num_classes);
+/* An input of token ids in [0, vocab) (or the pad -1), stored as floats, shape
+ * [n,len,1,1]: a caption per row. Like labels, it never gets a gradient. */
+int cgan_graph_input_tokens(cgan_graph *g, const char *name, int n, int len, int vocab);
 
 int cgan_graph_tensor_count(const cgan_graph *g);
 cgan_tensor *cgan_graph_tensor(cgan_graph *g, int id);
 int cgan_graph_find_tensor(const cgan_graph *g, const char *name); /* -1 when absent */
-/* Class-index range of a labels input, 0 for other tensors. */
+/* Index range of a labels or tokens input (classes, words), 0 for other tensors. */
 int cgan_graph_index_range(const cgan_graph *g, int id);
 
 int cgan_graph_node_count(const cgan_graph *g);

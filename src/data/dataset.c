@@ -72,6 +72,8 @@ void cgan_dataset_destroy(cgan_dataset *ds)
     for (int i = 0; i < CGAN_DATA_SKIP_KEEP; i++) free(ds->skipped_examples[i]);
     free(ds->pixels);
     free(ds->labels);
+    for (int i = 0; ds->captions && i < ds->n; i++) free(ds->captions[i]);
+    free(ds->captions);
     free(ds->source);
     free(ds);
 }
@@ -140,6 +142,7 @@ static cgan_status resolve_opts(cgan_ctx *ctx, const cgan_data_opts *in, cgan_da
     o->channels = in->channels;
     o->max_images = in->max_images;
     if (in->split) o->split = in->split;
+    o->captions = in->captions != 0;
     return CGAN_OK;
 }
 
@@ -169,6 +172,11 @@ cgan_status cgan_dataset_open(cgan_ctx *ctx, const char *path, const cgan_data_o
     ds->size = o.size;
     if (cgan_idx_find(path, o.split, &images, &labels) == CGAN_OK) {
         ds->format = "idx";
+        if (o.captions) {
+            st = cgan_error(ctx, CGAN_E_INVALID, "dataset %s: IDX files have no captions; text conditioning needs "
+                            "an image folder with %s", path, CGAN_DATA_CAPTIONS);
+            goto fail;
+        }
         ds->channels = o.channels ? o.channels : 1;
         int fashion = is_default || strcasestr(path, "fashion") != NULL;
         st = cgan_idx_load(ctx, path, images, labels, o.max_images, fashion, ds);

@@ -17,7 +17,17 @@
  * >= S), then the centre S x S is cut out. IDX images 28x28 with S = 32 (any S at most 4
  * larger than a square source) are padded centred with 0 instead. PNG alpha is
  * composited on black; 16-bit PNG samples are reduced to 8 bits. Colour to gray uses the
- * BT.601 luma (0.299 R + 0.587 G + 0.114 B); gray to colour repeats the channel. */
+ * BT.601 luma (0.299 R + 0.587 G + 0.114 B); gray to colour repeats the channel.
+ *
+ * Captions (opts.captions, for text-conditioned training): an ImageFolder's captions.tsv
+ * holds one line per image, "relative/image/path<TAB>caption", the path relative to the
+ * folder as <class>/<file> ("./" in front is allowed); blank lines and lines starting
+ * with '#' are ignored, a CR before the newline too. Every image used (after max_images)
+ * must have a caption: an image without one is an error naming it and the count, so a
+ * partly captioned folder never trains on a silent subset. A line without a tab, with an
+ * empty path or a caption without a word, a second line for the same image, or a line
+ * naming an image that is not in the folder is an error naming captions.tsv and the line.
+ * Images that cannot be decoded are skipped as usual, captioned or not. */
 #ifndef CGAN_DATA_DATASET_H
 #define CGAN_DATA_DATASET_H
 #include <stdint.h>
@@ -32,13 +42,17 @@ typedef struct cgan_data_opts {
     int max_images;      /* 0 = all; else at most this many, spread evenly over the folder
                           * listing (ImageFolder) or the first ones (IDX) */
     const char *split;   /* IDX only: NULL or "train", or "test" */
+    int captions;        /* 1: read captions.tsv (ImageFolder only; see above) */
 } cgan_data_opts;
+
+#define CGAN_DATA_CAPTIONS "captions.tsv"
 
 typedef struct cgan_dataset {
     int n, channels, size, num_classes;
     char **class_names;          /* num_classes strings */
     uint8_t *pixels;             /* n * channels * size * size, image i at i*C*S*S, CHW */
     int *labels;                 /* n labels in [0, num_classes) */
+    char **captions;             /* n captions when opened with opts.captions, else NULL */
     char *source;                /* the folder opened */
     const char *format;          /* "imagefolder", "idx" or "memory" */
     int skipped;                 /* files that could not be decoded */

@@ -241,14 +241,48 @@ static cgan_status scan(cgan_ctx *ctx, const char *dir, strlist *classes, strlis
     return st;
 }
 
+/* The captions.tsv entry of every listed file (-1: none); an entry naming no file is an
+ * error. */
+static cgan_status match_captions(cgan_ctx *ctx, const char *dir, const strlist *files, cgan_captions *caps,
+                                  int **which)
+{
+    CGAN_TRY(cgan_captions_read(ctx, dir, caps));
+    if (!(*which = malloc((size_t)files->n * sizeof **which)))
+        return cgan_error(ctx, CGAN_E_NOMEM, "%s: out of memory", caps->file);
+    size_t skip = strlen(dir) + (dir[0] && dir[strlen(dir) - 1] == '/' ? 0 : 1); /* cgan_data_join's "dir/" */
+    for (int i = 0; i < files->n; i++) (*which)[i] = cgan_captions_find(caps, files->v[i] + skip);
+    return cgan_captions_check_used(ctx, caps, dir);
+}
+
+/* ds->captions for the decoded images (kept[k]: listing index of image k), or an error
+ * naming the first image without a caption. */
+static cgan_status attach_captions(cgan_ctx *ctx, cgan_dataset *ds, const cgan_captions *caps, const int *which,
+                                   const int *kept, char **paths)
+{
+    int missing = 0, first = -1;
+    for (int k = 0; k < ds->n; k++)
+        if (which[kept[k]] < 0 && missing++ == 0) first = kept[k];
+    if (missing)
+        return cgan_error(ctx, CGAN_E_FORMAT, "%s: %d of the %d images have no caption (first: %s); text "
+                          "conditioning needs a caption for every image", caps->file, missing, ds->n, paths[first]);
+    if (ds->n < 1 || !(ds->captions = calloc((size_t)ds->n, sizeof *ds->captions)))
+        return cgan_error(ctx, CGAN_E_NOMEM, "%s: out of memory", caps->file);
+    for (int k = 0; k < ds->n; k++)
+        if (!(ds->captions[k] = strdup(caps->e[which[kept[k]]].text)))
+            return cgan_error(ctx, CGAN_E_NOMEM, "%s: out of memory", caps->file);
+    return CGAN_OK;
+}
+
 cgan_status cgan_folder_load(cgan_ctx *ctx, const char *dir, const cgan_data_opts *opts,
                              cgan_dataset *ds)
 {
     strlist classes = { 0 }, files = { 0 };
-    int *all_labels = NULL;
+    int *all_labels = NULL, *which = NULL, *kept = NULL;
+    cgan_captions caps = { 0 };
     work w = { 0 };
     int mutex_ok = 0, count = 0;
     cgan_status st = scan(ctx, dir, &classes, &files, &all_labels);
+    if (st == CGAN_OK && opts->captions) st = match_captions(ctx, dir, &files, &caps, &which);
     if (st != CGAN_OK) goto done;
     /* a subset spread evenly over the (class-ordered) listing */
     count = files.n;
@@ -260,6 +294,7 @@ cgan_status cgan_folder_load(cgan_ctx *ctx, const char *dir, const cgan_data_opt
             files.v[i] = files.v[from];
             files.v[from] = t;
             all_labels[i] = all_labels[from];
+            if (which) which[i] = which[from];
         }
     }
     ds->channels = opts->channels ? opts->channels : 3; /* detect: keep colour until known */
@@ -272,7 +307,8 @@ cgan_status cgan_folder_load(cgan_ctx *ctx, const char *dir, const cgan_data_opt
     w.kind = calloc((size_t)count, 1);
     w.why = calloc((size_t)count, sizeof *w.why);
     ds->labels = malloc((size_t)count * sizeof *ds->labels);
-    if (!w.pixels || !w.kind || !w.why || !ds->labels) {
+    kept = malloc((size_t)count * sizeof *kept);
+    if (!w.pixels || !w.kind || !w.why || !ds->labels || !kept) {
         st = cgan_error(ctx, CGAN_E_NOMEM, "dataset %s: out of memory for %d images", dir, count);
         goto done;
     }
@@ -290,6 +326,7 @@ cgan_status cgan_folder_load(cgan_ctx *ctx, const char *dir, const cgan_data_opt
             continue;
         }
         if (ds->n != i) memmove(w.pixels + (size_t)ds->n * isz, w.pixels + (size_t)i * isz, isz);
+        kept[ds->n] = i;
         ds->labels[ds->n++] = all_labels[i];
         any_colour |= w.kind[i] == 3;
     }
@@ -309,6 +346,7 @@ cgan_status cgan_folder_load(cgan_ctx *ctx, const char *dir, const cgan_data_opt
     ds->pixels = px ? px : w.pixels;
     w.pixels = NULL;
     st = cgan_data_set_names(ctx, ds, (const char *const *)classes.v, classes.n);
+    if (st == CGAN_OK && which) st = attach_captions(ctx, ds, &caps, which, kept, files.v);
 done:
     if (mutex_ok) pthread_mutex_destroy(&w.mu);
     for (int i = 0; w.why && i < count; i++) free(w.why[i]);
@@ -316,6 +354,9 @@ done:
     free(w.kind);
     free(w.pixels);
     free(all_labels);
+    free(which);
+    free(kept);
+    cgan_captions_free(&caps);
     sl_free(&classes);
     sl_free(&files);
     return st;

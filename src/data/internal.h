@@ -23,6 +23,25 @@ cgan_status cgan_idx_find(const char *dir, const char *split, char **images, cha
 cgan_status cgan_idx_load(cgan_ctx *ctx, const char *dir, const char *images,
                           const char *labels, int max_images, int fashion, cgan_dataset *ds);
 
+/* captions.tsv (captions.c): entries sorted by path. */
+typedef struct cgan_caption {
+    char *path, *text;   /* relative image path, caption (trimmed) */
+    int line;            /* line number in the file */
+    int used;            /* matched an image of the folder */
+} cgan_caption;
+typedef struct cgan_captions {
+    cgan_caption *e;
+    int n;
+    char *file;          /* DIR/captions.tsv */
+} cgan_captions;
+/* Parse DIR/captions.tsv; errors name the file and the line. */
+cgan_status cgan_captions_read(cgan_ctx *ctx, const char *dir, cgan_captions *t);
+/* The entry of a relative path (marked used), or -1. */
+int cgan_captions_find(cgan_captions *t, const char *rel);
+/* CGAN_E_FORMAT naming the first line whose image is not in the folder. */
+cgan_status cgan_captions_check_used(cgan_ctx *ctx, const cgan_captions *t, const char *dir);
+void cgan_captions_free(cgan_captions *t);
+
 /* Read an ImageFolder into ds (size set; opts resolved): decode in parallel, skip and
  * record bad files, detect channels when opts->channels is 0. */
 cgan_status cgan_folder_load(cgan_ctx *ctx, const char *dir, const cgan_data_opts *opts,

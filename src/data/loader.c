@@ -23,6 +23,8 @@ typedef struct slot {
 struct cgan_loader {
     const cgan_dataset *ds;
     int batch, bpe;
+    const float *rows;          /* condition rows instead of class labels, or NULL */
+    int width;                  /* floats of labels per image */
     uint64_t seed;
     unsigned flags;
     size_t isz;                 /* floats per image */
@@ -93,7 +95,9 @@ static void fill(cgan_loader *l, slot *s, int epoch, int index)
             else
                 for (int x = 0; x < side; x++) out[x] = l->lut[in[x]];
         }
-        s->labels[b] = (float)ds->labels[src];
+        if (l->rows) memcpy(s->labels + (size_t)b * l->width, l->rows + (size_t)src * l->width,
+                            (size_t)l->width * sizeof *s->labels);
+        else s->labels[b] = (float)ds->labels[src];
     }
 }
 
@@ -134,6 +138,12 @@ static void *producer(void *arg)
 cgan_status cgan_loader_create(cgan_ctx *ctx, const cgan_dataset *ds, int batch, uint64_t seed,
                                unsigned flags, cgan_loader **out)
 {
+    return cgan_loader_create_rows(ctx, ds, batch, seed, flags, NULL, 1, out);
+}
+
+cgan_status cgan_loader_create_rows(cgan_ctx *ctx, const cgan_dataset *ds, int batch, uint64_t seed,
+                                    unsigned flags, const float *rows, int width, cgan_loader **out)
+{
     *out = NULL;
     if (!ds || ds->n <= 0 || !ds->pixels || !ds->labels)
         return cgan_error(ctx, CGAN_E_INVALID, "loader: empty dataset");
@@ -143,11 +153,15 @@ cgan_status cgan_loader_create(cgan_ctx *ctx, const cgan_dataset *ds, int batch,
                           ds->n);
     if (flags & ~CGAN_AUG_FLIP)
         return cgan_error(ctx, CGAN_E_INVALID, "loader: unknown flags 0x%x", flags);
+    if (width < 1 || width > 4096 || (!rows && width != 1))
+        return cgan_error(ctx, CGAN_E_INVALID, "loader: condition rows of %d floats", width);
     cgan_status st = CGAN_E_NOMEM;
     cgan_loader *l = calloc(1, sizeof *l);
     if (!l) return cgan_error(ctx, st, "loader: out of memory");
     l->ds = ds;
     l->batch = batch;
+    l->rows = rows;
+    l->width = width;
     l->bpe = ds->n / batch;
     l->seed = seed;
     l->flags = flags;
@@ -159,7 +173,7 @@ cgan_status cgan_loader_create(cgan_ctx *ctx, const cgan_dataset *ds, int batch,
     if (!l->perm || !l->flip) goto fail;
     for (int i = 0; i < NSLOTS; i++) {
         l->slots[i].images = malloc((size_t)batch * l->isz * sizeof(float));
-        l->slots[i].labels = malloc((size_t)batch * sizeof(float));
+        l->slots[i].labels = malloc((size_t)batch * (size_t)width * sizeof(float));
         if (!l->slots[i].images || !l->slots[i].labels) goto fail;
     }
     if (!(l->mu_ok = pthread_mutex_init(&l->mu, NULL) == 0) ||
@@ -190,7 +204,7 @@ cgan_status cgan_loader_next(cgan_loader *l, float *images, float *labels, int *
         pthread_cond_wait(&l->ready_cv, &l->mu);
     }
     memcpy(images, s->images, (size_t)l->batch * l->isz * sizeof(float));
-    memcpy(labels, s->labels, (size_t)l->batch * sizeof(float));
+    memcpy(labels, s->labels, (size_t)l->batch * (size_t)l->width * sizeof(float));
     if (epoch) *epoch = s->epoch;
     s->state = SLOT_FREE;
     l->cons_seq++;

@@ -25,9 +25,16 @@ typedef struct cgan_loader cgan_loader;
 cgan_status cgan_loader_create(cgan_ctx *err_ctx, const cgan_dataset *ds, int batch,
                                uint64_t seed, unsigned flags, cgan_loader **out);
 
+/* The same, with a condition row per image instead of the class index: the labels of a
+ * batch are then batch * width floats, image i's row being rows[i * width ...] (ds->n rows,
+ * not copied: they must outlive the loader). Text training passes the token ids of each
+ * image's caption this way. */
+cgan_status cgan_loader_create_rows(cgan_ctx *err_ctx, const cgan_dataset *ds, int batch, uint64_t seed,
+                                    unsigned flags, const float *rows, int width, cgan_loader **out);
+
 /* The next batch: images (batch * C * S * S floats in [-1, 1], NCHW) and labels (batch
- * floats holding class indices); *epoch (may be NULL) receives the batch's epoch. Blocks
- * only when the thread has not finished the batch yet. */
+ * floats holding class indices, or batch rows of width floats); *epoch (may be NULL)
+ * receives the batch's epoch. Blocks only when the thread has not finished the batch yet. */
 cgan_status cgan_loader_next(cgan_loader *l, float *images, float *labels, int *epoch);
 
 /* Position of the batch the next cgan_loader_next returns. */

@@ -71,13 +71,14 @@ static cgan_status views_write(cgan_trainer *t, int which, arena_view *a, int wi
 
 char *cgan_train_cfg_json(const cgan_train_cfg *c)
 {
-    json_t *o = json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:f, s:f, s:f, s:f, s:i, s:f, s:I, s:b}",
+    json_t *o = json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:f, s:f, s:f, s:f, s:i, s:f, s:I, s:b, s:i}",
                           "arch", cgan_arch_name(c->model.arch), "cond", cgan_cond_name(c->model.cond),
                           "batch", c->model.batch, "nz", c->model.nz, "nc", c->model.nc,
                           "classes", c->model.num_classes, "ngf", c->model.ngf, "ndf", c->model.ndf,
                           "loss", cgan_loss_name(c->loss), "lr_g", (double)c->lr_g, "lr_d", (double)c->lr_d,
                           "beta1", (double)c->beta1, "beta2", (double)c->beta2, "d_steps", c->d_steps,
-                          "ema", (double)c->ema, "seed", (json_int_t)c->seed, "diffaug", c->model.diffaug);
+                          "ema", (double)c->ema, "seed", (json_int_t)c->seed, "diffaug", c->model.diffaug,
+                          "vocab", c->model.vocab);
     if (!o) return NULL;
     char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(o);
@@ -105,16 +106,19 @@ cgan_status cgan_checkpoint_config(cgan_ctx *ctx, const cgan_st_file *f, cgan_tr
     double lr_g = cfg->lr_g, lr_d = cfg->lr_d, b1 = cfg->beta1, b2 = cfg->beta2, ema = cfg->ema;
     json_int_t seed = 1;
     int diffaug = 0;
-    int bad = json_unpack_ex(o, &jerr, 0, "{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:F, s:F, s:F, s:F, s:i, s:F, s:I, s?b}",
+    int bad = json_unpack_ex(o, &jerr, 0, "{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:F, s:F, s:F, s:F, s:i, s:F, s:I, s?b, s?i}",
                              "arch", &arch, "cond", &cond, "batch", &cfg->model.batch, "nz", &cfg->model.nz,
                              "nc", &cfg->model.nc, "classes", &cfg->model.num_classes, "ngf", &cfg->model.ngf,
                              "ndf", &cfg->model.ndf, "loss", &loss, "lr_g", &lr_g, "lr_d", &lr_d, "beta1", &b1,
                              "beta2", &b2, "d_steps", &cfg->d_steps, "ema", &ema, "seed", &seed,
-                             "diffaug", &diffaug);
+                             "diffaug", &diffaug, "vocab", &cfg->model.vocab);
     cgan_status st = CGAN_OK;
     int a = bad ? -1 : cgan_arch_parse(arch), cd = bad ? -1 : cgan_cond_parse(cond), l = bad ? -1 : cgan_loss_parse(loss);
     if (bad || a < 0 || cd < 0 || l < 0)
         st = cgan_error(ctx, CGAN_E_FORMAT, "%s: config metadata: %s", path, bad ? jerr.text : "unknown arch, cond or loss");
+    else if (cfg->model.vocab < 0 || (cd == CGAN_COND_TEXT) != (cfg->model.vocab > 0))
+        st = cgan_error(ctx, CGAN_E_FORMAT, "%s: config metadata: vocabulary of %d words for conditioning '%s'", path,
+                        cfg->model.vocab, cond);
     else {
         cfg->model.arch = (cgan_arch)a;
         cfg->model.cond = (cgan_cond)cd;
@@ -244,10 +248,11 @@ cgan_status cgan_checkpoint_load(cgan_trainer *t, const char *path, cgan_st_file
     if ((st = cgan_checkpoint_config(ctx, f, &saved))) goto done;
     const cgan_model_cfg *m = &cgan_trainer_cfg(t)->model;
     if (saved.model.arch != m->arch || saved.model.cond != m->cond || saved.model.nc != m->nc ||
-        saved.model.num_classes != m->num_classes) {
-        st = cgan_error(ctx, CGAN_E_SHAPE, "%s: checkpoint holds %s/%s with %d channels and %d classes; the run wants %s/%s, %d, %d",
-                        path, cgan_arch_name(saved.model.arch), cgan_cond_name(saved.model.cond), saved.model.nc,
-                        saved.model.num_classes, cgan_arch_name(m->arch), cgan_cond_name(m->cond), m->nc, m->num_classes);
+        saved.model.num_classes != m->num_classes || saved.model.vocab != m->vocab) {
+        st = cgan_error(ctx, CGAN_E_SHAPE, "%s: checkpoint holds %s/%s with %d channels, %d classes and %d words; the run "
+                        "wants %s/%s, %d, %d, %d", path, cgan_arch_name(saved.model.arch), cgan_cond_name(saved.model.cond),
+                        saved.model.nc, saved.model.num_classes, saved.model.vocab, cgan_arch_name(m->arch),
+                        cgan_cond_name(m->cond), m->nc, m->num_classes, m->vocab);
         goto done;
     }
     for (int which = 0; which < 2; which++) {

@@ -7,7 +7,8 @@
  * dimensions at the front (batch) and back (H, W), as PyTorch stores them: a BN weight is
  * [C], a conv weight [Cout, Cin, k, k]. Metadata: "format" = "cgan-cl",
  * "format_version", "step", "d_updates", "g_updates", "seed", "config" (JSON),
- * "classes" (JSON array), plus the caller's keys. */
+ * "classes" (JSON array), plus the caller's keys; text models get "vocabulary" (a JSON
+ * array of the words, gan/text.h) from their caller. */
 #ifndef CGAN_CHECKPOINT_H
 #define CGAN_CHECKPOINT_H
 #include "gan/trainer.h"

@@ -12,6 +12,7 @@
 #include "checkpoint.h"
 #include "prompt.h"
 #include "sampler.h"
+#include "text.h"
 #include "core/rng.h"
 #include "io/image.h"
 #include "runtime/runtime.h"
@@ -27,8 +28,13 @@ struct cgan_gen {
     char *path;
     cgan_st_file *f;
     cgan_train_cfg cfg;
-    char **classes, **fnames;  /* names and their file-name forms (unique) */
+    char **classes, **fnames;  /* names and their file-name forms (unique); a text model's
+                                  prompts so far */
     int nclasses;
+    int text;                  /* a text model: the "classes" are the prompts given */
+    cgan_vocab vocab;
+    float *ids;                /* text: CGAN_TEXT_TOKENS token ids per prompt */
+    char unknown[512];         /* text: the unknown words of the last prompt */
     char **aliases;            /* pairs, NULL-terminated */
     int has_ema, use_ema;
     cgan_sampler *s;
@@ -216,6 +222,20 @@ static cgan_status read_aliases(cgan_gen *g)
     return st;
 }
 
+/* The file-name form of name i, made unique among names 0..i-1. */
+static cgan_status set_fname(cgan_gen *g, int i)
+{
+    char buf[256];
+    cgan_class_filename(g->classes[i], buf, sizeof buf - 16);
+    for (int j = 0; j < i; j++)
+        if (strcmp(g->fnames[j], buf) == 0) {
+            snprintf(buf + strlen(buf), 16, "_%d", i);
+            break;
+        }
+    if (!(g->fnames[i] = strdup(buf))) return cgan_error(g->ctx, CGAN_E_NOMEM, "out of memory");
+    return CGAN_OK;
+}
+
 /* Class names (made up for a conditional model without them) and unique file names. */
 static cgan_status read_classes(cgan_gen *g)
 {
@@ -249,16 +269,20 @@ static cgan_status read_classes(cgan_gen *g)
     g->nclasses = count;
     g->fnames = calloc((size_t)count, sizeof *g->fnames);
     if (!g->fnames) return cgan_error(g->ctx, CGAN_E_NOMEM, "out of memory");
-    for (int i = 0; i < count; i++) {
-        char buf[256];
-        cgan_class_filename(names[i], buf, sizeof buf - 16);
-        for (int j = 0; j < i; j++)
-            if (strcmp(g->fnames[j], buf) == 0) {
-                snprintf(buf + strlen(buf), 16, "_%d", i);
-                break;
-            }
-        if (!(g->fnames[i] = strdup(buf))) return cgan_error(g->ctx, CGAN_E_NOMEM, "out of memory");
-    }
+    for (int i = 0; i < count; i++) CGAN_TRY(set_fname(g, i));
+    return CGAN_OK;
+}
+
+/* A text model's vocabulary ("vocabulary" metadata, as many words as the model has). */
+static cgan_status read_vocab(cgan_gen *g)
+{
+    const cgan_model_cfg *m = &g->cfg.model;
+    if (m->cond != CGAN_COND_TEXT) return CGAN_OK;
+    g->text = 1;
+    CGAN_TRY(cgan_vocab_from_json(g->ctx, cgan_st_meta(g->f, "vocabulary"), g->path, &g->vocab));
+    if (g->vocab.n != m->vocab)
+        return cgan_error(g->ctx, CGAN_E_FORMAT, "%s: a vocabulary of %d words for a model of %d", g->path, g->vocab.n,
+                          m->vocab);
     return CGAN_OK;
 }
 
@@ -278,6 +302,7 @@ cgan_status cgan_gen_open_ex(cgan_ctx *ctx, const char *arg, unsigned st_flags, 
     if (st == CGAN_OK) st = cgan_checkpoint_config(ctx, g->f, &g->cfg);
     if (st == CGAN_OK) st = read_classes(g);
     if (st == CGAN_OK) st = read_aliases(g);
+    if (st == CGAN_OK) st = read_vocab(g);
     if (st != CGAN_OK) {
         cgan_gen_close(g);
         return st;
@@ -297,6 +322,8 @@ void cgan_gen_close(cgan_gen *g)
     cgan_free_strings(g->classes, g->nclasses);
     for (int i = 0; g->aliases && g->aliases[i]; i++) free(g->aliases[i]);
     free(g->aliases);
+    cgan_vocab_free(&g->vocab);
+    free(g->ids);
     free(g->path);
     free(g->out);
     free(g->sel);
@@ -310,6 +337,9 @@ int cgan_gen_num_classes(const cgan_gen *g) { return g->nclasses; }
 char *const *cgan_gen_classes(const cgan_gen *g) { return g->classes; }
 const char *const *cgan_gen_aliases(const cgan_gen *g) { return (const char *const *)g->aliases; }
 int cgan_gen_has_ema(const cgan_gen *g) { return g->has_ema; }
+int cgan_gen_is_text(const cgan_gen *g) { return g->text; }
+int cgan_gen_vocab_size(const cgan_gen *g) { return g->vocab.n; }
+const char *cgan_gen_unknown_words(const cgan_gen *g) { return g->unknown; }
 int cgan_gen_uses_ema(const cgan_gen *g) { return g->use_ema; }
 int64_t cgan_gen_total(const cgan_gen *g) { return g->prepared ? g->total : 0; }
 
@@ -335,6 +365,9 @@ static cgan_status unknown_class(cgan_gen *g, const char *spec)
 cgan_status cgan_gen_find_class(cgan_gen *g, const char *spec, int *cls)
 {
     *cls = -1;
+    if (g->text)
+        return cgan_error(g->ctx, CGAN_E_INVALID, "%s: a text model has no classes; describe the images with --prompt",
+                          g->path);
     if (g->nclasses == 0) return unconditional(g);
     for (int i = 0; i < g->nclasses; i++)
         if (strcasecmp(g->classes[i], spec) == 0) { *cls = i; return CGAN_OK; }
@@ -347,9 +380,32 @@ cgan_status cgan_gen_find_class(cgan_gen *g, const char *spec, int *cls)
     return unknown_class(g, spec);
 }
 
+/* A text model: one more prompt (its token ids and its name for rows and folders). */
+static cgan_status add_prompt(cgan_gen *g, const char *prompt, int *cls)
+{
+    float ids[CGAN_TEXT_TOKENS];
+    CGAN_TRY(cgan_vocab_prompt(g->ctx, &g->vocab, prompt, ids, CGAN_TEXT_TOKENS, g->unknown, sizeof g->unknown));
+    int n = g->nclasses + 1;
+    char **names = realloc(g->classes, (size_t)n * sizeof *names);
+    if (names) g->classes = names;
+    char **fnames = realloc(g->fnames, (size_t)n * sizeof *fnames);
+    if (fnames) g->fnames = fnames;
+    float *all = realloc(g->ids, (size_t)n * CGAN_TEXT_TOKENS * sizeof *all);
+    if (all) g->ids = all;
+    if (!names || !fnames || !all || !(names[n - 1] = strdup(prompt)))
+        return cgan_error(g->ctx, CGAN_E_NOMEM, "out of memory");
+    fnames[n - 1] = NULL;
+    g->nclasses = n;
+    memcpy(all + (size_t)(n - 1) * CGAN_TEXT_TOKENS, ids, sizeof ids);
+    *cls = n - 1;
+    return set_fname(g, n - 1);
+}
+
 cgan_status cgan_gen_prompt(cgan_gen *g, const char *prompt, int *cls)
 {
     *cls = -1;
+    g->unknown[0] = '\0';
+    if (g->text) return add_prompt(g, prompt, cls);
     if (g->nclasses == 0) return unconditional(g);
     return cgan_prompt_match(g->ctx, prompt, g->classes, g->nclasses, (const char *const *)g->aliases, cls);
 }
@@ -437,6 +493,8 @@ cgan_status cgan_gen_prepare(cgan_gen *g, const cgan_gen_job *job)
     if (job->per_class < 0 || job->per_class > MAX_IMAGES)
         return cgan_error(g->ctx, CGAN_E_INVALID, "image count %d out of range", job->per_class);
     if (job->nclasses > 0 && g->nclasses == 0) return unconditional(g);
+    if (g->text && job->nclasses == 0)
+        return cgan_error(g->ctx, CGAN_E_INVALID, "%s: a text model needs at least one --prompt", g->path);
     if (!(g->out = strdup(job->path))) return cgan_error(g->ctx, CGAN_E_NOMEM, "out of memory");
     int n = job->nclasses > 0 ? job->nclasses : (job->layout == CGAN_GEN_INTERP ? 0 : g->nclasses);
     g->sel = malloc((size_t)(n ? n : 1) * sizeof *g->sel);
@@ -512,7 +570,7 @@ static void interpolate(const float *a, const float *b, int n, double t, int lin
     for (int i = 0; i < n; i++) out[i] = (float)(ka * a[i] + kb * b[i]);
 }
 
-/* Noise and label of image i of the job. */
+/* Noise and condition of image i of the job (a class index, or a prompt's token ids). */
 static void fill_item(const cgan_gen *g, int64_t i, const float *za, const float *zb, float *z, float *label)
 {
     const int nz = g->cfg.model.nz;
@@ -531,7 +589,8 @@ static void fill_item(const cgan_gen *g, int64_t i, const float *za, const float
     } else {
         cgan_gen_noise(g->seed, (uint32_t)i, nz, z);
     }
-    *label = (float)cls;
+    if (g->text) memcpy(label, g->ids + (size_t)cls * CGAN_TEXT_TOKENS, CGAN_TEXT_TOKENS * sizeof *label);
+    else *label = (float)cls;
 }
 
 static cgan_status write_one(cgan_gen *g, int64_t i, const float *img)
@@ -552,12 +611,12 @@ static cgan_status write_one(cgan_gen *g, int64_t i, const float *img)
 cgan_status cgan_gen_run(cgan_gen *g, cgan_gen_progress progress, void *user)
 {
     if (!g->prepared || !g->s) return cgan_error(g->ctx, CGAN_E_INVALID, "generate: prepare and load before running");
-    const int B = cgan_sampler_batch(g->s), nz = g->cfg.model.nz;
+    const int B = cgan_sampler_batch(g->s), nz = g->cfg.model.nz, yw = g->text ? CGAN_TEXT_TOKENS : 1;
     const size_t img = (size_t)g->cfg.model.nc * cgan_model_image_size(g->cfg.model.arch) *
                        cgan_model_image_size(g->cfg.model.arch);
     const int keep_all = g->layout != CGAN_GEN_DIR;
     const size_t cells = keep_all ? (size_t)g->cols * g->rows : 0;
-    float *z = malloc((size_t)B * nz * sizeof *z), *y = malloc((size_t)B * sizeof *y);
+    float *z = malloc((size_t)B * nz * sizeof *z), *y = malloc((size_t)B * yw * sizeof *y);
     float *out = malloc((size_t)B * img * sizeof *out);
     float *za = malloc((size_t)nz * sizeof *za), *zb = malloc((size_t)nz * sizeof *zb);
     float *all = keep_all ? malloc(cells * img * sizeof *all) : NULL;
@@ -573,10 +632,10 @@ cgan_status cgan_gen_run(cgan_gen *g, cgan_gen_progress progress, void *user)
         int nb = g->total - i0 < B ? (int)(g->total - i0) : B;
         for (int j = 0; j < B; j++) {
             if (j < nb) {
-                fill_item(g, i0 + j, za, zb, z + (size_t)j * nz, &y[j]);
+                fill_item(g, i0 + j, za, zb, z + (size_t)j * nz, y + (size_t)j * yw);
             } else { /* padding of the last batch */
                 memset(z + (size_t)j * nz, 0, (size_t)nz * sizeof *z);
-                y[j] = 0;
+                for (int k = 0; k < yw; k++) y[(size_t)j * yw + k] = g->text ? CGAN_TEXT_PAD : 0.0f;
             }
         }
         if ((st = cgan_sampler_run(g->s, z, g->nclasses > 0 ? y : NULL, out))) break;

@@ -10,7 +10,11 @@
  * Noise: image slot k under seed S uses z = N(0, 1) draws of the counter-based RNG keyed
  * by (S, k) (cgan_gen_noise), so slot k is the same whatever the number of images, and the
  * k-th image of every class shares its noise (grid columns compare classes at fixed z).
- * Labels are the class indices. The same checkpoint, job and device give the same bytes. */
+ * Labels are the class indices. The same checkpoint, job and device give the same bytes.
+ *
+ * Text models (CGAN_COND_TEXT) have no classes: each cgan_gen_prompt adds a prompt, and
+ * the prompts play the part of classes in a job (grid rows, --out-dir folders named
+ * after the prompt, the indices in cgan_gen_job.classes). */
 #ifndef CGAN_GENERATE_H
 #define CGAN_GENERATE_H
 #include <stdint.h>
@@ -80,8 +84,16 @@ int cgan_gen_has_ema(const cgan_gen *g);
  * decimal index. CGAN_E_NOT_FOUND listing the classes; CGAN_E_INVALID when the model is
  * unconditional. */
 cgan_status cgan_gen_find_class(cgan_gen *g, const char *spec, int *cls);
-/* A --prompt value through cgan_prompt_match with the checkpoint's aliases. */
+/* A --prompt value through cgan_prompt_match with the checkpoint's aliases. A text model:
+ * the prompt's token ids through G's text encoder (gan/text.h); *cls is the prompt's
+ * index (0, 1, ... in the order given); unknown words are ignored (listed by
+ * cgan_gen_unknown_words); CGAN_E_INVALID for an empty prompt or one of unknown words only. */
 cgan_status cgan_gen_prompt(cgan_gen *g, const char *prompt, int *cls);
+/* A text model: 1, its vocabulary size, and the unknown words of the last prompt ("" when
+ * none; ", "-separated). */
+int cgan_gen_is_text(const cgan_gen *g);
+int cgan_gen_vocab_size(const cgan_gen *g);
+const char *cgan_gen_unknown_words(const cgan_gen *g);
 
 /* Validate and keep the job (its strings and arrays are copied); create the output
  * folder(s) and check that they are writable, or that an image file's folder is. */

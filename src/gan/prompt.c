@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "prompt.h"
+#include "text.h"
 #include "runtime/runtime.h"
 
 /* Words of a text: raw (lower-cased) and stemmed (plural ending dropped). */
@@ -20,11 +21,6 @@ static void words_free(words *w)
     free(w->raw);
     free(w->stem);
     memset(w, 0, sizeof *w);
-}
-
-static int is_word_char(unsigned char c)
-{
-    return isalnum(c) || c >= 0x80; /* UTF-8 bytes belong to words */
 }
 
 /* Drop a plural ending in place: "-es" after s, x, z, ch, sh; else a single "-s" (not
@@ -55,12 +51,9 @@ static cgan_status split(cgan_ctx *ctx, const char *text, size_t len, words *out
 {
     memset(out, 0, sizeof *out);
     int cap = 0;
-    size_t i = 0;
-    while (i < len) {
-        while (i < len && !is_word_char((unsigned char)text[i])) i++;
-        size_t b = i;
-        while (i < len && is_word_char((unsigned char)text[i])) i++;
-        if (i == b) break;
+    size_t pos = 0, b, wl;
+    while (cgan_text_next_word(text, len, &pos, &b, &wl)) {
+        size_t i = b + wl;
         if (out->n == cap) {
             cap = cap ? cap * 2 : 8;
             char **r = realloc(out->raw, (size_t)cap * sizeof *r);

@@ -13,6 +13,7 @@
 #include "run.h"
 #include "checkpoint.h"
 #include "sampler.h"
+#include "text.h"
 #include "core/rng.h"
 #include "data/dataset.h"
 #include "data/loader.h"
@@ -66,6 +67,8 @@ typedef struct run_state {
     cgan_sampler *sampler;
     float *fixed_z, *fixed_y, *grid;
     int grid_n, grid_cols;
+    cgan_vocab vocab;                /* text models */
+    float *tokens;                   /* text: the token ids of every image's caption */
     float *batch_x, *batch_y;
     /* metrics kept for the plot */
     double *m_step, *m_ld, *m_lg;
@@ -207,24 +210,28 @@ static cgan_status log_now(run_state *s, double *last_t, int64_t *last_step)
     FILE *f = fopen(path, "a");
     if (!f) return cgan_error(s->ctx, CGAN_E_IO, "%s: cannot append: %s", path, strerror(errno));
     float ld = 0, lg = 0, dx = 0, dgz = 0, ar = 0, af = 0;
+    const int text = s->o.train.model.cond == CGAN_COND_TEXT;
+    static const int losses[] = { CGAN_LOG_LOSS_D_REAL, CGAN_LOG_LOSS_D_FAKE, CGAN_LOG_LOSS_G, CGAN_LOG_LOSS_D_WRONG };
+    static const char *names[] = { "loss_D(real)", "loss_D(fake)", "loss_G", "loss_D(mismatched caption)" };
     for (int i = 0; i < n; i++) {
         const float *r = rows + (size_t)i * CGAN_LOG_FIELDS;
-        for (int k = 0; k < CGAN_LOG_FIELDS; k++)
-            if (!isfinite(r[k]) && k <= CGAN_LOG_LOSS_G) {
+        for (int k = 0; k < 4; k++)
+            if (!isfinite(r[losses[k]])) {
                 fclose(f);
-                static const char *names[] = { "loss_D(real)", "loss_D(fake)", "loss_G" };
                 return cgan_error(s->ctx, CGAN_E_NUMERIC,
                                   "non-finite loss at step %" PRId64 " (%s = %g); training stopped, the last "
-                                  "checkpoint is kept", steps[i] + 1, names[k], r[k]);
+                                  "checkpoint is kept", steps[i] + 1, names[k], r[losses[k]]);
             }
-        ld = r[CGAN_LOG_LOSS_D_REAL] + r[CGAN_LOG_LOSS_D_FAKE];
+        /* text: the fake side is the mean of the mismatched-caption and fake terms */
+        const float fake = text ? 0.5f * (r[CGAN_LOG_LOSS_D_FAKE] + r[CGAN_LOG_LOSS_D_WRONG]) : r[CGAN_LOG_LOSS_D_FAKE];
+        ld = r[CGAN_LOG_LOSS_D_REAL] + fake;
         lg = r[CGAN_LOG_LOSS_G];
         dx = r[CGAN_LOG_D_X];
         dgz = r[CGAN_LOG_D_GZ];
         ar = r[CGAN_LOG_ACC_REAL];
         af = 1.0f - r[CGAN_LOG_ACC_FAKE];
         fprintf(f, "%" PRId64 ",%.3f,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.4g,%.4g,%.2f\n", steps[i] + 1,
-                s->elapsed_before + t - s->t0, ld, r[CGAN_LOG_LOSS_D_REAL], r[CGAN_LOG_LOSS_D_FAKE], lg, dx, dgz,
+                s->elapsed_before + t - s->t0, ld, r[CGAN_LOG_LOSS_D_REAL], fake, lg, dx, dgz,
                 ar, af, rate);
         CGAN_TRY(metrics_add(s, (double)(steps[i] + 1), ld, lg));
     }
@@ -300,10 +307,15 @@ static cgan_status checkpoint(run_state *s)
     char eps[32], idxs[32];
     snprintf(eps, sizeof eps, "%d", ep);
     snprintf(idxs, sizeof idxs, "%d", idx);
-    cgan_ckpt_kv extra[3] = { { "run", run ? run : "{}" }, { "loader_epoch", eps }, { "loader_index", idxs } };
-    const int cond = s->o.train.model.cond != CGAN_COND_NONE;
-    cgan_status st = cgan_checkpoint_save(s->t, path, s->ds->class_names, cond ? s->ds->num_classes : 0, extra, 3);
+    const int text = s->o.train.model.cond == CGAN_COND_TEXT;
+    char *vocab = text ? cgan_vocab_json(&s->vocab) : NULL;
+    cgan_ckpt_kv extra[4] = { { "run", run ? run : "{}" }, { "loader_epoch", eps }, { "loader_index", idxs },
+                              { "vocabulary", vocab ? vocab : "[]" } };
+    const int cond = s->o.train.model.num_classes > 0;
+    cgan_status st = cgan_checkpoint_save(s->t, path, s->ds->class_names, cond ? s->ds->num_classes : 0, extra,
+                                          text ? 4 : 3);
     free(run);
+    free(vocab);
     CGAN_TRY(st);
     char ptr[160];
     int l = snprintf(ptr, sizeof ptr, "%s\n", rel);
@@ -314,6 +326,57 @@ static cgan_status checkpoint(run_state *s)
     cgan_run_event e = { .kind = CGAN_RUN_CHECKPOINT, .text = path, .step = cgan_trainer_steps(s->t) };
     emit(s, &e);
     return CGAN_OK;
+}
+
+/* Text models: the vocabulary (a resumed run's, else that of an --init checkpoint that has
+ * one, else built from the captions) and the token ids of every caption. */
+static cgan_status text_setup(run_state *s, const cgan_st_file *resume)
+{
+    cgan_ctx *ctx = s->ctx;
+    cgan_model_cfg *m = &s->o.train.model;
+    cgan_st_file *init = NULL;
+    const cgan_st_file *from = resume;
+    if (!from && s->o.init) {
+        CGAN_TRY(cgan_st_open(ctx, s->o.init, &init));
+        if (cgan_st_meta(init, "vocabulary")) from = init;
+    }
+    cgan_status st;
+    if (from) st = cgan_vocab_from_json(ctx, cgan_st_meta(from, "vocabulary"), cgan_st_path(from), &s->vocab);
+    else st = cgan_vocab_build(ctx, s->ds->captions, s->ds->n, CGAN_TEXT_TOKENS, &s->vocab);
+    if (st == CGAN_OK && resume && s->vocab.n != m->vocab)
+        st = cgan_error(ctx, CGAN_E_FORMAT, "%s: a vocabulary of %d words for a model of %d", cgan_st_path(resume),
+                        s->vocab.n, m->vocab);
+    int unknown = 0, dropped = 0;
+    if (st == CGAN_OK)
+        st = cgan_vocab_encode_all(ctx, &s->vocab, s->ds->captions, s->ds->n, CGAN_TEXT_TOKENS, &s->tokens, &unknown,
+                                   &dropped);
+    if (st == CGAN_OK) {
+        info(s, "captions: %d, vocabulary of %d words%s%s", s->ds->n, s->vocab.n, from ? " from " : "",
+             from ? cgan_st_path(from) : "");
+        if (dropped) info(s, "captions: %d words past the first %d of a caption are not used", dropped, CGAN_TEXT_TOKENS);
+        if (unknown) info(s, "captions: %d words are not in the vocabulary and are ignored", unknown);
+        m->vocab = s->vocab.n;
+        m->num_classes = 0;
+    }
+    cgan_st_close(init);
+    return st;
+}
+
+/* The condition of sample-grid row r: class r, or the caption of image r * n / rows. */
+static void grid_rows(run_state *s, int rows)
+{
+    const cgan_model_cfg *m = &s->o.train.model;
+    const int width = cgan_model_cond_width(m);
+    for (int i = 0; i < s->grid_n; i++) {
+        int r = i / 8;
+        if (m->cond == CGAN_COND_TEXT) {
+            int img = (int)((long long)r * s->ds->n / rows);
+            memcpy(s->fixed_y + (size_t)i * width, s->tokens + (size_t)img * width, (size_t)width * sizeof(float));
+            if (i % 8 == 0) info(s, "sample row %d: \"%s\"", r + 1, s->ds->captions[img]);
+        } else {
+            s->fixed_y[i] = (float)(m->num_classes > 0 ? r : 0);
+        }
+    }
 }
 
 static void report_init(void *user, const char *line)
@@ -363,6 +426,7 @@ static cgan_status setup(run_state *s)
     dopts.size = cgan_model_image_size(m->arch);
     dopts.channels = o->channels;
     dopts.max_images = o->max_images;
+    dopts.captions = m->cond == CGAN_COND_TEXT;
     if ((st = cgan_dataset_open(ctx, o->data, &dopts, &s->ds))) goto done;
     info(s, "data: %s (%s): %d images, %d classes, %dx%dx%d", s->ds->source, s->ds->format, s->ds->n,
          s->ds->num_classes, s->ds->channels, s->ds->size, s->ds->size);
@@ -376,11 +440,14 @@ static cgan_status setup(run_state *s)
     }
     m->nc = s->ds->channels;
     m->num_classes = m->cond == CGAN_COND_NONE ? 0 : s->ds->num_classes;
+    if (m->cond == CGAN_COND_TEXT && (st = text_setup(s, resume))) goto done;
     if (s->ds->n < m->batch) {
         st = cgan_error(ctx, CGAN_E_INVALID, "--batch %d is larger than the data set (%d images)", m->batch, s->ds->n);
         goto done;
     }
-    if ((st = cgan_loader_create(ctx, s->ds, m->batch, o->train.seed, o->flip ? CGAN_AUG_FLIP : 0, &s->loader))) goto done;
+    const int width = cgan_model_cond_width(m);
+    if ((st = cgan_loader_create_rows(ctx, s->ds, m->batch, o->train.seed, o->flip ? CGAN_AUG_FLIP : 0, s->tokens,
+                                      s->tokens ? width : 1, &s->loader))) goto done;
     if (o->steps <= 0) o->steps = (int64_t)(o->epochs > 0 ? o->epochs : 1) * cgan_loader_batches_per_epoch(s->loader) /
                                   o->train.d_steps;
     if ((st = cgan_trainer_create(ctx, &o->train, &s->t))) goto done;
@@ -409,16 +476,17 @@ static cgan_status setup(run_state *s)
     free(cfg);
     if (st) goto done;
 
-    /* fixed noise for the sample grids: one row per class (8 columns), or 8x8 */
-    const int S = cgan_model_image_size(m->arch);
+    /* fixed noise for the sample grids: one row per class or sample caption (8 columns), or 8x8 */
+    const int S = cgan_model_image_size(m->arch), rows = m->num_classes > 0 ? m->num_classes : 8;
+    const size_t yw = (size_t)(width ? width : 1);
     s->grid_cols = 8;
-    s->grid_n = m->num_classes > 0 ? m->num_classes * 8 : 64;
+    s->grid_n = rows * 8;
     if ((st = cgan_sampler_create(ctx, m, s->grid_n, &s->sampler))) goto done;
     s->fixed_z = malloc((size_t)s->grid_n * m->nz * sizeof(float));
-    s->fixed_y = malloc((size_t)s->grid_n * sizeof(float));
+    s->fixed_y = malloc((size_t)s->grid_n * yw * sizeof(float));
     s->grid = malloc((size_t)s->grid_n * m->nc * S * S * sizeof(float));
     s->batch_x = malloc((size_t)o->train.d_steps * m->batch * m->nc * S * S * sizeof(float));
-    s->batch_y = malloc((size_t)o->train.d_steps * m->batch * sizeof(float));
+    s->batch_y = malloc((size_t)o->train.d_steps * m->batch * yw * sizeof(float));
     s->log_rows = malloc((size_t)LOG_ROWS * CGAN_LOG_FIELDS * sizeof(float));
     s->log_steps = malloc((size_t)LOG_ROWS * sizeof(int64_t));
     if (!s->fixed_z || !s->fixed_y || !s->grid || !s->batch_x || !s->batch_y || !s->log_rows || !s->log_steps) {
@@ -430,10 +498,10 @@ static cgan_status setup(run_state *s)
     for (int i = 0; i < 8; i++) /* the same 8 noise vectors in every row */
         cgan_rng_fill_normal(&r, s->fixed_z + (size_t)i * m->nz, (size_t)m->nz, 0, 1);
     for (int i = 8; i < s->grid_n; i++) {
-        if (m->num_classes > 0) memcpy(s->fixed_z + (size_t)i * m->nz, s->fixed_z + (size_t)(i % 8) * m->nz, (size_t)m->nz * sizeof(float));
+        if (width > 0) memcpy(s->fixed_z + (size_t)i * m->nz, s->fixed_z + (size_t)(i % 8) * m->nz, (size_t)m->nz * sizeof(float));
         else cgan_rng_fill_normal(&r, s->fixed_z + (size_t)i * m->nz, (size_t)m->nz, 0, 1);
     }
-    for (int i = 0; i < s->grid_n; i++) s->fixed_y[i] = (float)(m->num_classes > 0 ? i / 8 : 0);
+    grid_rows(s, rows);
 done:
     cgan_st_close(resume);
     return st;
@@ -449,6 +517,8 @@ static void teardown(run_state *s)
     free(s->fixed_z); free(s->fixed_y); free(s->grid); free(s->batch_x); free(s->batch_y);
     free(s->m_step); free(s->m_ld); free(s->m_lg);
     free(s->data_owned); free(s->log_rows); free(s->log_steps);
+    free(s->tokens);
+    cgan_vocab_free(&s->vocab);
 }
 
 cgan_status cgan_run_train(cgan_ctx *ctx, const cgan_run_opts *o, cgan_run_callback cb, void *user, int *stopped)
@@ -469,6 +539,7 @@ cgan_status cgan_run_train(cgan_ctx *ctx, const cgan_run_opts *o, cgan_run_callb
     if (st) { teardown(&s); return st; }
     const cgan_model_cfg *m = &s.o.train.model;
     const size_t img = (size_t)m->batch * m->nc * cgan_model_image_size(m->arch) * cgan_model_image_size(m->arch);
+    const size_t ybatch = (size_t)m->batch * (size_t)(s.tokens ? cgan_model_cond_width(m) : 1);
     s.t0 = now_s();
     double last_t = s.t0;
     int64_t last_step = cgan_trainer_steps(s.t);
@@ -476,9 +547,9 @@ cgan_status cgan_run_train(cgan_ctx *ctx, const cgan_run_opts *o, cgan_run_callb
     while (cgan_trainer_steps(s.t) < s.o.steps) {
         if (o->stop && *o->stop) { *stopped = 1; break; }
         for (int d = 0; d < s.o.train.d_steps && st == CGAN_OK; d++)
-            st = cgan_loader_next(s.loader, s.batch_x + (size_t)d * img, s.batch_y + (size_t)d * m->batch, NULL);
+            st = cgan_loader_next(s.loader, s.batch_x + (size_t)d * img, s.batch_y + (size_t)d * ybatch, NULL);
         if (st) break;
-        if ((st = cgan_trainer_step(s.t, s.batch_x, m->num_classes ? s.batch_y : NULL))) break;
+        if ((st = cgan_trainer_step(s.t, s.batch_x, cgan_model_cond_width(m) ? s.batch_y : NULL))) break;
         int64_t step = cgan_trainer_steps(s.t);
         int last = step == s.o.steps;
         int do_sample = step % s.o.sample_every == 0 || last, do_ckpt = step % s.o.ckpt_every == 0 || last;

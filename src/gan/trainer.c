@@ -6,6 +6,7 @@
 #include "core/exec.h"
 #include "core/random.h"
 #include "ops/builders.h"
+#include "ops/elementwise.h"
 
 #define LOG_CAP 1024
 
@@ -17,7 +18,10 @@ struct cgan_trainer {
     int loss_d, loss_g;              /* loss tensors in D's graph */
     int loss_d_node, loss_g_node;    /* their nodes (targets change between passes) */
     size_t img_floats;               /* per batch */
+    size_t cond_floats;              /* labels or token ids per batch */
+    int text;                        /* a text model: matching-aware D */
     cl_mem real_x[2], real_y[2];     /* double-buffered real batches */
+    cl_mem wrong_y[2];               /* text: the mismatched captions of each real batch */
     cl_event upload[2];
     float *staging[2];               /* host copies the asynchronous uploads read from */
     int cur;
@@ -59,6 +63,7 @@ void cgan_trainer_destroy(cgan_trainer *t)
         if (t->upload[i]) clReleaseEvent(t->upload[i]);
         cgan_buffer_release(t->real_x[i]);
         cgan_buffer_release(t->real_y[i]);
+        cgan_buffer_release(t->wrong_y[i]);
         cgan_buffer_release(t->m[i]);
         cgan_buffer_release(t->v[i]);
         free(t->staging[i]);
@@ -98,6 +103,8 @@ cgan_status cgan_trainer_create(cgan_ctx *ctx, const cgan_train_cfg *cfg, cgan_t
     const cgan_model_cfg *mc = &cfg->model;
     const int N = mc->batch, S = cgan_model_image_size(mc->arch);
     t->img_floats = (size_t)N * mc->nc * S * S;
+    t->cond_floats = (size_t)N * (size_t)cgan_model_cond_width(mc);
+    t->text = mc->cond == CGAN_COND_TEXT;
 #define TRY(x) do { if ((st = (x)) != CGAN_OK) goto fail; } while (0)
     TRY(cgan_build_generator(ctx, mc, &t->G));
     TRY(cgan_build_discriminator(ctx, mc, &t->D));
@@ -120,8 +127,9 @@ cgan_status cgan_trainer_create(cgan_ctx *ctx, const cgan_train_cfg *cfg, cgan_t
     TRY(cgan_graph_plan(D, CGAN_MODE_TRAIN, cfg->seed ^ 0x5eed0d15cull));
     for (int i = 0; i < 2; i++) {
         TRY(cgan_buffer_create(ctx, t->img_floats * sizeof(float), "real images", &t->real_x[i]));
-        TRY(zeros(ctx, (size_t)N, "real labels", &t->real_y[i]));
-        t->staging[i] = malloc((t->img_floats + (size_t)N) * sizeof(float));
+        TRY(zeros(ctx, t->cond_floats, "real labels", &t->real_y[i]));
+        if (t->text) TRY(zeros(ctx, t->cond_floats, "mismatched captions", &t->wrong_y[i]));
+        t->staging[i] = malloc((t->img_floats + 2 * t->cond_floats) * sizeof(float));
         if (!t->staging[i]) { st = cgan_error(ctx, CGAN_E_NOMEM, "out of memory"); goto fail; }
         cgan_graph *g = i ? D : t->G.g;
         cgan_graph_param_arena(g, &t->nparam[i]);
@@ -162,14 +170,29 @@ void cgan_trainer_counts(const cgan_trainer *t, int64_t *d_updates, int64_t *g_u
     *g_updates = t->g_updates;
 }
 
+/* The mismatched captions of a batch (see trainer.h): row i gets the tokens of the next
+ * row (cyclically) whose tokens differ from row i's. */
+static void mismatch(const float *tokens, size_t n, size_t width, float *wrong)
+{
+    for (size_t i = 0; i < n; i++) {
+        const float *own = tokens + i * width;
+        size_t j = (i + 1) % n;
+        for (size_t k = 1; k < n; k++) {
+            size_t c = (i + k) % n;
+            if (memcmp(tokens + c * width, own, width * sizeof *own) != 0) { j = c; break; }
+        }
+        memcpy(wrong + i * width, tokens + j * width, width * sizeof *wrong);
+    }
+}
+
 /* Copy one real batch to the next staging slot and start its upload. */
 static cgan_status upload(cgan_trainer *t, const float *images, const float *labels)
 {
     cgan_ctx *ctx = t->ctx;
     int b = t->cur = !t->cur;
-    const size_t N = (size_t)t->cfg.model.batch;
+    const size_t N = (size_t)t->cfg.model.batch, C = t->cond_floats;
     if (t->upload[b]) { /* the upload two batches ago must be done before its memory is reused */
-        CGAN_CL_CHECK(ctx, clWaitForEvents(1, &t->upload[b]), "clWaitForEvents", "%s", "real batch upload");
+        CGAN_TRY(cgan_wait_for_reuse(ctx, t->upload[b], "real batch upload"));
         clReleaseEvent(t->upload[b]);
         t->upload[b] = NULL;
     }
@@ -177,11 +200,18 @@ static cgan_status upload(cgan_trainer *t, const float *images, const float *lab
     CGAN_TRY(cgan_buffer_write_async(ctx, t->real_x[b], 0, t->img_floats * sizeof(float), t->staging[b], &t->upload[b]));
     if (labels && t->D.labels >= 0) {
         cl_event e;
-        memcpy(t->staging[b] + t->img_floats, labels, N * sizeof(float));
-        CGAN_TRY(cgan_buffer_write_async(ctx, t->real_y[b], 0, N * sizeof(float), t->staging[b] + t->img_floats, &e));
+        float *y = t->staging[b] + t->img_floats;
+        memcpy(y, labels, C * sizeof(float));
+        CGAN_TRY(cgan_buffer_write_async(ctx, t->real_y[b], 0, C * sizeof(float), y, &e));
         /* the queue is in order: waiting on the later write covers both */
         clReleaseEvent(t->upload[b]);
         t->upload[b] = e;
+        if (t->text) {
+            mismatch(y, N, C / N, y + C);
+            CGAN_TRY(cgan_buffer_write_async(ctx, t->wrong_y[b], 0, C * sizeof(float), y + C, &e));
+            clReleaseEvent(t->upload[b]);
+            t->upload[b] = e;
+        }
     }
     return CGAN_OK;
 }
@@ -207,6 +237,22 @@ static cgan_status adam(cgan_trainer *t, int which, int64_t step)
                           cgan_graph_grad_arena(g, NULL), t->m[which], t->v[which], (int)step);
 }
 
+/* One pass of D on images x (gradient buffer xg, may be NULL) with condition y against
+ * `target`: forward, the logit statistics into log field `stats` (-1: none), backward into
+ * D's parameter gradients, the loss into log field `loss`. */
+static cgan_status d_pass(cgan_trainer *t, cl_mem x, cl_mem xg, cl_mem y, float target, uint64_t ctr, int stats,
+                          int loss)
+{
+    cgan_graph *D = t->D.g;
+    CGAN_TRY(cgan_graph_bind(D, t->D.x, x, xg));
+    if (y) CGAN_TRY(cgan_graph_bind(D, t->D.labels, y, NULL));
+    cgan_graph_node(D, t->loss_d_node)->a.target = target;
+    CGAN_TRY(cgan_graph_forward(D, 1, ctr));
+    if (stats >= 0) CGAN_TRY(log_stats(t, stats)); /* before backward: the logits' memory is reused */
+    CGAN_TRY(cgan_graph_backward(D, t->loss_d, CGAN_GRAD_PARAMS));
+    return log_value(t, cgan_graph_value(D, t->loss_d), loss);
+}
+
 cgan_status cgan_trainer_step(cgan_trainer *t, const float *images, const float *labels)
 {
     cgan_ctx *ctx = t->ctx;
@@ -214,38 +260,45 @@ cgan_status cgan_trainer_step(cgan_trainer *t, const float *images, const float 
     const cgan_train_cfg *c = &t->cfg;
     const size_t N = (size_t)c->model.batch;
     const int K = c->model.num_classes, cond = t->G.labels >= 0;
-    cgan_node *ld = cgan_graph_node(D, t->loss_d_node);
-    const int hinge = c->loss == CGAN_LOSS_HINGE;
+    const float fake = c->loss == CGAN_LOSS_HINGE ? -1.0f : 0.0f;
     cl_mem gout = cgan_graph_value(G, t->G.out), gout_grad = cgan_graph_grad(G, t->G.out);
     cl_mem glabels = cond ? cgan_graph_value(G, t->G.labels) : NULL;
+    if (t->text && !labels)
+        return cgan_error(ctx, CGAN_E_INVALID, "training step: a text model needs the captions' token ids");
 
     for (int d = 0; d < c->d_steps; d++) {
         uint64_t ctr = (uint64_t)t->d_updates * 8;
-        CGAN_TRY(upload(t, images + (size_t)d * t->img_floats, labels ? labels + (size_t)d * N : NULL));
+        CGAN_TRY(upload(t, images + (size_t)d * t->img_floats, labels ? labels + (size_t)d * t->cond_floats : NULL));
+        cl_mem real = t->real_x[t->cur], right = cond ? t->real_y[t->cur] : NULL;
         CGAN_TRY(cgan_randn(ctx, cgan_graph_value(G, t->G.z), N * (size_t)c->model.nz, c->seed, ctr));
-        if (cond) CGAN_TRY(cgan_randint(ctx, glabels, N, K, c->seed, ctr + 1));
+        if (t->text) { /* G draws from the real batch's captions */
+            glabels = right;
+            CGAN_TRY(cgan_graph_bind(G, t->G.labels, right, NULL));
+        } else if (cond) {
+            CGAN_TRY(cgan_randint(ctx, glabels, N, K, c->seed, ctr + 1));
+        }
         CGAN_TRY(cgan_graph_forward(G, 1, ctr));
         CGAN_TRY(cgan_graph_zero_grad(D));
-        /* real batch */
-        CGAN_TRY(cgan_graph_bind(D, t->D.x, t->real_x[t->cur], NULL));
-        if (cond) CGAN_TRY(cgan_graph_bind(D, t->D.labels, t->real_y[t->cur], NULL));
-        ld->a.target = 1.0f;
-        CGAN_TRY(cgan_graph_forward(D, 1, ctr + 2));
-        CGAN_TRY(log_stats(t, CGAN_LOG_D_X)); /* before backward: the logits' memory is reused */
-        CGAN_TRY(cgan_graph_backward(D, t->loss_d, CGAN_GRAD_PARAMS));
-        CGAN_TRY(log_value(t, cgan_graph_value(D, t->loss_d), CGAN_LOG_LOSS_D_REAL));
-        /* fake batch (G's output, no gradient into G) */
-        CGAN_TRY(cgan_graph_bind(D, t->D.x, gout, gout_grad));
-        if (cond) CGAN_TRY(cgan_graph_bind(D, t->D.labels, glabels, NULL));
-        ld->a.target = hinge ? -1.0f : 0.0f;
-        CGAN_TRY(cgan_graph_forward(D, 1, ctr + 3));
-        CGAN_TRY(log_stats(t, CGAN_LOG_D_GZ));
-        CGAN_TRY(cgan_graph_backward(D, t->loss_d, CGAN_GRAD_PARAMS));
-        CGAN_TRY(log_value(t, cgan_graph_value(D, t->loss_d), CGAN_LOG_LOSS_D_FAKE));
+        if (t->text) {
+            /* the two fake-side terms, halved (trainer.h), then the real one */
+            size_t np = 0;
+            cl_mem grads = cgan_graph_grad_arena(D, &np);
+            CGAN_TRY(d_pass(t, real, NULL, t->wrong_y[t->cur], fake, ctr + 5, -1, CGAN_LOG_LOSS_D_WRONG));
+            CGAN_TRY(d_pass(t, gout, gout_grad, right, fake, ctr + 3, CGAN_LOG_D_GZ, CGAN_LOG_LOSS_D_FAKE));
+            CGAN_TRY(cgan_axpby(ctx, np, 0.0f, grads, 0.5f, grads));
+            CGAN_TRY(d_pass(t, real, NULL, right, 1.0f, ctr + 2, CGAN_LOG_D_X, CGAN_LOG_LOSS_D_REAL));
+        } else {
+            CGAN_TRY(d_pass(t, real, NULL, right, 1.0f, ctr + 2, CGAN_LOG_D_X, CGAN_LOG_LOSS_D_REAL));
+            /* fake batch (G's output, no gradient into G) */
+            CGAN_TRY(d_pass(t, gout, gout_grad, glabels, fake, ctr + 3, CGAN_LOG_D_GZ, CGAN_LOG_LOSS_D_FAKE));
+        }
         CGAN_TRY(adam(t, 1, ++t->d_updates));
     }
-    /* G through the updated D: gradient w.r.t. D's input only, then G's backward */
+    /* G through the updated D on its last fake batch: gradient w.r.t. D's input only, then
+     * G's backward */
     uint64_t ctr = (uint64_t)t->d_updates * 8;
+    CGAN_TRY(cgan_graph_bind(D, t->D.x, gout, gout_grad));
+    if (cond) CGAN_TRY(cgan_graph_bind(D, t->D.labels, glabels, NULL));
     CGAN_TRY(cgan_graph_zero_grad(G));
     CGAN_TRY(cgan_graph_forward(D, 1, ctr + 4));
     CGAN_TRY(cgan_graph_backward(D, t->loss_g, CGAN_GRAD_INPUTS));

@@ -1,6 +1,15 @@
 /* GAN training on the shared executor: one step updates D on a real and a fake batch,
  * then G through D; Adam on both, an optional EMA of G. A step only enqueues work: the
- * host reads losses when it logs (cgan_trainer_read_log). */
+ * host reads losses when it logs (cgan_trainer_read_log).
+ *
+ * Text models (CGAN_COND_TEXT) train a matching-aware D as GAN-INT-CLS (Reed et al. 2016):
+ * G draws the fake batch from the real batch's captions, and D's loss is
+ *   L(D(real, right caption), real) + 0.5 * (L(D(real, mismatched caption), fake)
+ *                                            + L(D(fake, right caption), fake)),
+ * so D must judge whether image and caption match, not only whether the image is real.
+ * The mismatched caption of sample i is that of the next sample in the batch (cyclically)
+ * whose tokens differ from sample i's; when the whole batch shares one caption it is the
+ * next sample's (the same text). The G step scores (fake, right caption). */
 #ifndef CGAN_TRAINER_H
 #define CGAN_TRAINER_H
 #include "gan/models.h"
@@ -25,7 +34,9 @@ int cgan_loss_parse(const char *s);
 /* Values logged per step (floats, one slot each). */
 enum {
     CGAN_LOG_LOSS_D_REAL = 0, CGAN_LOG_LOSS_D_FAKE, CGAN_LOG_LOSS_G,
-    CGAN_LOG_D_X, CGAN_LOG_ACC_REAL, CGAN_LOG_D_GZ, CGAN_LOG_ACC_FAKE, CGAN_LOG_FIELDS
+    CGAN_LOG_D_X, CGAN_LOG_ACC_REAL, CGAN_LOG_D_GZ, CGAN_LOG_ACC_FAKE,
+    CGAN_LOG_LOSS_D_WRONG,    /* text models: D's loss on real images with mismatched captions */
+    CGAN_LOG_FIELDS
 };
 
 typedef struct cgan_trainer cgan_trainer;
@@ -38,9 +49,10 @@ cgan_generator *cgan_trainer_generator(cgan_trainer *t);
 cgan_discriminator *cgan_trainer_discriminator(cgan_trainer *t);
 
 /* One training step on a real batch (host arrays: images NCHW in [-1,1], labels as class
- * indices; labels may be NULL for an unconditional model). With d_steps > 1 the caller
- * passes d_steps batches back to back (images/labels point at the first). The upload is
- * asynchronous (double-buffered staging); no other host wait. */
+ * indices, or for a text model CGAN_TEXT_TOKENS token ids per image (the captions); labels
+ * may be NULL for an unconditional model). With d_steps > 1 the caller passes d_steps
+ * batches back to back (images/labels point at the first). The upload is asynchronous
+ * (double-buffered staging); no other host wait. */
 cgan_status cgan_trainer_step(cgan_trainer *t, const float *images, const float *labels);
 /* Steps taken so far (also restored by checkpoints). */
 int64_t cgan_trainer_steps(const cgan_trainer *t);

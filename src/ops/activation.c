@@ -44,13 +44,14 @@ static cgan_status act_backward(cgan_ctx *ctx, const cgan_op_args *a)
                        CGAN_KFLOAT(a->din_beta[0]), CGAN_KMEM(a->din[0]));
 }
 
-static double act_value(cgan_act act, double slope, double v)
+double cgan_act_value(cgan_act act, double slope, double v)
 {
     switch (act) {
     case CGAN_ACT_RELU: return v < 0 ? 0 : v;   /* NaN passes through, as in PyTorch */
     case CGAN_ACT_LRELU: return v < 0 ? slope * v : v;
     case CGAN_ACT_TANH: return tanh(v);
     case CGAN_ACT_SIGMOID: return 1.0 / (1.0 + exp(-v));
+    case CGAN_ACT_NONE: break;
     }
     return v;
 }
@@ -59,7 +60,7 @@ static void act_ref_forward(const cgan_ref_args *a)
 {
     const cgan_node *nd = a->node;
     size_t n = cgan_numel(nd->in_shape[0]);
-    for (size_t i = 0; i < n; i++) a->out[i] = act_value(nd->a.act, nd->a.slope, a->in[0][i]);
+    for (size_t i = 0; i < n; i++) a->out[i] = cgan_act_value(nd->a.act, nd->a.slope, a->in[0][i]);
 }
 
 static void act_ref_backward(const cgan_ref_args *a)

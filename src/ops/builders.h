@@ -23,12 +23,23 @@ int cgan_nn_batchnorm(cgan_graph *g, const char *name, int x);
 /* Conditional BatchNorm: gamma and beta come from per-class tables [K,C,1,1] indexed by
  * labels [N,1,1,1] (gamma table N(1,0.02), beta table 0). Inputs: x, labels. */
 int cgan_nn_cond_batchnorm(cgan_graph *g, const char *name, int x, int labels, int num_classes);
+/* The same with the activation fused into the node: y = act(BN(x)), one pass forward and
+ * no separate activation pass backward (the mask comes from the saved output). act is
+ * CGAN_ACT_RELU, CGAN_ACT_LRELU (slope finite, >= 0) or CGAN_ACT_NONE (plain BN).
+ * Parameter and state names are those of the unfused node, so checkpoints load as-is. */
+int cgan_nn_batchnorm_act(cgan_graph *g, const char *name, int x, cgan_act act, float slope);
+int cgan_nn_cond_batchnorm_act(cgan_graph *g, const char *name, int x, int labels,
+                               int num_classes, cgan_act act, float slope);
 /* ReLU, LeakyReLU(slope), Tanh, Sigmoid; same shape. */
 int cgan_nn_activation(cgan_graph *g, const char *name, int x, cgan_act act, float slope);
 /* x [N,C,H,W] read as [N, C*H*W] -> [N,out,1,1]; weight [out, C*H*W, 1, 1]; bias [1,out,1,1]. */
 int cgan_nn_linear(cgan_graph *g, const char *name, int x, int out, int bias);
 /* labels [N,1,1,1] -> [N,dim,1,1]; weight [num_classes,dim,1,1] N(0,1). */
 int cgan_nn_embedding(cgan_graph *g, const char *name, int labels, int num_classes, int dim);
+/* Text encoder's word averaging: token ids [N,L,1,1] (cgan_graph_input_tokens; ids outside
+ * [0,vocab) such as the pad -1 are ignored) -> the mean of their rows of weight
+ * [vocab,dim,1,1] N(0,1), [N,dim,1,1]; zeros for a row of padding only. */
+int cgan_nn_embed_mean(cgan_graph *g, const char *name, int tokens, int vocab, int dim);
 /* labels [N,1,1,1] -> one-hot [N,num_classes,1,1]; no parameters, no gradient. */
 int cgan_nn_onehot(cgan_graph *g, const char *name, int labels, int num_classes);
 /* Channel concat of a [N,Ca,H,W] and b [N,Cb,H,W] -> [N,Ca+Cb,H,W]. When b is [N,Cb,1,1]

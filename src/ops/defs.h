@@ -9,6 +9,7 @@ extern const cgan_op_def cgan_op_batchnorm_def;
 extern const cgan_op_def cgan_op_activation_def;
 extern const cgan_op_def cgan_op_linear_def;
 extern const cgan_op_def cgan_op_embedding_def;
+extern const cgan_op_def cgan_op_embed_mean_def;
 extern const cgan_op_def cgan_op_concat_def;
 extern const cgan_op_def cgan_op_reshape_def;
 extern const cgan_op_def cgan_op_add_def;

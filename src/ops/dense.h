@@ -9,6 +9,7 @@
 /* Self-checks: each builds a tiny odd-shaped graph holding the op and runs cgan_opcheck. */
 cgan_status cgan_selfcheck_linear(cgan_ctx *ctx, cgan_check_result *res);
 cgan_status cgan_selfcheck_embedding(cgan_ctx *ctx, cgan_check_result *res);
+cgan_status cgan_selfcheck_embed_mean(cgan_ctx *ctx, cgan_check_result *res);
 cgan_status cgan_selfcheck_onehot(cgan_ctx *ctx, cgan_check_result *res);
 cgan_status cgan_selfcheck_concat(cgan_ctx *ctx, cgan_check_result *res);
 cgan_status cgan_selfcheck_reshape(cgan_ctx *ctx, cgan_check_result *res);

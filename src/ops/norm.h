@@ -6,12 +6,17 @@
 #include <stdint.h>
 #include "runtime/runtime.h"
 #include "core/selftest.h"
+#include "ops/op.h"
 
 /* Self-checks: a small odd-shaped graph through cgan_opcheck, train and eval mode. */
 cgan_status cgan_selfcheck_batchnorm(cgan_ctx *ctx, cgan_check_result *res);
 cgan_status cgan_selfcheck_cond_batchnorm(cgan_ctx *ctx, cgan_check_result *res);
+cgan_status cgan_selfcheck_batchnorm_act(cgan_ctx *ctx, cgan_check_result *res);
 cgan_status cgan_selfcheck_activation(cgan_ctx *ctx, cgan_check_result *res);
 cgan_status cgan_selfcheck_dropout(cgan_ctx *ctx, cgan_check_result *res);
+
+/* An activation of v in double precision, as the references compute it (act is not NONE). */
+double cgan_act_value(cgan_act act, double slope, double v);
 
 /* The dropout keep rule, as the device applies it: 1 when element i of a tensor is kept
  * by a dropout with probability p drawn from (seed, counter), else 0. */

@@ -18,6 +18,7 @@ typedef enum cgan_op_type {
     CGAN_OP_ACTIVATION,
     CGAN_OP_LINEAR,
     CGAN_OP_EMBEDDING,
+    CGAN_OP_EMBED_MEAN,     /* mean of word embeddings over each row's token ids (pad -1) */
     CGAN_OP_CONCAT,         /* channel concat; a [N,C2,1,1] second input is broadcast to HxW */
     CGAN_OP_RESHAPE,
     CGAN_OP_ADD,
@@ -34,13 +35,14 @@ typedef enum cgan_op_type {
 } cgan_op_type;
 
 typedef enum cgan_act {
-    CGAN_ACT_RELU = 0, CGAN_ACT_LRELU, CGAN_ACT_TANH, CGAN_ACT_SIGMOID
+    CGAN_ACT_RELU = 0, CGAN_ACT_LRELU, CGAN_ACT_TANH, CGAN_ACT_SIGMOID,
+    CGAN_ACT_NONE           /* identity: batchnorm without a fused activation */
 } cgan_act;
 
 /* Attributes of a node; each op reads the fields it documents. */
 typedef struct cgan_attrs {
     int k, stride, pad, has_bias;   /* conv2d, deconv2d (square kernels) */
-    cgan_act act;                   /* activation */
+    cgan_act act;                   /* activation; batchnorm: the fused one (NONE: plain) */
     float slope;                    /* leaky ReLU negative slope */
     float eps, momentum;            /* batchnorm */
     int num_classes;                /* conditional batchnorm, embedding, projection */

@@ -8,6 +8,7 @@ static const cgan_op_def *const table[] = {
     [CGAN_OP_ACTIVATION] = &cgan_op_activation_def,
     [CGAN_OP_LINEAR] = &cgan_op_linear_def,
     [CGAN_OP_EMBEDDING] = &cgan_op_embedding_def,
+    [CGAN_OP_EMBED_MEAN] = &cgan_op_embed_mean_def,
     [CGAN_OP_CONCAT] = &cgan_op_concat_def,
     [CGAN_OP_RESHAPE] = &cgan_op_reshape_def,
     [CGAN_OP_ADD] = &cgan_op_add_def,

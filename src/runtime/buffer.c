@@ -15,6 +15,7 @@ cgan_status cgan_buffer_create(cgan_ctx *ctx, size_t bytes, const char *what, cl
                           "buffer '%s': %zu bytes exceeds the device's largest allocation (%llu)",
                           what, bytes, (unsigned long long)ctx->info.max_alloc);
     cl_int e = CL_SUCCESS;
+    ctx->sync.buffers++;
     cl_mem m = clCreateBuffer(ctx->context, CL_MEM_READ_WRITE, bytes, NULL, &e);
     if (e != CL_SUCCESS || !m)
         return cgan_cl_fail(ctx, e, "clCreateBuffer", "'%s', %zu bytes", what, bytes);
@@ -31,6 +32,7 @@ cgan_status cgan_buffer_sub(cgan_ctx *ctx, cl_mem parent, size_t offset, size_t 
                           what, offset, ctx->mem_align);
     cl_buffer_region r = { offset, bytes };
     cl_int e = CL_SUCCESS;
+    ctx->sync.buffers++;
     cl_mem m = clCreateSubBuffer(parent, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, &r, &e);
     if (e != CL_SUCCESS || !m)
         return cgan_cl_fail(ctx, e, "clCreateSubBuffer", "'%s', offset %zu, %zu bytes", what,
@@ -47,6 +49,7 @@ void cgan_buffer_release(cl_mem m)
 cgan_status cgan_buffer_write(cgan_ctx *ctx, cl_mem m, size_t offset, size_t bytes, const void *src)
 {
     if (!bytes) return CGAN_OK;
+    ctx->sync.host_waits++;
     CGAN_CL_CHECK(ctx, clEnqueueWriteBuffer(ctx->queue, m, CL_TRUE, offset, bytes, src, 0, NULL, NULL),
                   "clEnqueueWriteBuffer", "%zu bytes at %zu", bytes, offset);
     return CGAN_OK;
@@ -64,6 +67,7 @@ cgan_status cgan_buffer_write_async(cgan_ctx *ctx, cl_mem m, size_t offset, size
 cgan_status cgan_buffer_read(cgan_ctx *ctx, cl_mem m, size_t offset, size_t bytes, void *dst)
 {
     if (!bytes) return CGAN_OK;
+    ctx->sync.host_waits++;
     CGAN_CL_CHECK(ctx, clEnqueueReadBuffer(ctx->queue, m, CL_TRUE, offset, bytes, dst, 0, NULL, NULL),
                   "clEnqueueReadBuffer", "%zu bytes at %zu", bytes, offset);
     return CGAN_OK;
@@ -92,6 +96,22 @@ cgan_status cgan_buffer_copy(cgan_ctx *ctx, cl_mem src, size_t src_off, cl_mem d
 
 cgan_status cgan_finish(cgan_ctx *ctx)
 {
+    ctx->sync.host_waits++;
     CGAN_CL_CHECK(ctx, clFinish(ctx->queue), "clFinish", "%s", "");
+    return CGAN_OK;
+}
+
+cgan_status cgan_wait_for_reuse(cgan_ctx *ctx, cl_event ev, const char *what)
+{
+    cl_int status = CL_QUEUED;
+    CGAN_CL_CHECK(ctx, clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status, NULL),
+                  "clGetEventInfo", "%s", what);
+    if (status != CL_COMPLETE && status >= 0) {
+        ctx->sync.reuse_waits++;
+        CGAN_CL_CHECK(ctx, clWaitForEvents(1, &ev), "clWaitForEvents", "%s", what);
+        CGAN_CL_CHECK(ctx, clGetEventInfo(ev, CL_EVENT_COMMAND_EXECUTION_STATUS, sizeof status, &status, NULL),
+                      "clGetEventInfo", "%s", what);
+    }
+    if (status < 0) return cgan_cl_fail(ctx, status, "asynchronous upload", "%s", what);
     return CGAN_OK;
 }

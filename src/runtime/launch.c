@@ -31,6 +31,7 @@ static size_t pick_wg(const cgan_kernel *k)
 static cgan_status record_profile(cgan_ctx *ctx, const char *name, cl_event ev)
 {
     cl_ulong t0 = 0, t1 = 0;
+    ctx->sync.host_waits++;
     CGAN_CL_CHECK(ctx, clWaitForEvents(1, &ev), "clWaitForEvents", "kernel %s", name);
     CGAN_CL_CHECK(ctx, clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL),
                   "clGetEventProfilingInfo", "kernel %s", name);

@@ -12,6 +12,15 @@
 typedef struct cgan_program cgan_program;
 typedef struct cgan_kernel cgan_kernel;
 
+/* What blocked the host or allocated device memory since the context was opened. A
+ * training step changes none of these but reuse_waits (tests/check_train.c). */
+typedef struct cgan_sync_counts {
+    uint64_t host_waits;    /* clFinish, blocking reads and writes, profiling waits */
+    uint64_t reuse_waits;   /* waits before a staging buffer is refilled whose upload had
+                             * not finished: the host was ahead by a whole buffer ring */
+    uint64_t buffers;       /* device buffers and sub-buffers created */
+} cgan_sync_counts;
+
 /* Optional per-kernel timing for the tools (enabled with cgan_profile_enable). */
 typedef struct cgan_prof_entry {
     char name[64];
@@ -36,6 +45,7 @@ struct cgan_ctx {
     int profiling;
     cgan_prof_entry *prof;
     int prof_count, prof_cap;
+    cgan_sync_counts sync;         /* host waits and allocations, counted */
     void *blas;                    /* GEMM provider state (src/blas) */
     void (*blas_destroy)(void *);
 };
@@ -83,6 +93,10 @@ cgan_status cgan_buffer_fill_f32(cgan_ctx *ctx, cl_mem m, size_t first, size_t c
 cgan_status cgan_buffer_copy(cgan_ctx *ctx, cl_mem src, size_t src_off, cl_mem dst,
                              size_t dst_off, size_t bytes);
 cgan_status cgan_finish(cgan_ctx *ctx);
+/* Before host memory that an earlier asynchronous upload reads is overwritten: returns
+ * at once when ev is complete, else waits for it (counted in sync.reuse_waits). An event
+ * that ended in an error is reported. */
+cgan_status cgan_wait_for_reuse(cgan_ctx *ctx, cl_event ev, const char *what);
 size_t cgan_align_up(size_t v, size_t a);
 
 /* ---- kernel sources ------------------------------------------------------ */

@@ -1,9 +1,12 @@
 /* cgan-bench: shared helpers of the benchmark subcommands. */
 #ifndef CGAN_BENCH_H
 #define CGAN_BENCH_H
+#include <jansson.h>
 #include <stdio.h>
 #include "cgan/cgan.h"
 #include "runtime/runtime.h"
+#include "blas/tune.h"
+#include "gan/trainer.h"
 
 typedef struct bench_opts {
     const char *device;
@@ -14,13 +17,100 @@ typedef struct bench_opts {
     const char *arch;   /* "seed32", "dcgan64" or NULL for both */
     const char *checkpoint, *data;
     int per_class;
+    int list;           /* gemm: print the shapes only */
+    const char *square; /* gemm: square sizes, "256,512,1024"; "none" */
+    double budget;      /* tune: seconds */
+    const char *inject; /* hidden: corrupt this provider's / candidate's result (tests) */
 } bench_opts;
 
 double bench_now_ms(void);
 int bench_cmp_double(const void *a, const void *b);
 double bench_median(double *v, int n);
+/* The training configuration the benchmarks use for arch (the peer's workload): seed32
+ * nc=1 K=10 concat, dcgan64 nc=3 K=0, no EMA. */
+void bench_train_cfg(cgan_arch arch, int batch, cgan_train_cfg *c);
+/* 1 when arch is selected by --arch (NULL: all). */
+int bench_arch_on(const bench_opts *o, cgan_arch arch);
 
+/* ---- bench_json.c: --json records ---------------------------------------------------- */
+/* The build and device description every record carries under "meta". */
+json_t *bench_meta(cgan_ctx *ctx);
+/* Print obj as one line with "device" and "meta" added; takes the reference. */
+void bench_emit(cgan_ctx *ctx, json_t *obj);
+
+/* ---- bench_time.c: event and host timing of what is enqueued in between ------------------ */
+typedef struct bench_clock {
+    cl_event start;
+    double t0;
+} bench_clock;
+/* Drains the queue, then marks the start (a profiling marker and the host clock). */
+cgan_status bench_clock_start(cgan_ctx *ctx, bench_clock *c);
+/* Marks the end, drains the queue: *host_ms by the host clock, *event_ms between the two
+ * markers' profiling end times (the device's view). */
+cgan_status bench_clock_stop(cgan_ctx *ctx, bench_clock *c, double *host_ms, double *event_ms);
+/* Median host and event times of `repeat` runs of fn after `warmup` untimed ones. */
+typedef cgan_status (*bench_fn)(cgan_ctx *ctx, void *user);
+cgan_status bench_time(cgan_ctx *ctx, bench_fn fn, void *user, int warmup, int repeat,
+                       double *host_ms, double *event_ms);
+
+/* ---- bench_shapes.c: the GEMM shapes the training steps issue, plus squares ------------- */
+typedef struct bench_shape {
+    cgan_tune_shape s;
+    float alpha, beta;    /* of the first call seen */
+    int calls;            /* per training step */
+    char origin[16];      /* "seed32", "dcgan64", "square" */
+} bench_shape;
+/* Records one training step of each selected model at --batch; appends deduplicated shapes. */
+cgan_status bench_model_shapes(cgan_ctx *ctx, const bench_opts *o, bench_shape **v, int *n);
+/* Appends square NN shapes from a list "256,512"; "none" adds none. */
+cgan_status bench_square_shapes(cgan_ctx *ctx, const char *list, bench_shape **v, int *n);
+void bench_shape_label(const bench_shape *s, char *out, size_t n);
+double bench_shape_flop(const bench_shape *s);
+json_t *bench_shape_json(const bench_shape *s);
+
+/* ---- bench_ref.c: operands on the device and the host double reference ------------------ */
+typedef struct bench_operands {
+    cgan_gemm_args g;          /* the device buffers at offset 0 */
+    float *a, *b, *c0;         /* host copies (c0: C before the call, random) */
+    size_t na, nb, nc;         /* floats per buffer */
+    float *ref;                /* reference of C (batch x m x n), rows not checked are NaN */
+    double *anorm, *bnorm;     /* row norms of op(A), column norms of op(B), per entry */
+    int sampled;               /* only some rows are checked (big shape, no host BLAS) */
+} bench_operands;
+cgan_status bench_operands_create(cgan_ctx *ctx, const bench_shape *s, unsigned seed,
+                                  bench_operands *op);
+void bench_operands_destroy(bench_operands *op);
+/* Reset C on the device to c0 (before a checked run). */
+cgan_status bench_operands_reset(cgan_ctx *ctx, bench_operands *op);
+/* Compare a result (the whole C buffer) with the reference; returns the number of
+ * elements over tolerance and the worst error / tolerance ratio. */
+size_t bench_check(const bench_operands *op, const float *c, double *worst);
+/* Perturb one element of c well beyond tolerance (--inject-error). */
+void bench_corrupt(const bench_operands *op, float *c);
+/* Run `run` once from c0, read C back and check it; *ok 1 when it matches. Corrupts the
+ * result first when `corrupt`. */
+typedef cgan_status (*bench_gemm_fn)(cgan_ctx *ctx, const cgan_gemm_args *g, void *user);
+cgan_status bench_verify(cgan_ctx *ctx, bench_operands *op, bench_gemm_fn run, void *user,
+                         int corrupt, int *ok, double *worst);
+/* The host BLAS (OpenBLAS cblas_sgemm, batches as a loop); 0 when not built with it. */
+int bench_host_blas(void);
+const char *bench_host_blas_version(void);
+/* The kernels OpenBLAS picked for this CPU ("SkylakeX", "Haswell", ...; "Prescott" is its
+ * generic fallback when it does not recognise the CPU: $OPENBLAS_CORETYPE overrides). */
+const char *bench_host_blas_core(void);
+void bench_host_sgemm(const bench_operands *op, float *c);
+
+/* ---- subcommands ---------------------------------------------------------------------- */
 int bench_ops(cgan_ctx *ctx, const bench_opts *o);
 int bench_step(cgan_ctx *ctx, const bench_opts *o, int generate);
 int bench_condacc(cgan_ctx *ctx, const bench_opts *o, const char *ckpt, const char *data, int per_class);
+int bench_gemm(cgan_ctx *ctx, const bench_opts *o);
+int bench_tune(cgan_ctx *ctx, const bench_opts *o);
+
+/* ---- bench_clblast.c: CLBlast parameter sets the tuner tries ---------------------------- */
+/* Configuration i (Xgemm and XgemmDirect together), 0 <= i < bench_clblast_configs(). */
+int bench_clblast_configs(void);
+void bench_clblast_config(int i, cgan_tune_override ov[2]);
+/* "Xgemm MWG=64 NWG=64 ... | XgemmDirect WGD=32 ..." */
+void bench_clblast_config_str(const cgan_tune_override ov[2], char *out, size_t n);
 #endif

@@ -90,8 +90,10 @@ int bench_condacc(cgan_ctx *ctx, const bench_opts *o, const char *ckpt, const ch
         }
     double gen = (double)ok / total, real = (double)real_ok / (ds->n - half);
     if (o->json)
-        printf("{\"bench\":\"condacc\",\"checkpoint\":\"%s\",\"cond\":\"%s\",\"step\":\"%s\",\"generated\":%.4f,\"real_ceiling\":%.4f,\"per_class\":%d}\n",
-               ckpt, cgan_cond_name(cfg.model.cond), cgan_st_meta(f, "step"), gen, real, per_class);
+        bench_emit(ctx, json_pack("{s:s,s:s,s:s,s:s?,s:f,s:f,s:i}", "bench", "condacc", "checkpoint",
+                                  ckpt, "cond", cgan_cond_name(cfg.model.cond), "step",
+                                  cgan_st_meta(f, "step"), "generated", gen, "real_ceiling", real,
+                                  "per_class", per_class));
     else
         printf("%s (%s, step %s): nearest-class-mean accuracy of generated images %.1f%% "
                "(real held-out images: %.1f%%, chance %.1f%%)\n",

@@ -27,17 +27,26 @@ static int run_arch(cgan_ctx *ctx, const bench_opts *o, cgan_arch arch)
     if (D.labels >= 0 && cgan_graph_bind(D.g, D.labels, cgan_graph_value(G.g, G.labels), NULL)) goto fail;
     int ng = cgan_graph_node_count(G.g), nd = cgan_graph_node_count(D.g), nrows = ng + nd;
     rows = calloc((size_t)nrows, sizeof *rows);
-    samples = calloc((size_t)o->repeat * (size_t)nrows * 2, sizeof *samples);
+    samples = calloc((size_t)o->repeat * ((size_t)nrows * 2 + 2), sizeof *samples);
     if (!rows || !samples) goto fail;
+    double *host = samples + (size_t)o->repeat * (size_t)nrows * 2, *ev = host + o->repeat;
     for (int rep = 0; rep < o->warmup + o->repeat; rep++) {
         int timed = rep >= o->warmup;
         if (cgan_graph_profile(G.g, timed) || cgan_graph_profile(D.g, timed)) goto fail;
+        bench_clock clk;
+        double h, e;
+        if (bench_clock_start(ctx, &clk)) goto fail;
         if (cgan_graph_forward(G.g, 1, (uint64_t)rep) || cgan_graph_forward(D.g, 1, (uint64_t)rep) ||
             cgan_graph_backward(D.g, D.logit, CGAN_GRAD_PARAMS | CGAN_GRAD_INPUTS) ||
-            cgan_graph_backward(G.g, -1, CGAN_GRAD_PARAMS) || cgan_finish(ctx))
+            cgan_graph_backward(G.g, -1, CGAN_GRAD_PARAMS)) {
+            clReleaseEvent(clk.start);
             goto fail;
+        }
+        if (bench_clock_stop(ctx, &clk, &h, &e)) goto fail;
         if (!timed) continue;
         int k = rep - o->warmup;
+        host[k] = h;
+        ev[k] = e;
         for (int i = 0; i < nrows; i++) {
             cgan_graph *g = i < ng ? G.g : D.g;
             int idx = i < ng ? i : i - ng;
@@ -55,6 +64,7 @@ static int run_arch(cgan_ctx *ctx, const bench_opts *o, cgan_arch arch)
         rows[i].bwd = bench_median(samples + ((size_t)i * 2 + 1) * (size_t)o->repeat, o->repeat);
         total += rows[i].fwd + rows[i].bwd;
     }
+    double host_ms = bench_median(host, o->repeat), event_ms = bench_median(ev, o->repeat);
     const cgan_device_info *d = cgan_ctx_device(ctx);
     if (!o->json) {
         printf("%s, batch %d, on %s: median of %d (G fwd, D fwd, D bwd, G bwd; no optimiser)\n",
@@ -63,14 +73,19 @@ static int run_arch(cgan_ctx *ctx, const bench_opts *o, cgan_arch arch)
         for (int i = 0; i < nrows; i++)
             printf("%-20s %10.3f %10.3f %6.1f%%\n", rows[i].name, rows[i].fwd, rows[i].bwd,
                    100 * (rows[i].fwd + rows[i].bwd) / (total > 0 ? total : 1));
-        printf("%-20s %21.3f\n\n", "total", total);
+        printf("%-20s %21.3f  (whole pass: host %.3f ms, events %.3f ms, with per-launch "
+               "profiling)\n\n", "total", total, host_ms, event_ms);
     } else {
-        printf("{\"bench\":\"ops\",\"arch\":\"%s\",\"batch\":%d,\"device\":\"%s\",\"total_ms\":%.4f,\"layers\":[",
-               cgan_arch_name(arch), o->batch, d->name, total);
-        for (int i = 0; i < nrows; i++)
-            printf("%s{\"name\":\"%s\",\"fwd_ms\":%.4f,\"bwd_ms\":%.4f}", i ? "," : "", rows[i].name,
-                   rows[i].fwd, rows[i].bwd);
-        printf("]}\n");
+        json_t *layers = json_array();
+        for (int i = 0; layers && i < nrows; i++)
+            json_array_append_new(layers, json_pack("{s:s,s:f,s:f,s:f}", "name", rows[i].name,
+                                                    "fwd_ms", rows[i].fwd, "bwd_ms", rows[i].bwd,
+                                                    "share", (rows[i].fwd + rows[i].bwd) /
+                                                                 (total > 0 ? total : 1)));
+        bench_emit(ctx, json_pack("{s:s,s:s,s:i,s:i,s:f,s:f,s:f,s:o*}", "bench", "ops", "arch",
+                                  cgan_arch_name(arch), "batch", o->batch, "repeat", o->repeat,
+                                  "total_ms", total, "host_ms", host_ms, "event_ms", event_ms,
+                                  "layers", layers));
     }
     rc = 0;
 fail:
@@ -85,7 +100,7 @@ fail:
 int bench_ops(cgan_ctx *ctx, const bench_opts *o)
 {
     int rc = 0;
-    if (!o->arch || !strcmp(o->arch, "seed32")) rc |= run_arch(ctx, o, CGAN_ARCH_SEED32);
-    if (!o->arch || !strcmp(o->arch, "dcgan64")) rc |= run_arch(ctx, o, CGAN_ARCH_DCGAN64);
+    if (bench_arch_on(o, CGAN_ARCH_SEED32)) rc |= run_arch(ctx, o, CGAN_ARCH_SEED32);
+    if (bench_arch_on(o, CGAN_ARCH_DCGAN64)) rc |= run_arch(ctx, o, CGAN_ARCH_DCGAN64);
     return rc;
 }

@@ -25,26 +25,64 @@ double bench_median(double *v, int n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+void bench_train_cfg(cgan_arch arch, int batch, cgan_train_cfg *c)
+{
+    *c = cgan_train_defaults();
+    c->model.arch = arch;
+    c->model.batch = batch;
+    c->ema = 0; /* the peer keeps no EMA */
+    if (arch == CGAN_ARCH_DCGAN64) {
+        c->model.nc = 3;
+        c->model.num_classes = 0;
+        c->model.cond = CGAN_COND_NONE;
+    }
+}
+
+int bench_arch_on(const bench_opts *o, cgan_arch arch)
+{
+    return !o->arch || !strcmp(o->arch, cgan_arch_name(arch));
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: cgan-bench <command> [options]\n"
             "\n"
             "commands:\n"
-            "  step    training steps per second and img/s (seed32 nc=1 K=10, dcgan64 nc=3 K=0):\n"
-            "          D on a real and a fake batch, then G through D, Adam on both\n"
+            "  step      training steps per second and img/s (seed32 nc=1 K=10, dcgan64 nc=3 K=0):\n"
+            "            D on a real and a fake batch, then G through D, Adam on both\n"
             "  generate  generation img/s of the same models\n"
-            "  ops     forward and backward time of every layer of seed32 and dcgan64\n"
-            "  condacc how often generated images land nearest the mean of the class asked\n"
-            "          for (--checkpoint CKPT [--data DIR] [--per-class N])\n"
+            "  ops       forward and backward time of every layer of seed32 and dcgan64\n"
+            "  gemm      GFLOP/s of each GEMM provider (own, clblast, tuned when a tuning file\n"
+            "            exists, and OpenBLAS on the host when built with it) on the GEMM shapes\n"
+            "            one training step issues at --batch (recorded) and on square sizes;\n"
+            "            every result is checked against a double-precision host reference and\n"
+            "            a wrong one is reported as FAIL (exit status 1)\n"
+            "  tune      search, per recorded GEMM shape, the fastest correct choice among the\n"
+            "            own kernel variants, CLBlast, and CLBlast's Xgemm/XgemmDirect parameters;\n"
+            "            writes tune-<hash>.json (per device) to the cache folder ($CGAN_CACHE_DIR,\n"
+            "            else $XDG_CACHE_HOME/cgan-cl, else ~/.cache/cgan-cl), which cgan-cl then\n"
+            "            applies to the default GEMM choice ($CGAN_TUNE_DISABLE=1 turns it off)\n"
+            "  condacc   how often generated images land nearest the mean of the class asked\n"
+            "            for (--checkpoint CKPT [--data DIR] [--per-class N])\n"
             "\n"
             "options:\n"
             "  -d, --device N|NAME   device (see 'cgan-cl devices')\n"
             "  -b, --batch N         batch size (default 64)\n"
             "  -r, --repeat N        timed repetitions; the median is reported (default 5)\n"
             "  -w, --warmup N        untimed repetitions first (default 1)\n"
-            "  -a, --arch NAME       seed32 or dcgan64 (default: both)\n"
-            "      --json            one JSON object per line\n");
+            "  -a, --arch NAME       seed32 or dcgan64 (default: both; gemm also takes none)\n"
+            "      --json            one JSON object per line, with the device, driver, OpenCL C,\n"
+            "                        CLBlast and git versions, build flags and date under \"meta\"\n"
+            "  gemm:\n"
+            "      --list            print the recorded GEMM shapes and stop\n"
+            "      --square LIST     square sizes, e.g. 256,512,1024 (the default), or none\n"
+            "  tune:\n"
+            "      --budget SECONDS  stop searching after this long, keep the best so far\n"
+            "                        (default 300)\n"
+            "\n"
+            "Times are medians of --repeat runs after --warmup, by the host clock around a\n"
+            "drained queue and by OpenCL profiling events; kernel builds stay outside them.\n");
 }
 
 int main(int argc, char **argv)
@@ -52,19 +90,25 @@ int main(int argc, char **argv)
     if (argc < 2) { usage(stderr); return 2; }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) { usage(stdout); return 0; }
     const char *cmd = argv[1];
-    if (strcmp(cmd, "ops") != 0 && strcmp(cmd, "condacc") != 0 && strcmp(cmd, "step") != 0 &&
-        strcmp(cmd, "generate") != 0) {
+    static const char *const cmds[] = { "ops", "condacc", "step", "generate", "gemm", "tune", NULL };
+    int known = 0;
+    for (int i = 0; cmds[i]; i++) known |= !strcmp(cmd, cmds[i]);
+    if (!known) {
         fprintf(stderr, "cgan-bench: unknown command '%s'\n", cmd);
         usage(stderr);
         return 2;
     }
-    bench_opts o = { NULL, 64, 5, 1, 0, NULL, NULL, NULL, 200 };
+    bench_opts o = { NULL, 64, 5, 1, 0, NULL, NULL, NULL, 200, 0, "256,512,1024", 300, NULL };
+    o.inject = getenv("CGAN_BENCH_CORRUPT"); /* tests: corrupt this provider's result */
+    if (o.inject && !*o.inject) o.inject = NULL;
     static const struct option opts[] = {
         { "device", required_argument, 0, 'd' }, { "batch", required_argument, 0, 'b' },
         { "repeat", required_argument, 0, 'r' }, { "warmup", required_argument, 0, 'w' },
         { "arch", required_argument, 0, 'a' }, { "json", no_argument, 0, 'j' },
         { "checkpoint", required_argument, 0, 'c' }, { "data", required_argument, 0, 'D' },
-        { "per-class", required_argument, 0, 'p' },
+        { "per-class", required_argument, 0, 'p' }, { "list", no_argument, 0, 'l' },
+        { "square", required_argument, 0, 's' }, { "budget", required_argument, 0, 'B' },
+        { "inject-error", required_argument, 0, 'I' }, /* hidden: tests */
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
     };
     int c;
@@ -80,6 +124,10 @@ int main(int argc, char **argv)
         case 'c': o.checkpoint = optarg; break;
         case 'D': o.data = optarg; break;
         case 'p': o.per_class = atoi(optarg); break;
+        case 'l': o.list = 1; break;
+        case 's': o.square = optarg; break;
+        case 'B': o.budget = atof(optarg); break;
+        case 'I': o.inject = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -88,8 +136,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "cgan-bench: --batch and --repeat must be at least 1\n");
         return 2;
     }
-    if (o.arch && strcmp(o.arch, "seed32") && strcmp(o.arch, "dcgan64")) {
-        fprintf(stderr, "cgan-bench: --arch '%s': use seed32 or dcgan64\n", o.arch);
+    if (optind < argc) {
+        fprintf(stderr, "cgan-bench %s: unexpected argument '%s'\n", cmd, argv[optind]);
+        return 2;
+    }
+    if (!(o.budget >= 0)) {
+        fprintf(stderr, "cgan-bench tune: --budget must be a number of seconds >= 0\n");
+        return 2;
+    }
+    int gemm = !strcmp(cmd, "gemm");
+    if (o.arch && strcmp(o.arch, "seed32") && strcmp(o.arch, "dcgan64") &&
+        !(gemm && !strcmp(o.arch, "none"))) {
+        fprintf(stderr, "cgan-bench: --arch '%s': use seed32 or dcgan64%s\n", o.arch,
+                gemm ? " (or none: square sizes only)" : "");
         return 2;
     }
     cgan_ctx *ctx = cgan_ctx_new();
@@ -108,6 +167,10 @@ int main(int argc, char **argv)
         rc = bench_condacc(ctx, &o, o.checkpoint, o.data, o.per_class);
     } else if (!strcmp(cmd, "step") || !strcmp(cmd, "generate")) {
         rc = bench_step(ctx, &o, !strcmp(cmd, "generate"));
+    } else if (!strcmp(cmd, "gemm")) {
+        rc = bench_gemm(ctx, &o);
+    } else if (!strcmp(cmd, "tune")) {
+        rc = bench_tune(ctx, &o);
     } else {
         rc = bench_ops(ctx, &o);
     }
