@@ -172,14 +172,21 @@ __kernel void gemm_reg(GEMM_ARGS)
 #pragma unroll
         for (int v = 0; v < NV; v++) acc[r][v] = (vfloat)(0.0f);
 #if !TA
-    int rows[TM];
+    /* one pointer per row (rows past the edge clamped to the last): integer row indices
+     * made the compiler rebuild each address from a vector of indices per k */
+    __global const float *arow[TM];
 #pragma unroll
-    for (int r = 0; r < TM; r++) rows[r] = min(i0 + r, M - 1);
+    for (int r = 0; r < TM; r++) arow[r] = P + min(i0 + r, M - 1) * lda;
 #endif
     for (int k0 = 0; k0 < K; k0 += KC) {
         const int kc = min(KC, K - k0);
         load_block(P, lda, Q, ldb, M, N, bi, bj, k0, kc, al, bl);
         barrier(CLK_LOCAL_MEM_FENCE);
+#if !TA
+        __global const float *ak[TM];
+#pragma unroll
+        for (int r = 0; r < TM; r++) ak[r] = arow[r] + k0;
+#endif
         for (int kk = 0; kk < kc; kk++) {
             vfloat b[NV];
 #pragma unroll
@@ -189,7 +196,7 @@ __kernel void gemm_reg(GEMM_ARGS)
 #if TA
                 const vfloat a = (vfloat)(al[kk][ly * TM + r]);
 #else
-                const vfloat a = (vfloat)(PE(rows[r], k0 + kk));
+                const vfloat a = (vfloat)(ak[r][kk]);
 #endif
 #pragma unroll
                 for (int v = 0; v < NV; v++) acc[r][v] = fma(a, b[v], acc[r][v]);
@@ -246,9 +253,17 @@ __kernel void gemm_direct(GEMM_ARGS)
     for (int r = 0; r < TM; r++)
 #pragma unroll
         for (int v = 0; v < NV; v++) acc[r][v] = (vfloat)(0.0f);
+#if !TA
+    __global const float *arow[TM]; /* one pointer per row, as in gemm_reg */
+#pragma unroll
+    for (int r = 0; r < TM; r++) arow[r] = P + min(i0 + r, M - 1) * lda;
+#define PDIR(r, k) (arow[r][(k)])
+#else
     int rows[TM];
 #pragma unroll
     for (int r = 0; r < TM; r++) rows[r] = min(i0 + r, M - 1);
+#define PDIR(r, k) PE(rows[r], (k))
+#endif
     if (j0 + TND <= N) {
         for (int k = 0; k < K; k++) {
             __global const float *q = Q + k * ldb + j0;
@@ -257,7 +272,7 @@ __kernel void gemm_direct(GEMM_ARGS)
             for (int v = 0; v < NV; v++) b[v] = VLOAD(q + v * VW);
 #pragma unroll
             for (int r = 0; r < TM; r++) {
-                const vfloat a = (vfloat)(PE(rows[r], k));
+                const vfloat a = (vfloat)(PDIR(r, k));
 #pragma unroll
                 for (int v = 0; v < NV; v++) acc[r][v] = fma(a, b[v], acc[r][v]);
             }
@@ -272,7 +287,7 @@ __kernel void gemm_direct(GEMM_ARGS)
             }
 #pragma unroll
             for (int r = 0; r < TM; r++) {
-                const vfloat a = (vfloat)(PE(rows[r], k));
+                const vfloat a = (vfloat)(PDIR(r, k));
 #pragma unroll
                 for (int v = 0; v < NV; v++) acc[r][v] = fma(a, b[v], acc[r][v]);
             }
