@@ -33,7 +33,7 @@ static const char *tr(cgan_trans t)
 
 /* Tile parameters a spec may pin ("cpu-outer:tm=8,nv=2"); 0 keeps the default. */
 typedef struct own_params {
-    size_t vw, nv, tm, kc, tn;  /* gemm_reg (vw nv tm kc), gemm_dot (vw tm tn) */
+    size_t vw, nv, tm, kc, tn, ly; /* gemm_reg (vw nv tm kc ly), gemm_dot (vw tm tn) */
     int wx, wy, rm, rn, bk;     /* gemm_local */
 } own_params;
 
@@ -162,6 +162,7 @@ static int reg_choose(cgan_ctx *ctx, const kview *v, const own_params *o, reg_cf
     if (o->nv) c.nv = o->nv;
     if (o->tm) c.tm = o->tm;
     if (o->kc) c.kc = o->kc;
+    if (o->ly) c.ly = o->ly;
     size_t rows = c.ly * c.tm; /* fit the panels into the device's local memory */
     while (c.kc >= 16 && ctx->info.local_mem &&
            ((v->tp ? c.kc * rows : rows) + c.kc * c.nv * c.vw) * sizeof(float) + 1024 >
@@ -420,18 +421,19 @@ typedef struct spec_key { const char *name; int lo, hi, pow2; size_t off; int ge
 #define SK_INT(f, lo, hi, p2) { #f, lo, hi, p2, offsetof(own_params, f), 1 }
 static const spec_key spec_keys[] = {
     SK_SIZE(vw, 1, 16, 1), SK_SIZE(nv, 1, 4, 0), SK_SIZE(tm, 1, 32, 0), SK_SIZE(kc, 16, 1024, 1),
-    SK_SIZE(tn, 1, 8, 0), SK_INT(wx, 1, 32, 0), SK_INT(wy, 1, 32, 0), SK_INT(rm, 1, 16, 0),
+    SK_SIZE(tn, 1, 8, 0), SK_SIZE(ly, 1, 16, 0), SK_INT(wx, 1, 32, 0), SK_INT(wy, 1, 32, 0), SK_INT(rm, 1, 16, 0),
     SK_INT(rn, 1, 16, 0), SK_INT(bk, 1, 64, 0),
 };
 
-/* Which keys a variant takes: the gemm_reg forms vw nv tm kc (and their dot fallback),
+/* Which keys a variant takes: the gemm_reg forms vw nv tm kc ly (and their dot fallback),
  * cpu-dot vw tm tn, gpu all five of wx wy rm rn bk. */
 static int key_allowed(variant v, const char *key)
 {
     if (v == V_GPU) return strchr("wrb", key[0]) != NULL && strcmp(key, "vw") != 0;
     if (v == V_CPU_DOT) return !strcmp(key, "vw") || !strcmp(key, "tm") || !strcmp(key, "tn");
     if (v == V_CPU_DIRECT) return !strcmp(key, "vw") || !strcmp(key, "nv") || !strcmp(key, "tm");
-    return !strcmp(key, "vw") || !strcmp(key, "nv") || !strcmp(key, "tm") || !strcmp(key, "kc");
+    return !strcmp(key, "vw") || !strcmp(key, "nv") || !strcmp(key, "tm") || !strcmp(key, "kc") ||
+           !strcmp(key, "ly");
 }
 
 static cgan_status parse_spec(cgan_ctx *ctx, const char *spec, variant *vout, own_params *o)
@@ -524,6 +526,8 @@ int cgan_gemm_own_candidates(cgan_ctx *ctx, const cgan_gemm_args *g, char (*out)
                 if (tms[t] * nv > (dvw >= 16 ? 24 : 12)) continue; /* register file */
                 ADD("%s:vw=%zu,nv=%zu,tm=%zu", forms[f], dvw, nv, tms[t]);
             }
+    /* taller work-groups: a K panel of op(B) shared by 8 items (more rows per copy) */
+    for (int f = 0; f < 2; f++) ADD("%s:vw=%zu,nv=2,tm=%d,ly=8", forms[f], dvw, dvw >= 16 ? 8 : 6);
     static const size_t dot[][2] = { { 4, 4 }, { 2, 4 }, { 4, 2 }, { 8, 2 }, { 2, 8 } };
     for (size_t i = 0; i < sizeof dot / sizeof dot[0]; i++)
         ADD("cpu-dot:vw=%zu,tm=%zu,tn=%zu", dvw, dot[i][0], dot[i][1]);

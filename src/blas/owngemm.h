@@ -37,7 +37,7 @@ const char *const *cgan_gemm_own_variants(void);
 const char *cgan_gemm_own_variant_for(cgan_ctx *ctx);
 
 /* Specs: a variant name, optionally with pinned tile parameters after a colon, e.g.
- *   "cpu-outer:vw=16,nv=2,tm=12,kc=128"  (gemm_reg forms: vw nv tm kc)
+ *   "cpu-outer:vw=16,nv=2,tm=12,kc=128"  (gemm_reg forms: vw nv tm kc ly; cpu-direct: vw nv tm)
  *   "cpu-dot:vw=16,tm=4,tn=4"           (dot products: vw tm tn)
  *   "gpu:wx=16,wy=16,rm=4,rn=4,bk=16"   (local tiling: all five)
  * Unset parameters keep the per-shape defaults. The tuner (src/blas/tune.c) stores specs. */
