@@ -345,9 +345,10 @@ static const char *str(json_t *o, const char *key)
 static json_t *run_tune(const char *path, const char *budget, const char *inject)
 {
     int rc = inject ? bench(NULL, "tune", "--json", "--arch", "seed32", "--batch", "2", "--repeat",
-                            "1", "--warmup", "0", "--budget", budget, "--inject-error", inject, NULL)
+                            "1", "--warmup", "0", "--budget", budget, "--no-model-check",
+                            "--inject-error", inject, NULL)
                     : bench(NULL, "tune", "--json", "--arch", "seed32", "--batch", "2", "--repeat",
-                            "1", "--warmup", "0", "--budget", budget, NULL);
+                            "1", "--warmup", "0", "--budget", budget, "--no-model-check", NULL);
     ck_assert_msg(rc == 0, "tune failed: %s", err_buf);
     json_t *all = records(NULL);
     json_t *sum = json_array_get(all, json_array_size(all) - 1);
@@ -448,6 +449,54 @@ START_TEST(test_tune_rejects_wrong)
     load_table(path, &t);
     for (int i = 0; i < t.n; i++) ck_assert_str_eq(t.e[i].choice, "clblast");
     cgan_tune_table_free(&t);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* The model check: whole steps timed with and without the new table, which stays only
+ * when they are --keep-margin times faster with it; otherwise the previous file comes
+ * back byte for byte (or, with none before, no file remains). Margins 0 and 1000 force
+ * both verdicts. */
+static json_t *tune_margin(const char *margin)
+{
+    ck_assert_int_eq(bench(NULL, "tune", "--json", "--arch", "seed32", "--batch", "2",
+                           "--repeat", "1", "--warmup", "0", "--budget", "1", "--keep-margin",
+                           margin, NULL), 0);
+    json_t *all = records("tune-summary");
+    ck_assert_int_eq((int)json_array_size(all), 1);
+    json_t *sum = json_incref(json_array_get(all, 0));
+    json_decref(all);
+    json_t *mc = json_object_get(sum, "model_check");
+    ck_assert_msg(json_is_object(mc), "no model_check in %s", out_buf);
+    ck_assert(num(mc, "default_ms") > 0 && num(mc, "tuned_ms") > 0);
+    return sum;
+}
+
+START_TEST(test_tune_model_check)
+{
+    char path[1200];
+    char *dir = tune_setup(path, sizeof path);
+    struct stat sb;
+    json_t *sum = tune_margin("1000"); /* no file before: none after */
+    ck_assert(json_is_false(json_object_get(json_object_get(sum, "model_check"), "kept")));
+    ck_assert(json_is_false(json_object_get(sum, "written")));
+    ck_assert_int_ne(stat(path, &sb), 0);
+    json_decref(sum);
+    sum = tune_margin("0");
+    ck_assert(json_is_true(json_object_get(json_object_get(sum, "model_check"), "kept")));
+    ck_assert(json_is_true(json_object_get(sum, "written")));
+    json_decref(sum);
+    char *before = read_text(path);
+    ck_assert_ptr_nonnull(before);
+    sum = tune_margin("1000"); /* the file of the run before comes back */
+    ck_assert(json_is_false(json_object_get(sum, "written")));
+    json_decref(sum);
+    char *after = read_text(path);
+    ck_assert_ptr_nonnull(after);
+    ck_assert_str_eq(after, before);
+    free(before);
+    free(after);
     tu_rmtree(dir);
     free(dir);
 }
@@ -613,6 +662,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_condacc);
     tcase_add_test(tc, test_tune_cli);
     tcase_add_test(tc, test_tune_rejects_wrong);
+    tcase_add_test(tc, test_tune_model_check);
     suite_add_tcase(s, tc);
     TCase *lib = tcase_create("table");
     tcase_set_timeout(lib, 300);

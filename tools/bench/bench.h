@@ -21,6 +21,8 @@ typedef struct bench_opts {
     const char *square; /* gemm: square sizes, "256,512,1024"; "none" */
     double budget;      /* tune: seconds */
     const char *inject; /* hidden: corrupt this provider's / candidate's result (tests) */
+    int model_check;    /* tune: judge the table on whole steps (default on) */
+    double keep_margin; /* tune: the table stays when default/tuned step time >= this */
 } bench_opts;
 
 double bench_now_ms(void);
@@ -106,6 +108,12 @@ int bench_step(cgan_ctx *ctx, const bench_opts *o, int generate);
 int bench_condacc(cgan_ctx *ctx, const bench_opts *o, const char *ckpt, const char *data, int per_class);
 int bench_gemm(cgan_ctx *ctx, const bench_opts *o);
 int bench_tune(cgan_ctx *ctx, const bench_opts *o);
+/* ---- bench_modelcheck.c: the tuned table on whole training steps and generation --------- */
+/* Times one training step plus one generation batch of each selected model at --batch, in
+ * alternating rounds with the tuning table off and on (re-read from its file); medians of
+ * the per-round sums. Leaves the table on. */
+cgan_status bench_model_check(cgan_ctx *ctx, const bench_opts *o, double *default_ms,
+                              double *tuned_ms);
 
 /* ---- bench_clblast.c: CLBlast parameter sets the tuner tries ---------------------------- */
 /* Configuration i (Xgemm and XgemmDirect together), 0 <= i < bench_clblast_configs(). */

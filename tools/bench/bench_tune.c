@@ -7,10 +7,16 @@
  *      with the least total time is kept when it beats CLBlast's defaults.
  * Steps 2-4 stop at --budget seconds (the best so far is kept). A winner other than the
  * default is timed again beside the default and kept only when still faster. The table
- * (src/blas/tune.h) is merged with the device's existing one and written atomically. */
+ * (src/blas/tune.h) is merged with the device's existing one and written atomically.
+ * Last, unless --no-model-check, whole training steps and generation batches are timed
+ * with and without it (bench_modelcheck.c): when they are not at least --keep-margin times
+ * faster with it, the previous file is put back (or the new one removed). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include "io/atomic.h"
 #include "bench.h"
 
 #define MAX_CAND 64
@@ -58,6 +64,9 @@ static cgan_status run_choice(cgan_ctx *ctx, const cgan_gemm_args *g, void *user
 }
 
 typedef struct call { const cgan_gemm_args *g; const char *choice; } call;
+
+/* The model check's outcome (ran: it was timed; kept: the table stays). */
+typedef struct verdict { int ran, kept; double default_ms, tuned_ms; } verdict;
 
 static cgan_status call_once(cgan_ctx *ctx, void *user)
 {
@@ -304,7 +313,8 @@ static cgan_status store(tuner *t, char *path, size_t pn, int *written)
     return st;
 }
 
-static void report(const tuner *t, const char *path, int written, double elapsed)
+static void report(const tuner *t, const char *path, int written, double elapsed,
+                   const verdict *mv)
 {
     const bench_opts *o = t->o;
     char cfg[512] = "";
@@ -355,25 +365,81 @@ static void report(const tuner *t, const char *path, int written, double elapsed
         else printf(", set %d %.1f ms%s", k + 1, t->cfg_total[k], k == t->cfg ? " (kept)" : "");
     }
     if (!o->json && t->clblast_base >= 0) printf("\n");
+    json_t *check = mv->ran ? json_pack("{s:f,s:f,s:b,s:f}", "default_ms", mv->default_ms,
+                                        "tuned_ms", mv->tuned_ms, "kept", mv->kept,
+                                        "keep_margin", o->keep_margin)
+                            : json_null();
     if (o->json)
-        bench_emit(t->ctx, json_pack("{s:s,s:s,s:b,s:i,s:f,s:f,s:b,s:s?,s:f,s:o}", "bench",
+        bench_emit(t->ctx, json_pack("{s:s,s:s,s:b,s:i,s:f,s:f,s:b,s:s?,s:f,s:o,s:o}", "bench",
                                      "tune-summary", "file", path, "written", written, "shapes",
                                      t->n, "budget_s", o->budget, "elapsed_s", elapsed,
                                      "budget_exhausted", t->out_of_time, "clblast_overrides",
                                      t->cfg >= 0 ? cfg : NULL, "clblast_default_total_ms",
-                                     t->clblast_base, "clblast_set_totals_ms", totals));
-    else
-        printf("%s %s (%.1f s%s); CLBlast parameters: %s\n", written ? "wrote" : "could not write",
-               path, elapsed, t->out_of_time ? ", budget exhausted" : "",
-               t->cfg >= 0 ? cfg : "its defaults");
+                                     t->clblast_base, "clblast_set_totals_ms", totals,
+                                     "model_check", check));
+    else {
+        json_decref(check);
+        if (mv->ran)
+            printf("whole steps + generation: %.1f ms untuned, %.1f ms tuned (%.3fx): %s\n",
+                   mv->default_ms, mv->tuned_ms,
+                   mv->tuned_ms > 0 ? mv->default_ms / mv->tuned_ms : 0.0,
+                   mv->kept ? "table kept" : "table not kept (under --keep-margin), previous "
+                                             "state restored");
+        printf("%s %s (%.1f s%s); CLBlast parameters: %s\n",
+               written ? "wrote" : mv->kept ? "could not write" : "did not keep", path, elapsed,
+               t->out_of_time ? ", budget exhausted" : "", t->cfg >= 0 ? cfg : "its defaults");
+    }
+}
+
+/* The bytes of the file at path (malloc'ed, *len), NULL when it does not exist. */
+static unsigned char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    *len = 0;
+    if (!f) return NULL;
+    unsigned char *buf = NULL;
+    long n = -1;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (buf = malloc((size_t)n + 1)) && fread(buf, 1, (size_t)n, f) == (size_t)n) {
+        *len = (size_t)n;
+    } else {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    return buf;
+}
+
+/* The model check (see the top): on failure to keep, restores the previous table. */
+static cgan_status model_check(tuner *t, const char *path, const unsigned char *old, size_t old_len,
+                               int had_old, int *written, verdict *v)
+{
+    cgan_ctx *ctx = t->ctx;
+    memset(v, 0, sizeof *v);
+    v->kept = 1;
+    if (!t->o->model_check || !*written) return CGAN_OK;
+    CGAN_TRY(bench_model_check(ctx, t->o, &v->default_ms, &v->tuned_ms));
+    v->ran = 1;
+    v->kept = v->tuned_ms > 0 && v->default_ms / v->tuned_ms >= t->o->keep_margin;
+    if (v->kept) return CGAN_OK;
+    *written = 0;
+    cgan_status st = CGAN_OK;
+    if (had_old) st = cgan_atomic_write(ctx, path, old, old_len);
+    else if (unlink(path) != 0)
+        st = cgan_error(ctx, CGAN_E_IO, "tune: cannot remove %s", path);
+    cgan_gemm_tune_reload(ctx);
+    return st;
 }
 
 int bench_tune(cgan_ctx *ctx, const bench_opts *o)
 {
     tuner t = { ctx, o, NULL, 0, 0, 0, -1, 0, -1, NULL };
     bench_shape *v = NULL;
-    int n = 0, rc = 1, written = 0;
+    int n = 0, rc = 1, written = 0, had_old = 0;
     char path[1200] = "";
+    unsigned char *old = NULL;
+    size_t old_len = 0;
+    verdict mv = { 0, 1, 0, 0 };
     double t0 = bench_now_ms();
     cgan_gemm_use(ctx, NULL);
     if (!cgan_gemm_tuning_applies(ctx))
@@ -388,10 +454,17 @@ int bench_tune(cgan_ctx *ctx, const bench_opts *o)
     if (bench_model_shapes(ctx, o, &v, &n) || setup(&t, v, n)) goto done;
     t.deadline = bench_now_ms() + o->budget * 1000.0;
     search(&t);
+    if (cgan_tune_path(ctx, path, sizeof path) != CGAN_OK) goto done;
+    old = slurp(path, &old_len);
+    had_old = old != NULL;
     if (store(&t, path, sizeof path, &written) != CGAN_OK) goto done;
-    report(&t, path, written, (bench_now_ms() - t0) / 1000.0);
+    if (cgan_gemm_tuning_applies(ctx) &&
+        model_check(&t, path, old, old_len, had_old, &written, &mv) != CGAN_OK)
+        goto done;
+    report(&t, path, written, (bench_now_ms() - t0) / 1000.0, &mv);
     rc = 0;
 done:
+    free(old);
     if (rc) fprintf(stderr, "cgan-bench tune: %s\n", cgan_last_error(ctx));
     for (int i = 0; i < t.n; i++) {
         bench_operands_destroy(&t.v[i].op);

@@ -80,6 +80,10 @@ static void usage(FILE *f)
             "  tune:\n"
             "      --budget SECONDS  stop searching after this long, keep the best so far\n"
             "                        (default 300)\n"
+            "      --no-model-check  keep the table without timing whole training steps and\n"
+            "                        generation batches with it and without it\n"
+            "      --keep-margin F   keep the table only when the untuned time over the tuned\n"
+            "                        time of those is at least F (default 1.02)\n"
             "\n"
             "Times are medians of --repeat runs after --warmup, by the host clock around a\n"
             "drained queue and by OpenCL profiling events; kernel builds stay outside them.\n");
@@ -98,7 +102,8 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    bench_opts o = { NULL, 64, 5, 1, 0, NULL, NULL, NULL, 200, 0, "256,512,1024", 300, NULL };
+    bench_opts o = { NULL, 64, 5, 1, 0, NULL, NULL, NULL, 200, 0, "256,512,1024", 300, NULL, 1,
+                     1.02 };
     o.inject = getenv("CGAN_BENCH_CORRUPT"); /* tests: corrupt this provider's result */
     if (o.inject && !*o.inject) o.inject = NULL;
     static const struct option opts[] = {
@@ -109,6 +114,7 @@ int main(int argc, char **argv)
         { "per-class", required_argument, 0, 'p' }, { "list", no_argument, 0, 'l' },
         { "square", required_argument, 0, 's' }, { "budget", required_argument, 0, 'B' },
         { "inject-error", required_argument, 0, 'I' }, /* hidden: tests */
+        { "no-model-check", no_argument, 0, 'N' }, { "keep-margin", required_argument, 0, 'K' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
     };
     int c;
@@ -128,6 +134,8 @@ int main(int argc, char **argv)
         case 's': o.square = optarg; break;
         case 'B': o.budget = atof(optarg); break;
         case 'I': o.inject = optarg; break;
+        case 'N': o.model_check = 0; break;
+        case 'K': o.keep_margin = atof(optarg); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -138,6 +146,10 @@ int main(int argc, char **argv)
     }
     if (optind < argc) {
         fprintf(stderr, "cgan-bench %s: unexpected argument '%s'\n", cmd, argv[optind]);
+        return 2;
+    }
+    if (!(o.keep_margin >= 0)) {
+        fprintf(stderr, "cgan-bench tune: --keep-margin must be a number >= 0\n");
         return 2;
     }
     if (!(o.budget >= 0)) {
