@@ -317,6 +317,17 @@ START_TEST(test_condacc)
     ck_assert(gen >= 0 && gen <= 1);
     ck_assert_int_eq((int)num(rec, "per_class"), 2);
     json_decref(all);
+    /* a run folder means its latest checkpoint, as for cgan-cl generate */
+    snprintf(p, sizeof p, "%s/latest", dir);
+    FILE *fp = fopen(p, "w");
+    ck_assert_ptr_nonnull(fp);
+    fputs("model.safetensors\n", fp);
+    fclose(fp);
+    ck_assert_int_eq(bench(NULL, "condacc", "--json", "--checkpoint", dir, "--data", dir,
+                           "--per-class", "2", NULL), 0);
+    all = records("condacc");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(all, 0), "checkpoint")), ckpt);
+    json_decref(all);
     tu_rmtree(dir);
     free(dir);
 }

@@ -9,6 +9,7 @@
 #include "core/rng.h"
 #include "data/dataset.h"
 #include "gan/checkpoint.h"
+#include "gan/generate.h"
 #include "gan/sampler.h"
 
 static int nearest(const double *means, int k, const float *img, size_t px)
@@ -26,9 +27,10 @@ static int nearest(const double *means, int k, const float *img, size_t px)
     return best;
 }
 
-int bench_condacc(cgan_ctx *ctx, const bench_opts *o, const char *ckpt, const char *data, int per_class)
+int bench_condacc(cgan_ctx *ctx, const bench_opts *o, const char *arg, const char *data, int per_class)
 {
     int rc = 1;
+    char *ckpt = NULL; /* a file, or a run folder's latest checkpoint (as cgan-cl generate) */
     cgan_st_file *f = NULL;
     cgan_dataset *ds = NULL;
     cgan_sampler *s = NULL;
@@ -36,7 +38,9 @@ int bench_condacc(cgan_ctx *ctx, const bench_opts *o, const char *ckpt, const ch
     float *z = NULL, *y = NULL, *img = NULL;
     int *count = NULL;
     cgan_train_cfg cfg;
-    if (cgan_st_open(ctx, ckpt, &f) || cgan_checkpoint_config(ctx, f, &cfg)) goto done;
+    if (cgan_gen_resolve(ctx, arg, &ckpt) || cgan_st_open(ctx, ckpt, &f) ||
+        cgan_checkpoint_config(ctx, f, &cfg))
+        goto done;
     const int K = cfg.model.num_classes, S = cgan_model_image_size(cfg.model.arch), C = cfg.model.nc;
     if (K < 2) { cgan_error(ctx, CGAN_E_INVALID, "%s: the model is not conditional", ckpt); goto done; }
     cgan_data_opts dopts;
@@ -105,5 +109,6 @@ done:
     cgan_dataset_destroy(ds);
     cgan_st_close(f);
     free(means); free(count); free(img); free(z); free(y);
+    free(ckpt);
     return rc;
 }

@@ -64,7 +64,7 @@ static void usage(FILE *f)
             "            else $XDG_CACHE_HOME/cgan-cl, else ~/.cache/cgan-cl), which cgan-cl then\n"
             "            applies to the default GEMM choice ($CGAN_TUNE_DISABLE=1 turns it off)\n"
             "  condacc   how often generated images land nearest the mean of the class asked\n"
-            "            for (--checkpoint CKPT [--data DIR] [--per-class N])\n"
+            "            for (--checkpoint CKPT|RUNDIR [--data DIR] [--per-class N])\n"
             "\n"
             "options:\n"
             "  -d, --device N|NAME   device (see 'cgan-cl devices')\n"
