@@ -117,17 +117,8 @@ cgan_status cgan_selfcheck_activation(cgan_ctx *ctx, cgan_check_result *res)
         if (!g) return cgan_error(ctx, CGAN_E_NOMEM, "out of memory");
         int x = cgan_graph_input(g, "x", cgan_shape4(2, 3, 5, 7));
         cgan_nn_activation(g, names[kind], x, (cgan_act)kind, 0.2f);
-        st = cgan_graph_status(g);
         cgan_opcheck_case c = { names[kind], 0, 1e-5, 1e-5, 1e-5, 101u + (uint64_t)kind };
-        cgan_opcheck_result r = { 0, 0, 0, 0 };
-        if (st == CGAN_OK) st = cgan_opcheck(ctx, g, &c, &r);
-        cgan_check_result one;
-        cgan_opcheck_to_check(&c, &r, &one);
-        if (one.max_err / one.tol > worst) {
-            worst = one.max_err / one.tol;
-            *res = one;
-        }
-        cgan_graph_destroy(g);
+        st = cgan_opcheck_graph(ctx, g, &c, res, &worst);
     }
     return st;
 }

@@ -408,16 +408,9 @@ const cgan_op_def cgan_op_conv2d_def = {
 cgan_status cgan_selfcheck_conv2d(cgan_ctx *ctx, cgan_check_result *res)
 {
     const cgan_opcheck_case c = { "conv2d 3x3 s2 p1 bias on [3,3,7,9]", 1, 1e-4, 1e-4, 1e-5, 7 };
-    cgan_opcheck_result r;
     cgan_graph *g = cgan_graph_new(ctx, "selftest");
     if (!g) return cgan_error(ctx, CGAN_E_NOMEM, "out of memory");
     int x = cgan_graph_input(g, "x", cgan_shape4(3, 3, 7, 9));
     cgan_nn_conv2d(g, "conv", x, 5, 3, 2, 1, 1);
-    cgan_status st = cgan_graph_status(g);
-    if (st == CGAN_OK) {
-        st = cgan_opcheck(ctx, g, &c, &r);
-        cgan_opcheck_to_check(&c, &r, res);
-    }
-    cgan_graph_destroy(g);
-    return st;
+    return cgan_opcheck_graph(ctx, g, &c, res, NULL);
 }

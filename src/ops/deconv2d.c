@@ -226,16 +226,9 @@ const cgan_op_def cgan_op_deconv2d_def = {
 cgan_status cgan_selfcheck_deconv2d(cgan_ctx *ctx, cgan_check_result *res)
 {
     const cgan_opcheck_case c = { "deconv2d 4x4 s2 p1 bias on [3,3,4,5]", 1, 1e-4, 1e-4, 1e-5, 11 };
-    cgan_opcheck_result r;
     cgan_graph *g = cgan_graph_new(ctx, "selftest");
     if (!g) return cgan_error(ctx, CGAN_E_NOMEM, "out of memory");
     int x = cgan_graph_input(g, "x", cgan_shape4(3, 3, 4, 5));
     cgan_nn_deconv2d(g, "deconv", x, 4, 4, 2, 1, 1);
-    cgan_status st = cgan_graph_status(g);
-    if (st == CGAN_OK) {
-        st = cgan_opcheck(ctx, g, &c, &r);
-        cgan_opcheck_to_check(&c, &r, res);
-    }
-    cgan_graph_destroy(g);
-    return st;
+    return cgan_opcheck_graph(ctx, g, &c, res, NULL);
 }
