@@ -8,6 +8,7 @@
 #include <string.h>
 #include "testutil.h"
 #include "blas/owngemm.h"
+#include "blas/packgemm.h"
 
 
 /* Float against double: the largest difference over the largest reference magnitude, over
@@ -184,6 +185,45 @@ START_TEST(test_long_k)
 }
 END_TEST
 
+/* The packed form: K in several chunks (beta applies to the first only), work-groups
+ * wider than the rows of tiles, tiles of other shapes, every transpose; the automatic
+ * "cpu" choice takes it on a large product and not on a thin one; the workspace grows
+ * once and is then reused without allocating. */
+/* A provider that runs spec_now (cgan_gemm_own_run_spec). */
+static const char *spec_now;
+static cgan_status spec_gemm(cgan_ctx *ctx, const cgan_gemm_args *g)
+{
+    return cgan_gemm_own_run_spec(ctx, g, spec_now);
+}
+
+START_TEST(test_packed)
+{
+    cgan_ctx *ctx = tu_ctx();
+    const cgan_gemm_provider p = { "packed", spec_gemm };
+    static const char *const specs[] = { "cpu-packed:kb=40", "cpu-packed:lx=8,kb=17",
+                                         "cpu-packed:nv=1,tm=5,vw=8", "cpu-packed:tm=3,nv=3" };
+    for (int s = 0; s < 4; s++)
+        for (int t = 0; t < 4; t++) {
+            spec_now = specs[s];
+            run_case(ctx, &p, single(t & 1, t >> 1, 61, 83, 131, 0.5f, (float)((s + t) % 2),
+                                     t), 1000 + (uint64_t)(s * 4 + t));
+        }
+    cgan_gemm_args big = single(0, 0, 200, 300, 100, 1.0f, 0.0f, 0);
+    cgan_gemm_args thin = single(0, 1, 64, 16, 20000, 1.0f, 0.0f, 0);
+    ck_assert_int_eq(cgan_gemm_packed_suits(ctx, &big), 1);
+    ck_assert_int_eq(cgan_gemm_packed_suits(ctx, &thin), 0);
+    const cgan_gemm_provider *cpu = cgan_gemm_provider_own_variant("cpu");
+    run_case(ctx, cpu, big, 1100);
+    run_case(ctx, cpu, single(1, 1, 150, 97, 3000, 1.0f, 1.0f, 1), 1101); /* two K chunks */
+    unsigned before = ctx->sync.buffers;
+    run_case(ctx, cpu, single(1, 0, 100, 120, 90, 1.0f, 0.0f, 0), 1102);
+    /* run_case makes three buffers of its own; the workspace is not reallocated */
+    ck_assert_uint_eq(ctx->sync.buffers, before + 3);
+    ck_assert_int_eq(cgan_gemm_own_spec_check(ctx, "cpu-packed:kc=64"), CGAN_E_INVALID);
+    cgan_ctx_destroy(ctx);
+}
+END_TEST
+
 /* CLBlast and the own provider agree on a model shape (D.conv3 forward, batch cut to 4). */
 START_TEST(test_agrees_with_clblast)
 {
@@ -312,12 +352,6 @@ END_TEST
 /* Specs: every candidate the tuner would time on this device computes the right product
  * (on the transposes its form serves, odd shapes with edges in M, N and K); bad specs are
  * refused naming the problem. */
-static const char *spec_now;
-static cgan_status spec_gemm(cgan_ctx *ctx, const cgan_gemm_args *g)
-{
-    return cgan_gemm_own_run_spec(ctx, g, spec_now);
-}
-
 START_TEST(test_specs)
 {
     cgan_ctx *ctx = tu_ctx();
@@ -361,6 +395,7 @@ int main(void)
     tcase_add_loop_test(tc, test_variant_shapes, 0, nv);
     tcase_add_loop_test(tc, test_variant_batched, 0, nv);
     tcase_add_test(tc, test_long_k);
+    tcase_add_test(tc, test_packed);
     tcase_add_test(tc, test_specs);
     suite_add_tcase(s, tc);
     tc = tcase_create("provider");

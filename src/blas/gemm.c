@@ -16,12 +16,17 @@ typedef struct blas_state {
     cgan_tune_table tune;
     char tune_warning[512];
     char route[CGAN_TUNE_CHOICE_MAX + 8];
+    cl_mem work;                        /* the GEMM workspace (packed operands), grow-only */
+    size_t work_bytes;
 } blas_state;
 
 static void blas_state_free(void *p)
 {
     blas_state *s = p;
-    if (s) cgan_tune_table_free(&s->tune);
+    if (s) {
+        cgan_tune_table_free(&s->tune);
+        cgan_buffer_release(s->work);
+    }
     free(p);
 }
 
@@ -70,6 +75,22 @@ void cgan_gemm_observe(cgan_ctx *ctx, cgan_gemm_observer fn, void *user)
     if (!s) return;
     s->observe = fn;
     s->observe_user = user;
+}
+
+cgan_status cgan_gemm_workspace(cgan_ctx *ctx, size_t bytes, cl_mem *out)
+{
+    blas_state *s = state_of(ctx);
+    if (!s) return cgan_error(ctx, CGAN_E_NOMEM, "gemm workspace: out of memory");
+    if (s->work_bytes < bytes) {
+        /* a buffer still read by queued kernels is freed only once they complete */
+        cgan_buffer_release(s->work);
+        s->work = NULL;
+        s->work_bytes = 0;
+        CGAN_TRY(cgan_buffer_create(ctx, bytes, "gemm workspace", &s->work));
+        s->work_bytes = bytes;
+    }
+    *out = s->work;
+    return CGAN_OK;
 }
 
 /* ---- the tuning table ---------------------------------------------------------------------- */

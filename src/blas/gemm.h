@@ -54,6 +54,12 @@ int cgan_gemm_tuning_applies(cgan_ctx *ctx);
 /* Forget the loaded table; the next GEMM reads the file again. */
 void cgan_gemm_tune_reload(cgan_ctx *ctx);
 
+/* A device buffer of at least `bytes` for a provider's scratch (the packed operands of
+ * src/blas/packgemm.c), owned by ctx: it grows when a larger one is asked for and is
+ * otherwise reused, so after the first use of the largest size no call allocates. Valid
+ * until the next call; work enqueued in order on ctx's queue may use it. */
+cgan_status cgan_gemm_workspace(cgan_ctx *ctx, size_t bytes, cl_mem *out);
+
 /* Message for a CLBlast status code. */
 const char *cgan_clblast_status_str(int status);
 #endif

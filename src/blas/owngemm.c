@@ -13,12 +13,15 @@
 #include <string.h>
 #include <time.h>
 #include "owngemm.h"
+#include "packgemm.h"
 #include "core/rng.h"
 
-typedef enum variant { V_CPU, V_CPU_OUTER, V_CPU_SWAP, V_CPU_DOT, V_GPU, V_CPU_DIRECT, V_COUNT } variant;
+typedef enum variant {
+    V_CPU, V_CPU_OUTER, V_CPU_SWAP, V_CPU_DOT, V_GPU, V_CPU_DIRECT, V_CPU_PACKED, V_COUNT
+} variant;
 
 static const char *const variant_names[V_COUNT + 1] = {
-    "cpu", "cpu-outer", "cpu-swap", "cpu-dot", "gpu", "cpu-direct", NULL
+    "cpu", "cpu-outer", "cpu-swap", "cpu-dot", "gpu", "cpu-direct", "cpu-packed", NULL
 };
 
 const char *const *cgan_gemm_own_variants(void)
@@ -34,6 +37,7 @@ static const char *tr(cgan_trans t)
 /* Tile parameters a spec may pin ("cpu-outer:tm=8,nv=2"); 0 keeps the default. */
 typedef struct own_params {
     size_t vw, nv, tm, kc, tn, ly; /* gemm_reg (vw nv tm kc ly), gemm_dot (vw tm tn) */
+    size_t kb, lx;              /* packed (vw nv tm kb lx) */
     int wx, wy, rm, rn, bk;     /* gemm_local */
 } own_params;
 
@@ -129,16 +133,6 @@ static size_t ceil_div(size_t a, size_t b)
     return (a + b - 1) / b;
 }
 
-/* Float vector width the device prefers (16 with AVX-512, 8 with AVX2), clamped to 4..16. */
-static size_t device_vw(cgan_ctx *ctx)
-{
-    cl_uint w = 0;
-    if (clGetDeviceInfo(ctx->device, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, sizeof w, &w, NULL)
-        != CL_SUCCESS || w < 4)
-        w = 4;
-    return w > 16 ? 16 : w;
-}
-
 /* gemm_reg: each item TM rows x NV vectors of VW columns. The accumulators (TM*NV vectors)
  * are sized for the register file: 32 vector registers with AVX-512, 16 otherwise. A
  * work-group of 1 x LY items shares KC-deep operand panels in local memory. */
@@ -151,7 +145,7 @@ static int reg_choose(cgan_ctx *ctx, const kview *v, const own_params *o, reg_cf
     /* Few distinct values, so that few programs are built: vectors of the device's width
      * (4 under it), tiles of 4 rows for tiny M, work-groups of 4 items. */
     reg_cfg c;
-    size_t dvw = device_vw(ctx), n = (size_t)v->n, m = (size_t)v->m;
+    size_t dvw = cgan_gemm_device_vw(ctx), n = (size_t)v->n, m = (size_t)v->m;
     c.vw = n >= dvw ? dvw : 4;
     c.nv = c.vw == dvw && n >= 2 * dvw ? 2 : 1;
     size_t tm = dvw >= 16 ? (c.nv == 2 ? 12 : 16) : (c.nv == 2 ? 6 : 12);
@@ -203,7 +197,7 @@ static void plan_direct(const kview *v, size_t batch, const reg_cfg *c, plan *pl
 static void plan_dot(cgan_ctx *ctx, const kview *v, size_t batch, const own_params *o, plan *pl)
 {
     const size_t tm = o->tm ? o->tm : 4, tn = o->tn ? o->tn : 4,
-                 vw = o->vw ? o->vw : device_vw(ctx);
+                 vw = o->vw ? o->vw : cgan_gemm_device_vw(ctx);
     pl->kernel = "gemm_dot";
     snprintf(pl->opts, sizeof pl->opts, "-DTA=%d -DTB=%d -DTC=%d -DVW=%zu -DTM=%zu -DTN=%zu",
              v->tp, v->tq, v->tc, vw, tm, tn);
@@ -335,13 +329,26 @@ static cgan_status run_gpu(cgan_ctx *ctx, const cgan_gemm_args *g, const own_par
                       "work-group of 16 items (max %zu)", dev_max);
 }
 
+/* The packed form with o's pins; where its workspace would be too large, the form "cpu"
+ * picks without packing. */
+static cgan_status run_packed(cgan_ctx *ctx, const cgan_gemm_args *g, const own_params *o)
+{
+    cgan_packed_cfg pin = { o->vw, o->nv, o->tm, o->kb, o->lx };
+    cgan_packed_cfg c = cgan_gemm_packed_config(ctx, g, &pin);
+    if (!cgan_gemm_packed_bytes(ctx, g, &c)) return run_cpu_form(ctx, g, cpu_form(g), &no_params);
+    return cgan_gemm_packed(ctx, g, &c);
+}
+
 static cgan_status run_variant(cgan_ctx *ctx, const cgan_gemm_args *g, variant v,
                                const own_params *o)
 {
     if (g->m == 0 || g->n == 0 || g->batch == 0) return CGAN_OK;
     CGAN_TRY(check_args(ctx, g));
     switch (v) {
-    case V_CPU: return run_cpu_form(ctx, g, cpu_form(g), o);
+    case V_CPU:
+        if (cgan_gemm_packed_suits(ctx, g)) return run_packed(ctx, g, &no_params);
+        return run_cpu_form(ctx, g, cpu_form(g), o);
+    case V_CPU_PACKED: return run_packed(ctx, g, o);
     case V_CPU_OUTER: return run_cpu_form(ctx, g, F_OUTER, o);
     case V_CPU_SWAP: return run_cpu_form(ctx, g, F_SWAP, o);
     case V_CPU_DOT: return run_cpu_form(ctx, g, F_DOT, o);
@@ -396,11 +403,13 @@ PINNED(cpu_swap, V_CPU_SWAP)
 PINNED(cpu_dot, V_CPU_DOT)
 PINNED(gpu, V_GPU)
 PINNED(cpu_direct, V_CPU_DIRECT)
+PINNED(cpu_packed, V_CPU_PACKED)
 
 static const cgan_gemm_provider own_provider = { "own", own_auto };
 static const cgan_gemm_provider pinned[V_COUNT] = {
     { "own:cpu", own_cpu }, { "own:cpu-outer", own_cpu_outer }, { "own:cpu-swap", own_cpu_swap },
     { "own:cpu-dot", own_cpu_dot }, { "own:gpu", own_gpu }, { "own:cpu-direct", own_cpu_direct },
+    { "own:cpu-packed", own_cpu_packed },
 };
 
 const cgan_gemm_provider *cgan_gemm_provider_own(void)
@@ -421,17 +430,22 @@ typedef struct spec_key { const char *name; int lo, hi, pow2; size_t off; int ge
 #define SK_INT(f, lo, hi, p2) { #f, lo, hi, p2, offsetof(own_params, f), 1 }
 static const spec_key spec_keys[] = {
     SK_SIZE(vw, 1, 16, 1), SK_SIZE(nv, 1, 4, 0), SK_SIZE(tm, 1, 32, 0), SK_SIZE(kc, 16, 1024, 1),
-    SK_SIZE(tn, 1, 8, 0), SK_SIZE(ly, 1, 16, 0), SK_INT(wx, 1, 32, 0), SK_INT(wy, 1, 32, 0), SK_INT(rm, 1, 16, 0),
+    SK_SIZE(tn, 1, 8, 0), SK_SIZE(ly, 1, 16, 0), SK_SIZE(kb, 16, 1 << 20, 0),
+    SK_SIZE(lx, 1, 16, 0), SK_INT(wx, 1, 32, 0), SK_INT(wy, 1, 32, 0), SK_INT(rm, 1, 16, 0),
     SK_INT(rn, 1, 16, 0), SK_INT(bk, 1, 64, 0),
 };
 
 /* Which keys a variant takes: the gemm_reg forms vw nv tm kc ly (and their dot fallback),
- * cpu-dot vw tm tn, gpu all five of wx wy rm rn bk. */
+ * cpu-dot vw tm tn, cpu-direct vw nv tm, cpu-packed vw nv tm kb lx, gpu all five of wx wy
+ * rm rn bk. */
 static int key_allowed(variant v, const char *key)
 {
     if (v == V_GPU) return strchr("wrb", key[0]) != NULL && strcmp(key, "vw") != 0;
     if (v == V_CPU_DOT) return !strcmp(key, "vw") || !strcmp(key, "tm") || !strcmp(key, "tn");
     if (v == V_CPU_DIRECT) return !strcmp(key, "vw") || !strcmp(key, "nv") || !strcmp(key, "tm");
+    if (v == V_CPU_PACKED)
+        return !strcmp(key, "vw") || !strcmp(key, "nv") || !strcmp(key, "tm") ||
+               !strcmp(key, "kb") || !strcmp(key, "lx");
     return !strcmp(key, "vw") || !strcmp(key, "nv") || !strcmp(key, "tm") || !strcmp(key, "kc") ||
            !strcmp(key, "ly");
 }
@@ -516,7 +530,7 @@ int cgan_gemm_own_candidates(cgan_ctx *ctx, const cgan_gemm_args *g, char (*out)
                 cfg[i][4]);
         return n;
     }
-    size_t dvw = device_vw(ctx);
+    size_t dvw = cgan_gemm_device_vw(ctx);
     ADD("cpu");
     static const char *const forms[] = { "cpu-outer", "cpu-swap", "cpu-direct" };
     static const size_t tms[] = { 4, 6, 8, 12, 16 };
@@ -528,10 +542,19 @@ int cgan_gemm_own_candidates(cgan_ctx *ctx, const cgan_gemm_args *g, char (*out)
             }
     /* taller work-groups: a K panel of op(B) shared by 8 items (more rows per copy) */
     for (int f = 0; f < 2; f++) ADD("%s:vw=%zu,nv=2,tm=%d,ly=8", forms[f], dvw, dvw >= 16 ? 8 : 6);
+    /* packed operands: tile shapes, work-group widths, K chunks */
+    ADD("cpu-packed");
+    static const size_t ptm[] = { 8, 12, 14 };
+    for (size_t t = 0; t < sizeof ptm / sizeof ptm[0]; t++)
+        ADD("cpu-packed:vw=%zu,nv=2,tm=%zu", dvw, dvw >= 16 ? ptm[t] : ptm[t] / 2);
+    ADD("cpu-packed:vw=%zu,nv=1,tm=%d", dvw, dvw >= 16 ? 24 : 12);
+    ADD("cpu-packed:lx=1");
+    ADD("cpu-packed:lx=8");
+    ADD("cpu-packed:kb=512");
+    ADD("cpu-packed:kb=%zu", g->k > 16 ? g->k : 16);
     static const size_t dot[][2] = { { 4, 4 }, { 2, 4 }, { 4, 2 }, { 8, 2 }, { 2, 8 } };
     for (size_t i = 0; i < sizeof dot / sizeof dot[0]; i++)
         ADD("cpu-dot:vw=%zu,tm=%zu,tn=%zu", dvw, dot[i][0], dot[i][1]);
-    (void)g;
 #undef ADD
     return n;
 }

@@ -2,8 +2,10 @@
  *
  * Variants, chosen by device type (CPU: "cpu", any other: "gpu") unless the environment
  * variable CGAN_GEMM_VARIANT names one:
- *   "cpu"        register tiles of wide vectors, the form picked per call from the
- *                transposes: "cpu-outer" for NN and TN, "cpu-swap" for TT, "cpu-dot" for NT
+ *   "cpu"        "cpu-packed" on products large and square enough to pay for its copies
+ *                (cgan_gemm_packed_suits); otherwise register tiles of wide vectors, the
+ *                form picked per call from the transposes: "cpu-outer" for NN and TN,
+ *                "cpu-swap" for TT, "cpu-dot" for NT
  *   "cpu-outer"  outer products along K, vectors along the columns of C (op(B) rows); work-
  *                groups of 4 items share K panels of op(B) (and of A when it is stored
  *                transposed) in local memory, which on a CPU is a contiguous copy that
@@ -16,6 +18,10 @@
  *                accumulators in registers (values live across a barrier are kept in
  *                memory per work-item); needs contiguous rows of op(B) (NN, TN; other
  *                transposes fall back to dot products)
+ *   "cpu-packed" both operands copied into k-major micro-panels in a workspace, then one
+ *                register tile per work-item over two sequential streams, K in chunks whose
+ *                panel of op(B) stays in L2 (src/blas/packgemm.c); any transposes, since the
+ *                copies absorb them
  *   "gpu"        classic local-memory tiling: 64x64 blocks (128x16 for C of up to 16
  *                columns), 16x16 work-groups of 4x4 (8x1) outputs per item, smaller where
  *                the device or kernel allows fewer items
@@ -38,6 +44,7 @@ const char *cgan_gemm_own_variant_for(cgan_ctx *ctx);
 
 /* Specs: a variant name, optionally with pinned tile parameters after a colon, e.g.
  *   "cpu-outer:vw=16,nv=2,tm=12,kc=128"  (gemm_reg forms: vw nv tm kc ly; cpu-direct: vw nv tm)
+ *   "cpu-packed:tm=8,kb=512"            (packed: vw nv tm kb lx)
  *   "cpu-dot:vw=16,tm=4,tn=4"           (dot products: vw tm tn)
  *   "gpu:wx=16,wy=16,rm=4,rn=4,bk=16"   (local tiling: all five)
  * Unset parameters keep the per-shape defaults. The tuner (src/blas/tune.c) stores specs. */
