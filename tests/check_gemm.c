@@ -212,6 +212,13 @@ START_TEST(test_packed)
     cgan_gemm_args thin = single(0, 1, 64, 16, 20000, 1.0f, 0.0f, 0);
     ck_assert_int_eq(cgan_gemm_packed_suits(ctx, &big), 1);
     ck_assert_int_eq(cgan_gemm_packed_suits(ctx, &thin), 0);
+    setenv("CGAN_GEMM_PACK", "0", 1);
+    ck_assert_int_eq(cgan_gemm_packed_suits(ctx, &big), 0);
+    setenv("CGAN_GEMM_PACK", "1", 1);
+    ck_assert_int_eq(cgan_gemm_packed_suits(ctx, &thin), 1);
+    run_case(ctx, cgan_gemm_provider_own_variant("cpu"), single(0, 1, 37, 5, 300, 1.0f, 0.0f, 1),
+             1099);
+    unsetenv("CGAN_GEMM_PACK");
     const cgan_gemm_provider *cpu = cgan_gemm_provider_own_variant("cpu");
     run_case(ctx, cpu, big, 1100);
     run_case(ctx, cpu, single(1, 1, 150, 97, 3000, 1.0f, 1.0f, 1), 1101); /* two K chunks */

@@ -1,5 +1,6 @@
 /* The packed GEMM (cl/gemm_packed.cl): workspace layout, tile and K-chunk choice, launches. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "packgemm.h"
 
@@ -67,13 +68,20 @@ size_t cgan_gemm_packed_bytes(cgan_ctx *ctx, const cgan_gemm_args *g, const cgan
 
 int cgan_gemm_packed_suits(cgan_ctx *ctx, const cgan_gemm_args *g)
 {
-    if (ctx->info.type != CGAN_DEVICE_CPU) return 0;
-    /* The copies move (m + n) k floats for 2 m n k flops: they pay when the product is
-     * large and neither side thin. */
-    double m = (double)g->m, n = (double)g->n, k = (double)g->k;
-    if (m * n * k < (double)(1 << 21) || m * n / (m + n) < 24.0) return 0;
+    const char *env = getenv("CGAN_GEMM_PACK");
+    int force = env && !strcmp(env, "1");
+    if (env && !strcmp(env, "0")) return 0;
     cgan_packed_cfg c = cgan_gemm_packed_config(ctx, g, NULL);
-    return cgan_gemm_packed_bytes(ctx, g, &c) != 0;
+    if (!cgan_gemm_packed_bytes(ctx, g, &c)) return 0;
+    if (force) return 1;
+    if (ctx->info.type != CGAN_DEVICE_CPU) return 0;
+    /* Measured on the models' shapes (PoCL, AVX-512): where op(B) has contiguous rows (NN,
+     * TN) the packed form won on every shape, even with a side of 1. Where op(B) runs
+     * along K (NT, TT: weight gradients), its copy is a gather and dot products along K
+     * need none: packing paid only when C is large on both sides (m n / (m + n) of 113
+     * and up won, 47 and below lost). */
+    double m = (double)g->m, n = (double)g->n;
+    return g->tb != CGAN_TRANS || m * n / (m + n) >= 64.0;
 }
 
 static cgan_status get_kernel(cgan_ctx *ctx, const char *opts, const char *name, cgan_kernel **k)

@@ -22,8 +22,9 @@ cgan_packed_cfg cgan_gemm_packed_config(cgan_ctx *ctx, const cgan_gemm_args *g,
 /* Workspace bytes g needs with c; 0 when over the device's largest allocation or 1 GiB
  * (then the packed form cannot run). */
 size_t cgan_gemm_packed_bytes(cgan_ctx *ctx, const cgan_gemm_args *g, const cgan_packed_cfg *c);
-/* 1 when the packed form is the better default for g on ctx (a CPU device, a product
- * large and square enough that the copies pay, a workspace that fits). */
+/* 1 when the packed form is the better default for g on ctx: a CPU device, a workspace
+ * that fits, and op(B) with contiguous rows or C large on both sides. $CGAN_GEMM_PACK=0
+ * turns it off, =1 takes it wherever the workspace fits (any device). */
 int cgan_gemm_packed_suits(cgan_ctx *ctx, const cgan_gemm_args *g);
 /* Runs g (arguments already checked by the caller). */
 cgan_status cgan_gemm_packed(cgan_ctx *ctx, const cgan_gemm_args *g, const cgan_packed_cfg *c);
