@@ -8,6 +8,26 @@
 
 typedef struct row { char name[64]; double fwd, bwd; } row;
 
+static int by_time(const void *a, const void *b)
+{
+    double x = ((const cgan_prof_entry *)a)->total_ms, y = ((const cgan_prof_entry *)b)->total_ms;
+    return (x < y) - (x > y);
+}
+
+/* The kernels of the timed passes by device time, per pass (sorted in place). */
+static void print_kernels(cgan_ctx *ctx, int repeat)
+{
+    double all = 0;
+    qsort(ctx->prof, (size_t)ctx->prof_count, sizeof *ctx->prof, by_time);
+    for (int i = 0; i < ctx->prof_count; i++) all += ctx->prof[i].total_ms;
+    printf("%-20s %10s %10s %7s   (per pass, by kernel)\n", "kernel", "calls", "ms", "share");
+    for (int i = 0; i < ctx->prof_count; i++)
+        printf("%-20s %10.1f %10.3f %6.1f%%\n", ctx->prof[i].name,
+               (double)ctx->prof[i].count / repeat, ctx->prof[i].total_ms / repeat,
+               100 * ctx->prof[i].total_ms / (all > 0 ? all : 1));
+    printf("\n");
+}
+
 static int run_arch(cgan_ctx *ctx, const bench_opts *o, cgan_arch arch)
 {
     cgan_model_cfg cfg = cgan_model_defaults();
@@ -32,7 +52,10 @@ static int run_arch(cgan_ctx *ctx, const bench_opts *o, cgan_arch arch)
     double *host = samples + (size_t)o->repeat * (size_t)nrows * 2, *ev = host + o->repeat;
     for (int rep = 0; rep < o->warmup + o->repeat; rep++) {
         int timed = rep >= o->warmup;
-        if (cgan_graph_profile(G.g, timed) || cgan_graph_profile(D.g, timed)) goto fail;
+        if (rep == o->warmup) cgan_profile_reset(ctx);
+        if (cgan_graph_profile(G.g, timed) || cgan_graph_profile(D.g, timed) ||
+            cgan_profile_enable(ctx, timed))
+            goto fail;
         bench_clock clk;
         double h, e;
         if (bench_clock_start(ctx, &clk)) goto fail;
@@ -74,7 +97,8 @@ static int run_arch(cgan_ctx *ctx, const bench_opts *o, cgan_arch arch)
             printf("%-20s %10.3f %10.3f %6.1f%%\n", rows[i].name, rows[i].fwd, rows[i].bwd,
                    100 * (rows[i].fwd + rows[i].bwd) / (total > 0 ? total : 1));
         printf("%-20s %21.3f  (whole pass: host %.3f ms, events %.3f ms, with per-launch "
-               "profiling)\n\n", "total", total, host_ms, event_ms);
+               "profiling)\n", "total", total, host_ms, event_ms);
+        print_kernels(ctx, o->repeat);
     } else {
         json_t *layers = json_array();
         for (int i = 0; layers && i < nrows; i++)
@@ -82,13 +106,19 @@ static int run_arch(cgan_ctx *ctx, const bench_opts *o, cgan_arch arch)
                                                     "fwd_ms", rows[i].fwd, "bwd_ms", rows[i].bwd,
                                                     "share", (rows[i].fwd + rows[i].bwd) /
                                                                  (total > 0 ? total : 1)));
-        bench_emit(ctx, json_pack("{s:s,s:s,s:i,s:i,s:f,s:f,s:f,s:o*}", "bench", "ops", "arch",
-                                  cgan_arch_name(arch), "batch", o->batch, "repeat", o->repeat,
-                                  "total_ms", total, "host_ms", host_ms, "event_ms", event_ms,
-                                  "layers", layers));
+        json_t *kernels = json_array();
+        for (int i = 0; kernels && i < ctx->prof_count; i++)
+            json_array_append_new(kernels, json_pack("{s:s,s:f,s:f}", "name", ctx->prof[i].name,
+                                                     "calls", (double)ctx->prof[i].count / o->repeat,
+                                                     "ms", ctx->prof[i].total_ms / o->repeat));
+        bench_emit(ctx, json_pack("{s:s,s:s,s:i,s:i,s:f,s:f,s:f,s:o*,s:o*}", "bench", "ops",
+                                  "arch", cgan_arch_name(arch), "batch", o->batch, "repeat",
+                                  o->repeat, "total_ms", total, "host_ms", host_ms, "event_ms",
+                                  event_ms, "layers", layers, "kernels", kernels));
     }
     rc = 0;
 fail:
+    cgan_profile_enable(ctx, 0);
     if (rc) fprintf(stderr, "cgan-bench ops: %s\n", cgan_last_error(ctx));
     free(rows);
     free(samples);
