@@ -5,8 +5,8 @@
  * in two steps. First both operands are copied into a workspace as micro-panels:
  *     P panel ip: op(P)[ip*TM + r, k] at ((ip*K + k)*TM + r)         (TM rows, k-major)
  *     Q panel jp: op(Q)[k, jp*TNC + c] at ((jp*K + k)*TNC + c)       (TNC columns, k-major)
- * Rows and columns past the edges repeat the last one (their sums are never stored), so
- * the multiply has no bounds checks. Then each work-item multiplies one P panel by one Q
+ * Rows and columns past the edges repeat the last one, or are zero (copies from views);
+ * their sums are never stored, and the multiply has no bounds checks. Then each work-item multiplies one P panel by one Q
  * panel over a chunk of K, both read strictly in sequence: the hardware prefetchers see
  * two streams, no leading dimension aliases cache sets, and the accumulators stay in
  * registers (no local memory, no barriers).
@@ -17,6 +17,15 @@
  *
  * Compile-time parameters (-D): TA, TB (1 when P, resp. Q, is stored transposed), VW (the
  * vector width), NV (vectors per row of a tile: TNC = NV*VW columns), TM (rows per tile).
+ *
+ * Views (-D PV, QV, CV; 0 by default): the operands and C may also be read or written
+ * straight from NCHW images, so that a convolution needs no im2col, channel-major pack or
+ * unpack pass of its own (src/ops/conv2d.c, deconv2d.c):
+ *   0  a row-major matrix with its leading dimension (and TA / TB)
+ *   1  channel-major: X[r][n*VP + q] = img[((n0 + n)*R + r)*VP + q] (R = the rows of X)
+ *   2  im2col (QV only): X[(ch*KS + ky)*KS + kx][n*Ho*Wo + oy*Wo + ox] =
+ *      img[n0 + n][ch][oy*CS - pad + ky][ox*CS - pad + kx], 0 outside the image
+ * With a view, op(P) = X (TA 0), op(Q) = X or X^T (TB 1), C = X. Image offsets are 64-bit.
  */
 #ifndef TA
 #define TA 0
@@ -32,6 +41,15 @@
 #endif
 #ifndef TM
 #define TM 12
+#endif
+#ifndef PV
+#define PV 0
+#endif
+#ifndef QV
+#define QV 0
+#endif
+#ifndef CV
+#define CV 0
 #endif
 #define TNC (NV * VW)
 
@@ -56,10 +74,11 @@ typedef CGAN_CAT(float, VW) vfloat;
 /* Items pack PACK_K consecutive k of one panel each. */
 #define PACK_K 64
 
-/* gemm_pack_p: grid (ceil(K/PACK_K), ceil(M/TM), batch). */
+/* gemm_pack_p: grid (ceil(K/PACK_K), ceil(M/TM), batch). v_n0, v_p: the channel-major
+ * view (PV 1; its rows are the M rows of op(P)). */
 __kernel void gemm_pack_p(const int M, const int K, __global const float *P, const long p_off,
-                          const int lda, const long p_stride, __global float *W,
-                          const long w_off, const long w_stride)
+                          const int lda, const long p_stride, const int v_n0, const int v_p,
+                          __global float *W, const long w_off, const long w_stride)
 {
     const int k0 = (int)get_global_id(0) * PACK_K, ip = (int)get_global_id(1);
     const long b = (long)get_global_id(2);
@@ -70,15 +89,31 @@ __kernel void gemm_pack_p(const int M, const int K, __global const float *P, con
     int rows[TM];
 #pragma unroll
     for (int r = 0; r < TM; r++) rows[r] = min(i0 + r, M - 1);
+#if PV == 1
+    for (int k = k0; k < k1; k++) {
+        const int n = k / v_p, q = k - n * v_p;
+        __global const float *src = P + (long)(v_n0 + n) * M * v_p + q;
+#pragma unroll
+        for (int r = 0; r < TM; r++) o[k * TM + r] = src[(long)rows[r] * v_p];
+    }
+#else
     for (int k = k0; k < k1; k++)
 #pragma unroll
         for (int r = 0; r < TM; r++) o[k * TM + r] = PE(rows[r], k);
+#endif
 }
 
-/* gemm_pack_q: grid (ceil(K/PACK_K), ceil(N/TNC), batch). */
+#if QV == 2 && !(defined(KS) && defined(CS))
+#error "the im2col view needs the kernel size KS and stride CS"
+#endif
+#if PV != 0 && TA
+#error "views: op(P) = X needs TA 0"
+#endif
+/* gemm_pack_q: grid (ceil(K/PACK_K), ceil(N/TNC), batch); matrices, and the channel-major
+ * view with TB 1 (v_n0, v_p). The other views go through gemm_pack_q_planes. */
 __kernel void gemm_pack_q(const int N, const int K, __global const float *Q, const long q_off,
-                          const int ldb, const long q_stride, __global float *W,
-                          const long w_off, const long w_stride)
+                          const int ldb, const long q_stride, const int v_n0, const int v_p,
+                          __global float *W, const long w_off, const long w_stride)
 {
     const int k0 = (int)get_global_id(0) * PACK_K, jp = (int)get_global_id(1);
     const long b = (long)get_global_id(2);
@@ -86,7 +121,7 @@ __kernel void gemm_pack_q(const int N, const int K, __global const float *Q, con
     Q += q_off + b * q_stride;
     __global float *o = W + w_off + b * w_stride + (long)jp * K * TNC;
     const int j0 = jp * TNC, k1 = min(k0 + PACK_K, K);
-#if !TB
+#if QV == 0 && !TB
     if (j0 + TNC <= N) { /* whole rows of the panel: vector copies */
         for (int k = k0; k < k1; k++)
 #pragma unroll
@@ -98,18 +133,95 @@ __kernel void gemm_pack_q(const int N, const int K, __global const float *Q, con
     int cols[TNC];
 #pragma unroll
     for (int c = 0; c < TNC; c++) cols[c] = min(j0 + c, N - 1);
+#if QV == 0
     for (int k = k0; k < k1; k++)
 #pragma unroll
         for (int c = 0; c < TNC; c++) o[k * TNC + c] = QE(k, cols[c]);
+#elif QV == 1 && TB /* op(Q)[k, j] = X[j][k]: X has N rows */
+    for (int k = k0; k < k1; k++) {
+        const int n = k / v_p;
+        __global const float *src = Q + (long)(v_n0 + n) * N * v_p + (k - n * v_p);
+#pragma unroll
+        for (int c = 0; c < TNC; c++) o[k * TNC + c] = src[(long)cols[c] * v_p];
+    }
+#endif
+}
+
+/* gemm_pack_q_planes (batch 1; QV 1 with TB 0, or QV 2): one item per row r of X and image
+ * n, which copies the row's positions of that image (a plane of the image, or its im2col
+ * row) in order, incremental indices and no division per element. With TB 0 they go along
+ * panel row r, across panels every TNC columns (the last image also zeroes the columns past
+ * N of the last panel); with TB 1 they go down column r % TNC of panel r / TNC (items
+ * r >= N zero the padding columns). Grid (rows of X, rounded up to TNC when TB, images). */
+__kernel void gemm_pack_q_planes(const int N, const int K, __global const float *Q,
+                                 const int v_n0, const int v_p, const int v_r, const int v_h,
+                                 const int v_w, const int v_pad, const int v_ho,
+                                 const int v_wo, __global float *W, const long w_off)
+{
+    const int r = (int)get_global_id(0), n = (int)get_global_id(1);
+#if QV == 1
+    const int P = v_p;
+#else
+    const int P = v_ho * v_wo;
+#endif
+#if TB
+    const int rows = (N + TNC - 1) / TNC * TNC, xr = N, nimg = K / P;
+#else
+    const int rows = K, xr = K, nimg = N / P;
+#endif
+    if (r >= rows || n >= nimg) return;
+#if TB
+    __global float *dst = W + w_off + ((long)(r / TNC) * K + (long)n * P) * TNC + r % TNC;
+    if (r >= N) {
+        for (int q = 0; q < P; q++) dst[(long)q * TNC] = 0.0f;
+        return;
+    }
+    long at = 0;
+#define EMIT(v) do { dst[at] = (v); at += TNC; } while (0)
+#else
+    const int j = n * P, jp = j / TNC;
+    int c = j - jp * TNC;
+    __global float *dst = W + w_off + ((long)jp * K + r) * TNC;
+#define EMIT(v)                                                                             \
+    do {                                                                                    \
+        dst[c] = (v);                                                                       \
+        if (++c == TNC) {                                                                   \
+            c = 0;                                                                          \
+            dst += (long)K * TNC;                                                           \
+        }                                                                                   \
+    } while (0)
+#endif
+#if QV == 1
+    __global const float *src = Q + ((long)(v_n0 + n) * xr + r) * P;
+    for (int q = 0; q < P; q++) EMIT(src[q]);
+#elif QV == 2
+    const int ch = r / (KS * KS), ky = (r / KS) % KS, kx = r % KS;
+    __global const float *plane = Q + ((long)(v_n0 + n) * v_r + ch) * v_h * v_w;
+    for (int oy = 0; oy < v_ho; oy++) {
+        const int iy = oy * CS - v_pad + ky;
+        const int rowok = iy >= 0 && iy < v_h;
+        __global const float *row = plane + (long)(rowok ? iy : 0) * v_w;
+        for (int ox = 0; ox < v_wo; ox++) {
+            const int ix = ox * CS - v_pad + kx;
+            EMIT((rowok && ix >= 0 && ix < v_w) ? row[ix] : 0.0f);
+        }
+    }
+#endif
+#if !TB
+    if (n == nimg - 1)
+        while (c != 0) EMIT(0.0f); /* the last panel's columns past N */
+#endif
+#undef EMIT
 }
 
 /* gemm_packed: one TM x TNC tile of C per item over k in [k0, k0 + kc); grid
- * (ceil(M/TM), ceil(N/TNC), batch), rounded up to the work-group. */
+ * (ceil(M/TM), ceil(N/TNC), batch), rounded up to the work-group. c_n0, c_p: the
+ * channel-major view of C (CV 1; its rows are the M rows of C). */
 __kernel void gemm_packed(const int M, const int N, const int K, const float alpha,
                           __global const float *W, const long p_off, const long p_stride,
                           const long q_off, const long q_stride, const int k0, const int kc,
                           const float beta, __global float *C, const long c_off, const int ldc,
-                          const long c_stride)
+                          const long c_stride, const int c_n0, const int c_p)
 {
     const int ip = (int)get_global_id(0), jp = (int)get_global_id(1);
     const int i0 = ip * TM, j0 = jp * TNC;
@@ -136,6 +248,7 @@ __kernel void gemm_packed(const int M, const int N, const int K, const float alp
         a += TM;
         q += TNC;
     }
+#if CV == 0
     if (i0 + TM <= M && j0 + TNC <= N) {
 #pragma unroll
         for (int r = 0; r < TM; r++)
@@ -149,6 +262,16 @@ __kernel void gemm_packed(const int M, const int N, const int K, const float alp
         return;
     }
     /* the bottom and right edges: one element at a time, from a private copy */
+#define CIDX(i, j, c) ((long)(i) * ldc + (j))
+#else
+    /* channel-major C: column j = n*c_p + q of row i at ((c_n0 + n)*M + i)*c_p + q */
+    long cbase[TNC];
+    for (int c = 0; c < TNC; c++) {
+        const int j = min(j0 + c, N - 1), n = j / c_p;
+        cbase[c] = (long)(c_n0 + n) * M * c_p + (j - n * c_p);
+    }
+#define CIDX(i, j, c) (cbase[c] + (long)(i) * c_p)
+#endif
     float t[TM * TNC];
 #pragma unroll
     for (int r = 0; r < TM; r++)
@@ -157,7 +280,7 @@ __kernel void gemm_packed(const int M, const int N, const int K, const float alp
     const int rm = min(TM, M - i0), cn = min(TNC, N - j0);
     for (int r = 0; r < rm; r++)
         for (int c = 0; c < cn; c++) {
-            __global float *d = C + (long)(i0 + r) * ldc + j0 + c;
+            __global float *d = C + CIDX(i0 + r, j0 + c, c);
             const float v = alpha * t[r * TNC + c];
             *d = beta == 0.0f ? v : mad(beta, *d, v);
         }

@@ -239,21 +239,43 @@ START_TEST(test_deconv2d)
 }
 END_TEST
 
-/* The element forms of im2col/col2im (the GPU default) on the cases small enough for finite
- * differences; the suite above runs the device's default form. */
-START_TEST(test_conv2d_element)
-{
-    setenv("CGAN_CONV_FORM", "element", 1);
-    run_op_case(0, &conv_cases[_i], _i);
-    unsetenv("CGAN_CONV_FORM");
-}
-END_TEST
+/* The suite above runs the device's defaults; these run the cases again with one setting
+ * changed: the element forms of im2col/col2im (the GPU default), on the cases small enough
+ * for finite differences; every GEMM through the packed form, so through views of the
+ * images (no im2col, pack or unpack pass; weight gradients included, which the default
+ * packs only when large), on every case; no GEMM packed, so every product on the plain
+ * matrices the views stand for, on the finite-difference cases. */
+#define NCONV (int)(sizeof conv_cases / sizeof conv_cases[0])
+#define NDECONV (int)(sizeof deconv_cases / sizeof deconv_cases[0])
+static const struct env_run {
+    const char *var, *value;
+    int deconv, cases;
+} env_runs[] = {
+    { "CGAN_CONV_FORM", "element", 0, 10 }, { "CGAN_CONV_FORM", "element", 1, 9 },
+    { "CGAN_GEMM_PACK", "1", 0, NCONV },    { "CGAN_GEMM_PACK", "1", 1, NDECONV },
+    { "CGAN_GEMM_PACK", "0", 0, 10 },       { "CGAN_GEMM_PACK", "0", 1, 9 },
+};
 
-START_TEST(test_deconv2d_element)
+static int env_run_total(void)
 {
-    setenv("CGAN_CONV_FORM", "element", 1);
-    run_op_case(1, &deconv_cases[_i], _i);
-    unsetenv("CGAN_CONV_FORM");
+    int t = 0;
+    for (size_t i = 0; i < sizeof env_runs / sizeof env_runs[0]; i++) t += env_runs[i].cases;
+    return t;
+}
+
+/* _i counts through the cases of every run in turn. */
+START_TEST(test_ops_env)
+{
+    int i = _i;
+    for (size_t r = 0; r < sizeof env_runs / sizeof env_runs[0]; i -= env_runs[r++].cases)
+        if (i < env_runs[r].cases) {
+            setenv(env_runs[r].var, env_runs[r].value, 1);
+            run_op_case(env_runs[r].deconv,
+                        env_runs[r].deconv ? &deconv_cases[i] : &conv_cases[i], i);
+            unsetenv(env_runs[r].var);
+            return;
+        }
+    ck_abort_msg("case %d past the runs", _i);
 }
 END_TEST
 
@@ -353,10 +375,9 @@ int main(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("ops");
     tcase_set_timeout(tc, 900);
-    tcase_add_loop_test(tc, test_conv2d, 0, (int)(sizeof conv_cases / sizeof conv_cases[0]));
-    tcase_add_loop_test(tc, test_deconv2d, 0, (int)(sizeof deconv_cases / sizeof deconv_cases[0]));
-    tcase_add_loop_test(tc, test_conv2d_element, 0, 10);
-    tcase_add_loop_test(tc, test_deconv2d_element, 0, 9);
+    tcase_add_loop_test(tc, test_conv2d, 0, NCONV);
+    tcase_add_loop_test(tc, test_deconv2d, 0, NDECONV);
+    tcase_add_loop_test(tc, test_ops_env, 0, env_run_total());
     tcase_add_test(tc, test_selfchecks);
     suite_add_tcase(s, tc);
     tc = tcase_create("builders");

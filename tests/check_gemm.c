@@ -231,6 +231,187 @@ START_TEST(test_packed)
 }
 END_TEST
 
+/* ---- views: operands and C straight from NCHW images ---------------------------------- */
+/* The matrix X a view stands for, rows x cols, built on the host from the images. */
+static float *view_matrix(const cgan_gemm_view *v, const float *img, size_t rows, size_t cols)
+{
+    float *x = malloc(rows * cols * sizeof *x);
+    ck_assert_ptr_nonnull(x);
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < cols; j++) {
+            float e;
+            if (v->kind == CGAN_VIEW_CM) {
+                size_t n = j / (size_t)v->p, q = j % (size_t)v->p;
+                e = img[(((size_t)v->n0 + n) * rows + r) * (size_t)v->p + q];
+            } else {
+                int ch = (int)r / (v->k * v->k), ky = (int)r / v->k % v->k, kx = (int)r % v->k;
+                int n = (int)j / (v->oh * v->ow), t = (int)j % (v->oh * v->ow);
+                int iy = t / v->ow * v->stride - v->pad + ky, ix = t % v->ow * v->stride - v->pad + kx;
+                e = iy >= 0 && iy < v->h && ix >= 0 && ix < v->w
+                        ? img[(((size_t)(v->n0 + n) * v->c + ch) * v->h + iy) * v->w + ix] : 0.0f;
+            }
+            x[r * cols + j] = e;
+        }
+    return x;
+}
+
+/* One product with views: g's shape and transposes, a, b, c the views (matrix views take
+ * random matrices); every element of C's buffer is compared with the double reference. */
+static void run_view_case(cgan_ctx *ctx, cgan_gemm_args g, cgan_gemm_views v, size_t kb,
+                          uint64_t seed)
+{
+    cgan_rng rng;
+    cgan_rng_init(&rng, seed, 5);
+    int ta = g.ta == CGAN_TRANS, tb = g.tb == CGAN_TRANS;
+    size_t arows = ta ? g.k : g.m, acols = ta ? g.m : g.k;
+    size_t brows = tb ? g.n : g.k, bcols = tb ? g.k : g.n;
+    /* image buffers: the view's images from n0, plus one image past them */
+    cgan_gemm_view *vs[3] = { &v.a, &v.b, &v.c };
+    size_t rows[3] = { arows, brows, g.m }, cols[3] = { acols, bcols, g.n };
+    float *host[3], *mat[3];
+    size_t nimg[3];
+    for (int i = 0; i < 3; i++) {
+        cgan_gemm_view *w = vs[i];
+        if (w->kind == CGAN_VIEW_MATRIX) {
+            nimg[i] = rows[i] * cols[i];
+            host[i] = tu_random(&rng, nimg[i], -1, 1);
+            mat[i] = host[i];
+            continue;
+        }
+        size_t plane = w->kind == CGAN_VIEW_CM ? (size_t)w->p : (size_t)w->oh * w->ow;
+        size_t per = w->kind == CGAN_VIEW_CM ? rows[i] * plane : (size_t)w->c * w->h * w->w;
+        nimg[i] = ((size_t)w->n0 + cols[i] / plane + 1) * per;
+        host[i] = tu_random(&rng, nimg[i], -1, 1);
+        mat[i] = view_matrix(w, host[i], rows[i], cols[i]);
+        w->img = tu_upload(ctx, host[i], nimg[i]);
+    }
+    cgan_gemm_args p = g; /* the plain product on the host matrices */
+    p.lda = acols, p.ldb = bcols, p.ldc = g.n, p.batch = 1;
+    if (g.beta == 0.0f)
+        for (size_t i = 0; i < g.m * g.n; i++) mat[2][i] = NAN;
+    double *ref = malloc(g.m * g.n * sizeof *ref);
+    for (size_t i = 0; i < g.m * g.n; i++) ref[i] = mat[2][i];
+    tu_ref_gemm(&p, mat[0], mat[1], mat[2], ref, 0);
+    /* on the device: C's images (or matrix) start as host[2] with the product's elements
+     * NaN when beta is 0 */
+    if (g.beta == 0.0f && v.c.kind == CGAN_VIEW_MATRIX)
+        for (size_t i = 0; i < g.m * g.n; i++) host[2][i] = NAN;
+    if (g.beta == 0.0f && v.c.kind == CGAN_VIEW_CM)
+        for (size_t i = 0; i < g.m; i++)
+            for (size_t j = 0; j < g.n; j++)
+                host[2][(((size_t)v.c.n0 + j / (size_t)v.c.p) * g.m + i) * (size_t)v.c.p +
+                        j % (size_t)v.c.p] = NAN;
+    g.lda = acols, g.ldb = bcols, g.ldc = g.n, g.batch = 1;
+    g.a = v.a.kind ? NULL : tu_upload(ctx, host[0], nimg[0]);
+    g.b = v.b.kind ? NULL : tu_upload(ctx, host[1], nimg[1]);
+    if (v.c.kind) {
+        cgan_buffer_release(v.c.img);
+        v.c.img = tu_upload(ctx, host[2], nimg[2]);
+    } else {
+        g.c = tu_upload(ctx, host[2], nimg[2]);
+    }
+    cgan_packed_cfg pin = { 0, 0, 0, kb, 0 };
+    cgan_packed_cfg c = cgan_gemm_packed_config(ctx, &g, &pin);
+    TU_OK(ctx, cgan_gemm_packed(ctx, &g, &c, &v));
+    float *got = malloc(nimg[2] * sizeof *got);
+    tu_download(ctx, v.c.kind ? v.c.img : g.c, got, nimg[2]);
+    /* expected buffer: host[2] with the product's elements replaced by ref */
+    double *want = malloc(nimg[2] * sizeof *want);
+    for (size_t i = 0; i < nimg[2]; i++) want[i] = host[2][i];
+    for (size_t i = 0; i < g.m; i++)
+        for (size_t j = 0; j < g.n; j++) {
+            size_t at = v.c.kind ? (((size_t)v.c.n0 + j / (size_t)v.c.p) * g.m + i) * (size_t)v.c.p +
+                                       j % (size_t)v.c.p
+                                 : i * g.n + j;
+            want[at] = ref[i * g.n + j];
+        }
+    size_t at;
+    double err = norm_err(got, want, nimg[2], &at);
+    ck_assert_msg(err < tolerance(g.k), "views %d/%d/%d %s%s m=%zu n=%zu k=%zu: error %.3g at "
+                  "%zu (got %g, want %g)", v.a.kind, v.b.kind, v.c.kind, ta ? "T" : "N",
+                  tb ? "T" : "N", g.m, g.n, g.k, err, at, got[at], want[at]);
+    for (int i = 0; i < 3; i++) {
+        if (mat[i] != host[i]) free(mat[i]);
+        free(host[i]);
+        cgan_buffer_release(vs[i]->img);
+    }
+    cgan_buffer_release(g.a);
+    cgan_buffer_release(g.b);
+    cgan_buffer_release(g.c);
+    free(ref); free(got); free(want);
+}
+
+static cgan_gemm_view cm(int n0, int p)
+{
+    cgan_gemm_view v = { .kind = CGAN_VIEW_CM, .n0 = n0, .p = p };
+    return v;
+}
+
+/* the columns of images [c][h][w], kernel k, stride s, pad pd */
+static cgan_gemm_view cols(int n0, int c, int h, int w, int k, int s, int pd)
+{
+    cgan_gemm_view v = { .kind = CGAN_VIEW_IM2COL, .n0 = n0, .c = c, .h = h, .w = w, .k = k,
+                         .stride = s, .pad = pd, .oh = (h + 2 * pd - k) / s + 1,
+                         .ow = (w + 2 * pd - k) / s + 1 };
+    return v;
+}
+
+static cgan_gemm_args shape(int ta, int tb, size_t m, size_t n, size_t k, float beta)
+{
+    cgan_gemm_args g = { .ta = ta, .tb = tb, .m = m, .n = n, .k = k, .alpha = 0.5f,
+                         .beta = beta, .batch = 1 };
+    return g;
+}
+
+/* Every view the convolutions use and the ones they do not (B channel-major transposed),
+ * odd geometries (stride 3, pad 2, planes of 35 positions), a first image past 0, K in
+ * chunks, beta 0 over NaN and beta 1; bad views are refused naming the operand. */
+START_TEST(test_views)
+{
+    cgan_ctx *ctx = tu_ctx();
+    static const cgan_gemm_views none;
+    cgan_gemm_views v;
+    /* conv forward: C (CM) = W * cols(x); x 3 images of 2x7x5, k3 s2 p1 -> 4x3 */
+    v = none, v.b = cols(1, 2, 7, 5, 3, 2, 1), v.c = cm(1, 12);
+    run_view_case(ctx, shape(0, 0, 13, 24, 18, 0.0f), v, 0, 1200);
+    /* conv weight gradient: dout_cm * cols^T, beta 1, K in chunks of 7 */
+    v = none, v.a = cm(0, 12), v.b = cols(0, 2, 7, 5, 3, 2, 1);
+    run_view_case(ctx, shape(0, 1, 13, 18, 36, 1.0f), v, 7, 1201);
+    /* conv input gradient: W^T * dout_cm; deconv forward alike */
+    v = none, v.b = cm(2, 35);
+    run_view_case(ctx, shape(1, 0, 37, 70, 9, 0.0f), v, 0, 1202);
+    /* B channel-major transposed (no op uses it) */
+    v = none, v.b = cm(1, 5);
+    run_view_case(ctx, shape(0, 1, 17, 33, 15, 1.0f), v, 4, 1203);
+    /* deconv input gradient: C (CM, beta 1) = W * cols(dout), stride 3 pad 2 */
+    v = none, v.b = cols(0, 3, 8, 9, 4, 3, 2), v.c = cm(0, 12);
+    run_view_case(ctx, shape(0, 0, 5, 36, 48, 1.0f), v, 0, 1204);
+    /* bad views */
+    cgan_gemm_args g = shape(0, 0, 4, 10, 3, 0.0f);
+    cl_mem buf;
+    TU_OK(ctx, cgan_buffer_create(ctx, 40 * sizeof(float), "test", &buf));
+    g.a = g.b = g.c = buf, g.lda = 3, g.ldb = 10, g.ldc = 10;
+    cgan_packed_cfg c = cgan_gemm_packed_config(ctx, &g, NULL);
+    v = none, v.b = cm(0, 3), v.b.img = buf; /* 10 columns are not images of 3 */
+    ck_assert_int_eq(cgan_gemm_packed(ctx, &g, &c, &v), CGAN_E_INVALID);
+    ck_assert_msg(strstr(cgan_last_error(ctx), "B as a channel-major view"), "%s",
+                  cgan_last_error(ctx));
+    v = none, v.c = cm(3, 5), v.c.img = buf; /* images 3..4 of 4x5 floats: 100 > 40 */
+    ck_assert_int_eq(cgan_gemm_packed(ctx, &g, &c, &v), CGAN_E_INVALID);
+    ck_assert_msg(strstr(cgan_last_error(ctx), "C as a channel-major view reads 100"), "%s",
+                  cgan_last_error(ctx));
+    v = none, v.a = cols(0, 1, 3, 3, 1, 1, 0), v.a.img = buf;
+    ck_assert_int_eq(cgan_gemm_packed(ctx, &g, &c, &v), CGAN_E_INVALID);
+    ck_assert_msg(strstr(cgan_last_error(ctx), "A takes only"), "%s", cgan_last_error(ctx));
+    g.batch = 2, g.c_stride = 40;
+    v = none, v.b = cm(0, 5), v.b.img = buf;
+    ck_assert_int_eq(cgan_gemm_packed(ctx, &g, &c, &v), CGAN_E_INVALID);
+    ck_assert_msg(strstr(cgan_last_error(ctx), "needs batch 1"), "%s", cgan_last_error(ctx));
+    cgan_buffer_release(buf);
+    cgan_ctx_destroy(ctx);
+}
+END_TEST
+
 /* CLBlast and the own provider agree on a model shape (D.conv3 forward, batch cut to 4). */
 START_TEST(test_agrees_with_clblast)
 {
@@ -403,6 +584,7 @@ int main(void)
     tcase_add_loop_test(tc, test_variant_batched, 0, nv);
     tcase_add_test(tc, test_long_k);
     tcase_add_test(tc, test_packed);
+    tcase_add_test(tc, test_views);
     tcase_add_test(tc, test_specs);
     suite_add_tcase(s, tc);
     tc = tcase_create("provider");

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "gemm.h"
 #include "owngemm.h"
+#include "packgemm.h"
 #include "tune.h"
 
 /* What hangs off ctx->blas. */
@@ -225,4 +226,32 @@ cgan_status cgan_sgemm(cgan_ctx *ctx, cgan_trans ta, cgan_trans tb, size_t m, si
         .batch = 1,
     };
     return cgan_gemm(ctx, &g);
+}
+
+cgan_status cgan_gemm_viewed(cgan_ctx *ctx, const cgan_gemm_args *g, const cgan_gemm_views *v,
+                            int *done)
+{
+    *done = 0;
+    blas_state *s = state_of(ctx);
+    /* only where cgan_gemm would take the own provider's packed form for g */
+    if (!s || s->provider || cgan_gemm_current(ctx) != cgan_gemm_provider_own() ||
+        tuned_choice(ctx, s, g))
+        return CGAN_OK;
+    const char *variant = cgan_gemm_own_variant_for(ctx);
+    if (!variant) return CGAN_E_INVALID; /* $CGAN_GEMM_VARIANT names none: as cgan_gemm */
+    cgan_packed_cfg c = cgan_gemm_packed_config(ctx, g, NULL);
+    int packed = !strcmp(variant, "cpu-packed") ? cgan_gemm_packed_bytes(ctx, g, &c) != 0
+                                                : !strcmp(variant, "cpu") &&
+                                                      cgan_gemm_packed_suits(ctx, g);
+    if (!packed) return CGAN_OK;
+    if (g->m == 0 || g->n == 0 || g->batch == 0) return *done = 1, CGAN_OK;
+    if (g->k == 0)
+        return cgan_error(ctx, CGAN_E_INVALID, "gemm %s%s m=%zu n=%zu: k is 0", tr(g->ta),
+                          tr(g->tb), g->m, g->n);
+    CGAN_TRY(check_args(ctx, g));
+    CGAN_TRY(cgan_gemm_own_check_args(ctx, g));
+    if (s->observe) s->observe(s->observe_user, g, cgan_gemm_current(ctx)->name);
+    CGAN_TRY(cgan_gemm_packed(ctx, g, &c, v));
+    *done = 1;
+    return CGAN_OK;
 }

@@ -60,6 +60,15 @@ void cgan_gemm_tune_reload(cgan_ctx *ctx);
  * until the next call; work enqueued in order on ctx's queue may use it. */
 cgan_status cgan_gemm_workspace(cgan_ctx *ctx, size_t bytes, cl_mem *out);
 
+/* Operand views of NCHW images (src/blas/packgemm.h). */
+typedef struct cgan_gemm_views cgan_gemm_views;
+/* Runs g with some operands read, or C written, through views of NCHW images, when
+ * cgan_gemm would run g on the own provider's packed form (which reads its operands
+ * through copies anyway): then *done = 1. Otherwise nothing runs, *done = 0, and the
+ * caller runs g on the plain matrices it describes, which must be valid arguments. */
+cgan_status cgan_gemm_viewed(cgan_ctx *ctx, const cgan_gemm_args *g, const cgan_gemm_views *v,
+                            int *done);
+
 /* Message for a CLBlast status code. */
 const char *cgan_clblast_status_str(int status);
 #endif

@@ -85,7 +85,7 @@ static cgan_status check_operand(cgan_ctx *ctx, const cgan_gemm_args *g, const c
     return CGAN_OK;
 }
 
-static cgan_status check_args(cgan_ctx *ctx, const cgan_gemm_args *g)
+cgan_status cgan_gemm_own_check_args(cgan_ctx *ctx, const cgan_gemm_args *g)
 {
     if (g->m > INT_MAX || g->n > INT_MAX || g->k > INT_MAX || g->batch > INT_MAX)
         return cgan_error(ctx, CGAN_E_INVALID, "gemm m=%zu n=%zu k=%zu batch=%zu: over the 32-bit "
@@ -336,14 +336,14 @@ static cgan_status run_packed(cgan_ctx *ctx, const cgan_gemm_args *g, const own_
     cgan_packed_cfg pin = { o->vw, o->nv, o->tm, o->kb, o->lx };
     cgan_packed_cfg c = cgan_gemm_packed_config(ctx, g, &pin);
     if (!cgan_gemm_packed_bytes(ctx, g, &c)) return run_cpu_form(ctx, g, cpu_form(g), &no_params);
-    return cgan_gemm_packed(ctx, g, &c);
+    return cgan_gemm_packed(ctx, g, &c, NULL);
 }
 
 static cgan_status run_variant(cgan_ctx *ctx, const cgan_gemm_args *g, variant v,
                                const own_params *o)
 {
     if (g->m == 0 || g->n == 0 || g->batch == 0) return CGAN_OK;
-    CGAN_TRY(check_args(ctx, g));
+    CGAN_TRY(cgan_gemm_own_check_args(ctx, g));
     switch (v) {
     case V_CPU:
         if (cgan_gemm_packed_suits(ctx, g)) return run_packed(ctx, g, &no_params);

@@ -42,6 +42,10 @@ const char *const *cgan_gemm_own_variants(void);
  * NULL with an error recorded on ctx when $CGAN_GEMM_VARIANT names no variant. */
 const char *cgan_gemm_own_variant_for(cgan_ctx *ctx);
 
+/* The checks every own variant makes: 32-bit sizes, and every element of A, B and C the
+ * product touches inside its buffer. */
+cgan_status cgan_gemm_own_check_args(cgan_ctx *ctx, const cgan_gemm_args *g);
+
 /* Specs: a variant name, optionally with pinned tile parameters after a colon, e.g.
  *   "cpu-outer:vw=16,nv=2,tm=12,kc=128"  (gemm_reg forms: vw nv tm kc ly; cpu-direct: vw nv tm)
  *   "cpu-packed:tm=8,kb=512"            (packed: vw nv tm kb lx)

@@ -26,6 +26,30 @@ size_t cgan_gemm_packed_bytes(cgan_ctx *ctx, const cgan_gemm_args *g, const cgan
  * that fits, and op(B) with contiguous rows or C large on both sides. $CGAN_GEMM_PACK=0
  * turns it off, =1 takes it wherever the workspace fits (any device). */
 int cgan_gemm_packed_suits(cgan_ctx *ctx, const cgan_gemm_args *g);
-/* Runs g (arguments already checked by the caller). */
-cgan_status cgan_gemm_packed(cgan_ctx *ctx, const cgan_gemm_args *g, const cgan_packed_cfg *c);
+/* Operands read, or C written, straight from NCHW images (cl/gemm_packed.cl): */
+typedef enum cgan_view_kind {
+    CGAN_VIEW_MATRIX = 0, /* the matrix of the GEMM arguments */
+    CGAN_VIEW_CM = 1,     /* channel-major: X[r][n*p + q] = img[((n0 + n)*R + r)*p + q] */
+    CGAN_VIEW_IM2COL = 2  /* X[(ch*k + ky)*k + kx][n*oh*ow + oy*ow + ox] =
+                           * img[n0 + n][ch][oy*stride - pad + ky][ox*stride - pad + kx] */
+} cgan_view_kind;
+
+typedef struct cgan_gemm_view {
+    cgan_view_kind kind;
+    cl_mem img;   /* the images (float 0 is image 0) */
+    int n0;       /* the first image X covers */
+    int p;        /* CM: positions per image plane */
+    int c, h, w, k, stride, pad, oh, ow; /* IM2COL: the images' geometry */
+} cgan_gemm_view;
+
+/* Views of A (CM only, with ta N), B (CM or IM2COL, either tb) and C (CM): op(A) = X,
+ * op(B) = X (X^T when tb is T), C = X. A matrix view leaves the argument as it is. */
+struct cgan_gemm_views {
+    cgan_gemm_view a, b, c;
+};
+
+/* Runs g (arguments already checked by the caller), with views when v is not NULL (then
+ * batch must be 1; the shapes of the views are checked here). */
+cgan_status cgan_gemm_packed(cgan_ctx *ctx, const cgan_gemm_args *g, const cgan_packed_cfg *c,
+                             const cgan_gemm_views *v);
 #endif

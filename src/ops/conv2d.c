@@ -7,6 +7,9 @@
  *           dcols = W^T * dout_cm, din = col2im(dcols)   (gather, no atomics)
  * A "dense" layer whose kernel covers the whole unpadded input (Ho = Wo = 1, as the last
  * layer of a DCGAN discriminator) is a plain matrix product and skips the columns.
+ * Where the GEMM runs on the own packed form (CPUs), it reads the columns and dout_cm
+ * straight from the images and writes out in NCHW (views, cgan_gemm_viewed): no im2col,
+ * pack or unpack pass and no work space, only the GEMM's own copies.
  *
  * Also the helpers shared with deconv2d.c (cl/conv2d.cl) and the builder. */
 #include <limits.h>
@@ -122,6 +125,20 @@ cgan_status cgan_conv_unpack_cm(cgan_ctx *ctx, cl_mem src, size_t src_off, int n
     return cgan_launch(ctx, k, &r, CGAN_KMEM(src), CGAN_KINT(src_off), CGAN_KINT(n0),
                        CGAN_KINT(nb), CGAN_KINT(c), CGAN_KINT(p), CGAN_KFLOAT(beta),
                        CGAN_KMEM(dst));
+}
+
+cgan_gemm_view cgan_conv_view_cm(cl_mem img, int n0, size_t p)
+{
+    cgan_gemm_view v = { .kind = CGAN_VIEW_CM, .img = img, .n0 = n0, .p = (int)p };
+    return v;
+}
+
+cgan_gemm_view cgan_conv_view_im2col(cl_mem img, int n0, const cgan_colgeom *g)
+{
+    cgan_gemm_view v = { .kind = CGAN_VIEW_IM2COL, .img = img, .n0 = n0, .c = g->c, .h = g->h,
+                         .w = g->w, .k = g->k, .stride = g->stride, .pad = g->pad,
+                         .oh = g->oh, .ow = g->ow };
+    return v;
 }
 
 cgan_status cgan_conv_bias_add(cgan_ctx *ctx, int n, int c, int p, cl_mem bias, cl_mem y)
@@ -287,12 +304,21 @@ static cgan_status conv_forward(cgan_ctx *ctx, const cgan_op_args *a)
             int cnt = d.n - n0 < nb ? d.n - n0 : nb;
             size_t np = (size_t)cnt * d.p;
             size_t ooff = d.kk * np; /* out_cm [Cout][np] after the columns [K][np] */
-            CGAN_TRY(cgan_conv_im2col(ctx, &cg, a->in[0], n0, cnt, a->work, 0));
             /* out_cm [Cout][np] = W [Cout][K] * cols [K][np]: one wide GEMM for the chunk
              * (per-image products are as narrow as P, 16 columns in the models' last
-             * layers), then back to NCHW */
-            CGAN_TRY(cgan_sgemm(ctx, CGAN_NO_TRANS, CGAN_NO_TRANS, d.cout, np, d.kk, 1.0f,
-                                a->param[0], 0, d.kk, a->work, 0, np, 0.0f, a->work, ooff, np));
+             * layers), then back to NCHW. The packed GEMM reads the columns from x and
+             * writes NCHW itself. */
+            cgan_gemm_args g = { .ta = CGAN_NO_TRANS, .tb = CGAN_NO_TRANS, .m = d.cout, .n = np,
+                                 .k = d.kk, .alpha = 1.0f, .beta = 0.0f, .a = a->param[0],
+                                 .lda = d.kk, .b = a->work, .ldb = np, .c = a->work,
+                                 .c_off = ooff, .ldc = np, .batch = 1 };
+            cgan_gemm_views v = { .b = cgan_conv_view_im2col(a->in[0], n0, &cg),
+                                  .c = cgan_conv_view_cm(a->out, n0, d.p) };
+            int done;
+            CGAN_TRY(cgan_gemm_viewed(ctx, &g, &v, &done));
+            if (done) continue;
+            CGAN_TRY(cgan_conv_im2col(ctx, &cg, a->in[0], n0, cnt, a->work, 0));
+            CGAN_TRY(cgan_gemm(ctx, &g));
             CGAN_TRY(cgan_conv_unpack_cm(ctx, a->work, ooff, n0, cnt, d.cout, (int)d.p, 0.0f,
                                          a->out));
         }
@@ -326,16 +352,39 @@ static cgan_status conv_backward(cgan_ctx *ctx, const cgan_op_args *a)
         int cnt = d.n - n0 < nb ? d.n - n0 : nb;
         size_t np = (size_t)cnt * d.p;
         size_t doff = d.kk * np; /* packed dout [Cout][np] after the columns [K][np] */
-        CGAN_TRY(cgan_conv_pack_cm(ctx, a->dout, n0, cnt, d.cout, (int)d.p, a->work, doff));
+        /* The packed GEMM reads dout_cm and the columns from dout and x through views;
+         * otherwise they are made in the work space first. */
+        cgan_gemm_view dout_cm = cgan_conv_view_cm(a->dout, n0, d.p);
+        int done, packed = 0;
         if (dw) {
-            CGAN_TRY(cgan_conv_im2col(ctx, &cg, a->in[0], n0, cnt, a->work, 0));
-            CGAN_TRY(cgan_sgemm(ctx, CGAN_NO_TRANS, CGAN_TRANS, d.cout, d.kk, np, 1.0f, a->work,
-                                doff, np, a->work, 0, np, 1.0f, dw, 0, d.kk));
+            cgan_gemm_args g = { .ta = CGAN_NO_TRANS, .tb = CGAN_TRANS, .m = d.cout, .n = d.kk,
+                                 .k = np, .alpha = 1.0f, .beta = 1.0f, .a = a->work,
+                                 .a_off = doff, .lda = np, .b = a->work, .ldb = np, .c = dw,
+                                 .ldc = d.kk, .batch = 1 };
+            cgan_gemm_views v = { .a = dout_cm, .b = cgan_conv_view_im2col(a->in[0], n0, &cg) };
+            CGAN_TRY(cgan_gemm_viewed(ctx, &g, &v, &done));
+            if (!done) {
+                CGAN_TRY(cgan_conv_pack_cm(ctx, a->dout, n0, cnt, d.cout, (int)d.p, a->work,
+                                           doff));
+                packed = 1;
+                CGAN_TRY(cgan_conv_im2col(ctx, &cg, a->in[0], n0, cnt, a->work, 0));
+                CGAN_TRY(cgan_gemm(ctx, &g));
+            }
         }
         if (din) {
             /* dcols [K][np] = W^T * dout_cm, then gathered back onto the images */
-            CGAN_TRY(cgan_sgemm(ctx, CGAN_TRANS, CGAN_NO_TRANS, d.kk, np, d.cout, 1.0f,
-                                a->param[0], 0, d.kk, a->work, doff, np, 0.0f, a->work, 0, np));
+            cgan_gemm_args g = { .ta = CGAN_TRANS, .tb = CGAN_NO_TRANS, .m = d.kk, .n = np,
+                                 .k = d.cout, .alpha = 1.0f, .beta = 0.0f, .a = a->param[0],
+                                 .lda = d.kk, .b = a->work, .b_off = doff, .ldb = np,
+                                 .c = a->work, .ldc = np, .batch = 1 };
+            cgan_gemm_views v = { .b = dout_cm };
+            CGAN_TRY(cgan_gemm_viewed(ctx, &g, &v, &done));
+            if (!done) {
+                if (!packed)
+                    CGAN_TRY(cgan_conv_pack_cm(ctx, a->dout, n0, cnt, d.cout, (int)d.p, a->work,
+                                               doff));
+                CGAN_TRY(cgan_gemm(ctx, &g));
+            }
             CGAN_TRY(cgan_conv_col2im(ctx, &cg, a->work, 0, n0, cnt, a->din_beta[0], din));
         }
     }

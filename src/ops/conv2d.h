@@ -6,6 +6,7 @@
 #include "runtime/runtime.h"
 #include "ops/op.h"
 #include "core/graph.h"
+#include "blas/packgemm.h"
 
 /* Work space is sized so that one chunk of the batch fits in at most this many floats
  * (64 MiB); larger batches are processed in several chunks. */
@@ -30,6 +31,10 @@ cgan_status cgan_conv_pack_cm(cgan_ctx *ctx, cl_mem src, int n0, int nb, int c, 
 /* The inverse: dst[n0+n][c][q] = src[src_off + (c*nb + n)*p + q] + beta * dst[..]. */
 cgan_status cgan_conv_unpack_cm(cgan_ctx *ctx, cl_mem src, size_t src_off, int n0, int nb, int c,
                                 int p, float beta, cl_mem dst);
+/* Views for cgan_gemm_viewed: images n0.. of img as the channel-major matrix [C][nb*p]
+ * (p positions per plane), and as their im2col columns [c*k*k][nb*oh*ow]. */
+cgan_gemm_view cgan_conv_view_cm(cl_mem img, int n0, size_t p);
+cgan_gemm_view cgan_conv_view_im2col(cl_mem img, int n0, const cgan_colgeom *g);
 /* y[n][c][q] += bias[c] over y [n][c][p]. */
 cgan_status cgan_conv_bias_add(cgan_ctx *ctx, int n, int c, int p, cl_mem bias, cl_mem y);
 /* dbias[c] += sum over n, q of dy[n][c][q]; uses c * CGAN_CONV_BIAS_PARTS floats of work. */

@@ -7,6 +7,9 @@
  * Forward:  cols = W^T * x_cm (x packed channel-major [Cin][nb*P], one GEMM per chunk of
  *           the batch), out = col2im(cols)
  * Backward: cols = im2col(dout); dW += x_cm * cols^T; dx_cm = W * cols, unpacked onto dx
+ * Where the GEMM runs on the own packed form (CPUs), x_cm and the columns are read and dx
+ * written straight from and to the images (views, cgan_gemm_viewed) instead of in passes
+ * of their own.
  *           (beta = din_beta). Every product spans the chunk: per-image ones would be as
  *           narrow as P (16 columns on a 4x4 input).
  * On a 1x1 input without padding (the first generator layer) out[n] = x[n] * W is a plain
@@ -113,10 +116,20 @@ static cgan_status deconv_forward(cgan_ctx *ctx, const cgan_op_args *a)
             int cnt = d.n - n0 < nb ? d.n - n0 : nb;
             size_t np = (size_t)cnt * d.p;
             size_t xoff = d.kk * np; /* packed x [Cin][np] after the columns [K][np] */
-            /* cols [Cout*k*k][np] = W^T * x_cm [Cin][np]: one wide GEMM for the chunk */
-            CGAN_TRY(cgan_conv_pack_cm(ctx, a->in[0], n0, cnt, d.cin, (int)d.p, a->work, xoff));
-            CGAN_TRY(cgan_sgemm(ctx, CGAN_TRANS, CGAN_NO_TRANS, d.kk, np, d.cin, 1.0f,
-                                a->param[0], 0, d.kk, a->work, xoff, np, 0.0f, a->work, 0, np));
+            /* cols [Cout*k*k][np] = W^T * x_cm [Cin][np]: one wide GEMM for the chunk (the
+             * packed GEMM reads x_cm from x) */
+            cgan_gemm_args g = { .ta = CGAN_TRANS, .tb = CGAN_NO_TRANS, .m = d.kk, .n = np,
+                                 .k = d.cin, .alpha = 1.0f, .beta = 0.0f, .a = a->param[0],
+                                 .lda = d.kk, .b = a->work, .b_off = xoff, .ldb = np,
+                                 .c = a->work, .ldc = np, .batch = 1 };
+            cgan_gemm_views v = { .b = cgan_conv_view_cm(a->in[0], n0, d.p) };
+            int done;
+            CGAN_TRY(cgan_gemm_viewed(ctx, &g, &v, &done));
+            if (!done) {
+                CGAN_TRY(cgan_conv_pack_cm(ctx, a->in[0], n0, cnt, d.cin, (int)d.p, a->work,
+                                           xoff));
+                CGAN_TRY(cgan_gemm(ctx, &g));
+            }
             CGAN_TRY(cgan_conv_col2im(ctx, &cg, a->work, 0, n0, cnt, 0.0f, a->out));
         }
     }
@@ -149,19 +162,41 @@ static cgan_status deconv_backward(cgan_ctx *ctx, const cgan_op_args *a)
         int cnt = d.n - n0 < nb ? d.n - n0 : nb;
         size_t np = (size_t)cnt * d.p;
         size_t xoff = d.kk * np; /* packed x [Cin][np] after the columns [K][np] */
-        CGAN_TRY(cgan_conv_im2col(ctx, &cg, a->dout, n0, cnt, a->work, 0));
+        /* The packed GEMM reads the columns of dout and x_cm through views, and writes dx
+         * itself; otherwise they go through the work space. */
+        cgan_gemm_view cols = cgan_conv_view_im2col(a->dout, n0, &cg);
+        int done, have_cols = 0;
         if (dw) {
-            CGAN_TRY(cgan_conv_pack_cm(ctx, a->in[0], n0, cnt, d.cin, (int)d.p, a->work, xoff));
-            CGAN_TRY(cgan_sgemm(ctx, CGAN_NO_TRANS, CGAN_TRANS, d.cin, d.kk, np, 1.0f, a->work,
-                                xoff, np, a->work, 0, np, 1.0f, dw, 0, d.kk));
+            cgan_gemm_args g = { .ta = CGAN_NO_TRANS, .tb = CGAN_TRANS, .m = d.cin, .n = d.kk,
+                                 .k = np, .alpha = 1.0f, .beta = 1.0f, .a = a->work,
+                                 .a_off = xoff, .lda = np, .b = a->work, .ldb = np, .c = dw,
+                                 .ldc = d.kk, .batch = 1 };
+            cgan_gemm_views v = { .a = cgan_conv_view_cm(a->in[0], n0, d.p), .b = cols };
+            CGAN_TRY(cgan_gemm_viewed(ctx, &g, &v, &done));
+            if (!done) {
+                CGAN_TRY(cgan_conv_im2col(ctx, &cg, a->dout, n0, cnt, a->work, 0));
+                have_cols = 1;
+                CGAN_TRY(cgan_conv_pack_cm(ctx, a->in[0], n0, cnt, d.cin, (int)d.p, a->work,
+                                           xoff));
+                CGAN_TRY(cgan_gemm(ctx, &g));
+            }
         }
         if (din) {
             /* dx_cm [Cin][np] = W [Cin][K] * cols [K][np] (into the packed x's place,
              * which the dW product above has consumed), then onto dx */
-            CGAN_TRY(cgan_sgemm(ctx, CGAN_NO_TRANS, CGAN_NO_TRANS, d.cin, np, d.kk, 1.0f,
-                                a->param[0], 0, d.kk, a->work, 0, np, 0.0f, a->work, xoff, np));
-            CGAN_TRY(cgan_conv_unpack_cm(ctx, a->work, xoff, n0, cnt, d.cin, (int)d.p,
-                                         a->din_beta[0], din));
+            cgan_gemm_args g = { .ta = CGAN_NO_TRANS, .tb = CGAN_NO_TRANS, .m = d.cin, .n = np,
+                                 .k = d.kk, .alpha = 1.0f, .beta = a->din_beta[0],
+                                 .a = a->param[0], .lda = d.kk, .b = a->work, .ldb = np,
+                                 .c = a->work, .c_off = xoff, .ldc = np, .batch = 1 };
+            cgan_gemm_views v = { .b = cols, .c = cgan_conv_view_cm(din, n0, d.p) };
+            CGAN_TRY(cgan_gemm_viewed(ctx, &g, &v, &done));
+            if (!done) {
+                if (!have_cols) CGAN_TRY(cgan_conv_im2col(ctx, &cg, a->dout, n0, cnt, a->work, 0));
+                g.beta = 0.0f; /* dx_cm is written, then added onto dx */
+                CGAN_TRY(cgan_gemm(ctx, &g));
+                CGAN_TRY(cgan_conv_unpack_cm(ctx, a->work, xoff, n0, cnt, d.cin, (int)d.p,
+                                             a->din_beta[0], din));
+            }
         }
     }
     return CGAN_OK;
