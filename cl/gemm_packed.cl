@@ -165,9 +165,9 @@ __kernel void gemm_pack_q_planes(const int N, const int K, __global const float 
     const int P = v_ho * v_wo;
 #endif
 #if TB
-    const int rows = (N + TNC - 1) / TNC * TNC, xr = N, nimg = K / P;
+    const int rows = (N + TNC - 1) / TNC * TNC, nimg = K / P;
 #else
-    const int rows = K, xr = K, nimg = N / P;
+    const int rows = K, nimg = N / P;
 #endif
     if (r >= rows || n >= nimg) return;
 #if TB
@@ -178,23 +178,7 @@ __kernel void gemm_pack_q_planes(const int N, const int K, __global const float 
     }
     long at = 0;
 #define EMIT(v) do { dst[at] = (v); at += TNC; } while (0)
-#else
-    const int j = n * P, jp = j / TNC;
-    int c = j - jp * TNC;
-    __global float *dst = W + w_off + ((long)jp * K + r) * TNC;
-#define EMIT(v)                                                                             \
-    do {                                                                                    \
-        dst[c] = (v);                                                                       \
-        if (++c == TNC) {                                                                   \
-            c = 0;                                                                          \
-            dst += (long)K * TNC;                                                           \
-        }                                                                                   \
-    } while (0)
-#endif
-#if QV == 1
-    __global const float *src = Q + ((long)(v_n0 + n) * xr + r) * P;
-    for (int q = 0; q < P; q++) EMIT(src[q]);
-#elif QV == 2
+#if QV == 2
     const int ch = r / (KS * KS), ky = (r / KS) % KS, kx = r % KS;
     __global const float *plane = Q + ((long)(v_n0 + n) * v_r + ch) * v_h * v_w;
     for (int oy = 0; oy < v_ho; oy++) {
@@ -207,11 +191,55 @@ __kernel void gemm_pack_q_planes(const int N, const int K, __global const float 
         }
     }
 #endif
-#if !TB
-    if (n == nimg - 1)
-        while (c != 0) EMIT(0.0f); /* the last panel's columns past N */
-#endif
 #undef EMIT
+#else /* !TB: runs of values along panel row r, TNC - c at a time, so that the inner loops
+       * have no branch (contiguous copies where the source is) */
+    const int j = n * P, jp = j / TNC;
+    int c = j - jp * TNC;
+    __global float *dst = W + w_off + ((long)jp * K + r) * TNC;
+    const long step = (long)K * TNC;
+#define RUN(len, V)                                                                         \
+    for (int s0_ = 0, l_ = (len); s0_ < l_;) {                                              \
+        const int seg_ = min(TNC - c, l_ - s0_);                                            \
+        __global float *d_ = dst + c;                                                       \
+        for (int s = 0; s < seg_; s++) d_[s] = V(s0_ + s);                                  \
+        s0_ += seg_;                                                                        \
+        c += seg_;                                                                          \
+        if (c == TNC) {                                                                     \
+            c = 0;                                                                          \
+            dst += step;                                                                    \
+        }                                                                                   \
+    }
+#define ZERO(s) 0.0f
+#if QV == 1
+    __global const float *src = Q + ((long)(v_n0 + n) * K + r) * P;
+#define V_SRC(s) src[s]
+    RUN(P, V_SRC)
+#undef V_SRC
+#elif QV == 2
+    const int ch = r / (KS * KS), ky = (r / KS) % KS, kx = r % KS;
+    __global const float *plane = Q + ((long)(v_n0 + n) * v_r + ch) * v_h * v_w;
+    /* the positions ox in [lo, hi) read inside the row: ox*CS - pad + kx in [0, W) */
+    const int lo = min(v_pad - kx > 0 ? (v_pad - kx + CS - 1) / CS : 0, v_wo);
+    const int hi = v_w - 1 + v_pad - kx < 0 ? lo : clamp((v_w - 1 + v_pad - kx) / CS + 1, lo, v_wo);
+    for (int oy = 0; oy < v_ho; oy++) {
+        const int iy = oy * CS - v_pad + ky;
+        if (iy < 0 || iy >= v_h) {
+            RUN(v_wo, ZERO)
+            continue;
+        }
+        __global const float *rp = plane + (long)iy * v_w + lo * CS - v_pad + kx;
+#define V_ROW(s) rp[(s) * CS]
+        RUN(lo, ZERO)
+        RUN(hi - lo, V_ROW)
+        RUN(v_wo - hi, ZERO)
+#undef V_ROW
+    }
+#endif
+    if (n == nimg - 1 && c) RUN(TNC - c, ZERO) /* the last panel's columns past N */
+#undef RUN
+#undef ZERO
+#endif
 }
 
 /* gemm_packed: one TM x TNC tile of C per item over k in [k0, k0 + kc); grid
