@@ -292,16 +292,21 @@ __kernel void gemm_packed(const int M, const int N, const int K, const float alp
     /* the bottom and right edges: one element at a time, from a private copy */
 #define CIDX(i, j, c) ((long)(i) * ldc + (j))
 #else
-    /* channel-major C: column j = n*c_p + q of row i at ((c_n0 + n)*M + i)*c_p + q; a
-     * whole tile inside one image is a run of TNC floats per row */
-    const int n0 = j0 / c_p;
-    if (i0 + TM <= M && j0 + TNC <= N && (j0 + TNC - 1) / c_p == n0) {
-        __global float *d0 = C + (long)(c_n0 + n0) * M * c_p + (j0 - n0 * c_p);
+    /* channel-major C: column j = n*c_p + q of row i at ((c_n0 + n)*M + i)*c_p + q. When
+     * planes hold whole vectors (c_p a multiple of VW), each vector of a whole tile is a
+     * run of VW floats of one image. */
+    if (i0 + TM <= M && j0 + TNC <= N && c_p % VW == 0) {
+        __global float *dv[NV];
+#pragma unroll
+        for (int v = 0; v < NV; v++) {
+            const int j = j0 + v * VW, n = j / c_p;
+            dv[v] = C + (long)(c_n0 + n) * M * c_p + (j - n * c_p);
+        }
 #pragma unroll
         for (int r = 0; r < TM; r++)
 #pragma unroll
             for (int v = 0; v < NV; v++) {
-                __global float *d = d0 + (long)(i0 + r) * c_p + v * VW;
+                __global float *d = dv[v] + (long)(i0 + r) * c_p;
                 vfloat o = alpha * acc[r][v];
                 if (beta != 0.0f) o = mad((vfloat)(beta), VLOAD(d), o);
                 VSTORE(o, d);

@@ -386,9 +386,11 @@ START_TEST(test_views)
     /* deconv input gradient: C (CM, beta 1) = W * cols(dout), stride 3 pad 2 */
     v = none, v.b = cols(0, 3, 8, 9, 4, 3, 2), v.c = cm(0, 12);
     run_view_case(ctx, shape(0, 0, 5, 36, 48, 1.0f), v, 0, 1204);
-    /* C channel-major with whole tiles inside one image (planes of 64), beta 1 */
+    /* C channel-major in whole vectors (planes of 64, and of 16: two images per tile) */
     v = none, v.b = cm(0, 64), v.c = cm(1, 64);
     run_view_case(ctx, shape(0, 0, 13, 128, 9, 1.0f), v, 0, 1205);
+    v = none, v.b = cm(0, 16), v.c = cm(2, 16);
+    run_view_case(ctx, shape(0, 0, 25, 96, 7, 0.0f), v, 0, 1206);
     /* bad views */
     cgan_gemm_args g = shape(0, 0, 4, 10, 3, 0.0f);
     cl_mem buf;
