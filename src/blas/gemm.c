@@ -1,5 +1,6 @@
 /* GEMM front end: argument checks, the provider choice per context (with the tuning table
  * of src/blas/tune.c), an observer for tools, the plain shortcut. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,13 @@ void cgan_gemm_observe(cgan_ctx *ctx, cgan_gemm_observer fn, void *user)
     s->observe_user = user;
 }
 
+/* ---- the environment and the workspace ----------------------------------------------------- */
+static int env_set(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v && strcmp(v, "0") != 0;
+}
+
 cgan_status cgan_gemm_workspace(cgan_ctx *ctx, size_t bytes, cl_mem *out)
 {
     blas_state *s = state_of(ctx);
@@ -89,18 +97,16 @@ cgan_status cgan_gemm_workspace(cgan_ctx *ctx, size_t bytes, cl_mem *out)
         s->work_bytes = 0;
         CGAN_TRY(cgan_buffer_create(ctx, bytes, "gemm workspace", &s->work));
         s->work_bytes = bytes;
+        /* tests: NaN in every fresh workspace, so that a product reading what no copy
+         * wrote shows up in its result */
+        if (env_set("CGAN_GEMM_POISON"))
+            CGAN_TRY(cgan_buffer_fill_f32(ctx, s->work, 0, bytes / sizeof(float), NAN));
     }
     *out = s->work;
     return CGAN_OK;
 }
 
 /* ---- the tuning table ---------------------------------------------------------------------- */
-static int env_set(const char *name)
-{
-    const char *v = getenv(name);
-    return v && *v && strcmp(v, "0") != 0;
-}
-
 /* The table applies to the default choice only: not when cgan_gemm_use or the environment
  * ($CGAN_GEMM_PROVIDER, $CGAN_GEMM_VARIANT) pins the provider, nor with $CGAN_TUNE_DISABLE. */
 static int tuning_applies(const blas_state *s)
