@@ -6,10 +6,11 @@
  *     P panel ip: op(P)[ip*TM + r, k] at ((ip*K + k)*TM + r)         (TM rows, k-major)
  *     Q panel jp: op(Q)[k, jp*TNC + c] at ((jp*K + k)*TNC + c)       (TNC columns, k-major)
  * Rows and columns past the edges repeat the last one, or are zero (copies from views);
- * their sums are never stored, and the multiply has no bounds checks. Then each work-item multiplies one P panel by one Q
- * panel over a chunk of K, both read strictly in sequence: the hardware prefetchers see
- * two streams, no leading dimension aliases cache sets, and the accumulators stay in
- * registers (no local memory, no barriers).
+ * their sums are never stored, and the multiply has no bounds checks. Then each work-item
+ * multiplies one P panel by one Q panel over a chunk of K, both read strictly in sequence:
+ * the hardware prefetchers see two streams, no leading dimension aliases cache sets, and
+ * the accumulators stay in registers (no local memory, no barriers). Every index inside
+ * the workspace fits an int: the host keeps it under 2^28 floats.
  *
  * The grid runs P panels fastest (get_global_id(0)), so consecutive work-items share a Q
  * panel, which stays in L1/L2 while the P panels stream past; the host splits K into

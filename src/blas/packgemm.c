@@ -59,8 +59,9 @@ size_t cgan_gemm_packed_bytes(cgan_ctx *ctx, const cgan_gemm_args *g, const cgan
 {
     size_t pf, qf;
     panel_floats(g, c, &pf, &qf);
-    size_t cap = WORK_CAP;
+    size_t cap = WORK_CAP; /* and at most the largest allocation, a quarter of the memory */
     if (ctx->info.max_alloc && ctx->info.max_alloc < cap) cap = (size_t)ctx->info.max_alloc;
+    if (ctx->info.global_mem && ctx->info.global_mem / 4 < cap) cap = (size_t)(ctx->info.global_mem / 4);
     size_t per = (pf + qf) * sizeof(float);
     if (per == 0 || g->batch > cap / per) return 0;
     return per * g->batch;

@@ -19,8 +19,8 @@ size_t cgan_gemm_device_vw(cgan_ctx *ctx);
  * pin may be NULL) leave them. */
 cgan_packed_cfg cgan_gemm_packed_config(cgan_ctx *ctx, const cgan_gemm_args *g,
                                         const cgan_packed_cfg *pin);
-/* Workspace bytes g needs with c; 0 when over the device's largest allocation or 1 GiB
- * (then the packed form cannot run). */
+/* Workspace bytes g needs with c; 0 when over 1 GiB, the device's largest allocation or a
+ * quarter of its memory (then the packed form does not run). */
 size_t cgan_gemm_packed_bytes(cgan_ctx *ctx, const cgan_gemm_args *g, const cgan_packed_cfg *c);
 /* 1 when the packed form is the better default for g on ctx: a CPU device, a workspace
  * that fits, and op(B) with contiguous rows or C large on both sides. $CGAN_GEMM_PACK=0
