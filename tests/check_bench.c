@@ -231,6 +231,19 @@ START_TEST(test_ops)
     json_array_foreach(all, i, rec) {
         ck_assert(num(rec, "total_ms") > 0 && num(rec, "host_ms") > 0 && num(rec, "event_ms") > 0);
         ck_assert_int_ge(json_array_size(json_object_get(rec, "layers")), 5);
+        /* the kernels of a pass: device times that add up to at most the pass's */
+        json_t *ks = json_object_get(rec, "kernels");
+        ck_assert_int_ge(json_array_size(ks), 3);
+        size_t j;
+        json_t *k;
+        double sum = 0;
+        json_array_foreach(ks, j, k) {
+            ck_assert(json_string_value(json_object_get(k, "name")) != NULL);
+            ck_assert(num(k, "calls") > 0 && num(k, "ms") >= 0);
+            sum += num(k, "ms");
+        }
+        ck_assert_msg(sum > 0 && sum <= 1.05 * num(rec, "event_ms") + 0.5,
+                      "kernels %.3f ms, pass %.3f ms", sum, num(rec, "event_ms"));
     }
     json_decref(all);
 }

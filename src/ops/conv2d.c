@@ -9,7 +9,8 @@
  * layer of a DCGAN discriminator) is a plain matrix product and skips the columns.
  * Where the GEMM runs on the own packed form (CPUs), it reads the columns and dout_cm
  * straight from the images and writes out in NCHW (views, cgan_gemm_viewed): no im2col,
- * pack or unpack pass and no work space, only the GEMM's own copies.
+ * pack or unpack pass, only the GEMM's own copies (dcols still go through the work space
+ * to col2im).
  *
  * Also the helpers shared with deconv2d.c (cl/conv2d.cl) and the builder. */
 #include <limits.h>

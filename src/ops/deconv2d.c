@@ -7,11 +7,11 @@
  * Forward:  cols = W^T * x_cm (x packed channel-major [Cin][nb*P], one GEMM per chunk of
  *           the batch), out = col2im(cols)
  * Backward: cols = im2col(dout); dW += x_cm * cols^T; dx_cm = W * cols, unpacked onto dx
+ *           (beta = din_beta). Every product spans the chunk: per-image ones would be as
+ *           narrow as P (16 columns on a 4x4 input).
  * Where the GEMM runs on the own packed form (CPUs), x_cm and the columns are read and dx
  * written straight from and to the images (views, cgan_gemm_viewed) instead of in passes
  * of their own.
- *           (beta = din_beta). Every product spans the chunk: per-image ones would be as
- *           narrow as P (16 columns on a 4x4 input).
  * On a 1x1 input without padding (the first generator layer) out[n] = x[n] * W is a plain
  * matrix product over the batch and needs no columns. */
 #include <limits.h>
