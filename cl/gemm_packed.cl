@@ -60,6 +60,7 @@ typedef CGAN_CAT(float, VW) vfloat;
 #define VLOAD(p) CGAN_CAT(vload, VW)(0, (p))
 #define VSTORE(v, p) CGAN_CAT(vstore, VW)((v), 0, (p))
 #define VSTOREP(v, p) CGAN_CAT(vstore, VW)((v), 0, (__private float *)(p))
+#define VLOADP(p) CGAN_CAT(vload, VW)(0, (const __private float *)(p))
 
 #if TA
 #define PE(i, k) P[(long)(k) * lda + (i)]
@@ -148,12 +149,14 @@ __kernel void gemm_pack_q(const int N, const int K, __global const float *Q, con
 #endif
 }
 
-/* gemm_pack_q_planes (batch 1; QV 1 with TB 0, or QV 2): one item per row r of X and image
- * n, which copies the row's positions of that image (a plane of the image, or its im2col
- * row) in order, incremental indices and no division per element. With TB 0 they go along
- * panel row r, across panels every TNC columns (the last image also zeroes the columns past
- * N of the last panel); with TB 1 they go down column r % TNC of panel r / TNC (items
- * r >= N zero the padding columns). Grid (rows of X, rounded up to TNC when TB, images). */
+/* gemm_pack_q_planes (batch 1; QV 1 with TB 0, or QV 2), with incremental indices and no
+ * division per element.
+ *   TB 0: one item per row r of X and image n copies the row's positions of that image (a
+ *         plane of the image, or its im2col row) in order along panel row r, across panels
+ *         every TNC columns; the last image also zeroes the columns past N of the last
+ *         panel. Grid (rows of X, images).
+ *   TB 1 (im2col only): one item per panel r and image n writes, for each position, the
+ *         panel's TNC taps as one contiguous panel row. Grid (panels, images). */
 __kernel void gemm_pack_q_planes(const int N, const int K, __global const float *Q,
                                  const int v_n0, const int v_p, const int v_r, const int v_h,
                                  const int v_w, const int v_pad, const int v_ho,
@@ -166,33 +169,49 @@ __kernel void gemm_pack_q_planes(const int N, const int K, __global const float 
     const int P = v_ho * v_wo;
 #endif
 #if TB
-    const int rows = (N + TNC - 1) / TNC * TNC, nimg = K / P;
+    const int rows = (N + TNC - 1) / TNC, nimg = K / P; /* items: panels x images */
 #else
     const int rows = K, nimg = N / P;
 #endif
     if (r >= rows || n >= nimg) return;
-#if TB
-    __global float *dst = W + w_off + ((long)(r / TNC) * K + (long)n * P) * TNC + r % TNC;
-    if (r >= N) {
-        for (int q = 0; q < P; q++) dst[(long)q * TNC] = 0.0f;
-        return;
+#if TB && QV == 2
+    /* Item (panel r, image n): at each position, the panel's TNC rows of X are taps of a
+     * KS x KS patch of the image (in one or more channels), written as one contiguous
+     * panel row. Rows past N read as zero. */
+    long choff[TNC];
+    int kyc[TNC], kxc[TNC];
+    const int full = (r + 1) * TNC <= N;
+#pragma unroll
+    for (int c = 0; c < TNC; c++) {
+        const int x = min(r * TNC + c, N - 1);
+        kyc[c] = (x / KS) % KS;
+        kxc[c] = x % KS;
+        choff[c] = (long)(x / (KS * KS)) * v_h * v_w;
+        if (r * TNC + c >= N) kyc[c] = -v_h - KS * CS; /* never inside the image */
     }
-    long at = 0;
-#define EMIT(v) do { dst[at] = (v); at += TNC; } while (0)
-#if QV == 2
-    const int ch = r / (KS * KS), ky = (r / KS) % KS, kx = r % KS;
-    __global const float *plane = Q + ((long)(v_n0 + n) * v_r + ch) * v_h * v_w;
+    __global const float *img = Q + (long)(v_n0 + n) * v_r * v_h * v_w;
+    __global float *dst = W + w_off + ((long)r * K + (long)n * P) * TNC;
     for (int oy = 0; oy < v_ho; oy++) {
-        const int iy = oy * CS - v_pad + ky;
-        const int rowok = iy >= 0 && iy < v_h;
-        __global const float *row = plane + (long)(rowok ? iy : 0) * v_w;
-        for (int ox = 0; ox < v_wo; ox++) {
-            const int ix = ox * CS - v_pad + kx;
-            EMIT((rowok && ix >= 0 && ix < v_w) ? row[ix] : 0.0f);
+        const int iy0 = oy * CS - v_pad;
+        for (int ox = 0; ox < v_wo; ox++, dst += TNC) {
+            const int ix0 = ox * CS - v_pad;
+            float t[TNC];
+            if (full && iy0 >= 0 && iy0 + KS <= v_h && ix0 >= 0 && ix0 + KS <= v_w) {
+                const long base = (long)iy0 * v_w + ix0;
+#pragma unroll
+                for (int c = 0; c < TNC; c++) t[c] = img[choff[c] + base + kyc[c] * v_w + kxc[c]];
+            } else {
+#pragma unroll
+                for (int c = 0; c < TNC; c++) {
+                    const int iy = iy0 + kyc[c], ix = ix0 + kxc[c];
+                    t[c] = (iy >= 0 && iy < v_h && ix >= 0 && ix < v_w)
+                               ? img[choff[c] + (long)iy * v_w + ix] : 0.0f;
+                }
+            }
+#pragma unroll
+            for (int v = 0; v < NV; v++) VSTORE(VLOADP(t + v * VW), dst + v * VW);
         }
     }
-#endif
-#undef EMIT
 #else /* !TB: runs of values along panel row r, TNC - c at a time, so that the inner loops
        * have no branch (contiguous copies where the source is) */
     const int j = n * P, jp = j / TNC;

@@ -377,6 +377,9 @@ START_TEST(test_views)
     /* conv weight gradient: dout_cm * cols^T, beta 1, K in chunks of 7 */
     v = none, v.a = cm(0, 12), v.b = cols(0, 2, 7, 5, 3, 2, 1);
     run_view_case(ctx, shape(0, 1, 13, 18, 36, 1.0f), v, 7, 1201);
+    /* the same with whole panels of taps (48 rows: 4x4 taps of 3 channels), stride 2 */
+    v = none, v.a = cm(1, 16), v.b = cols(1, 3, 9, 8, 4, 2, 1);
+    run_view_case(ctx, shape(0, 1, 5, 48, 32, 0.0f), v, 0, 1207);
     /* conv input gradient: W^T * dout_cm; deconv forward alike */
     v = none, v.b = cm(2, 35);
     run_view_case(ctx, shape(1, 0, 37, 70, 9, 0.0f), v, 0, 1202);

@@ -198,7 +198,7 @@ cgan_status cgan_gemm_packed(cgan_ctx *ctx, const cgan_gemm_args *g, const cgan_
                          CGAN_KINT(v->a.n0), CGAN_KINT(v->a.p > 0 ? v->a.p : 1), CGAN_KMEM(w),
                          CGAN_KLONG(0), CGAN_KLONG(pf)));
     if (planes) {
-        size_t rows = tb ? np * tnc : g->k, nimg = (tb ? g->k : g->n) / (size_t)qp;
+        size_t rows = tb ? np : g->k, nimg = (tb ? g->k : g->n) / (size_t)qp;
         cgan_range rq = { 2, { rows, nimg, 1 }, { 1, 1, 1 } };
         CGAN_TRY(cgan_launch(ctx, kq, &rq, CGAN_KINT(g->n), CGAN_KINT(g->k), CGAN_KMEM(b),
                              CGAN_KINT(vb->n0), CGAN_KINT(qp), CGAN_KINT(vb->c),
