@@ -296,43 +296,41 @@ __kernel void gemm_packed(const int M, const int N, const int K, const float alp
         a += TM;
         q += TNC;
     }
+    /* A whole tile is stored a vector at a time: vector v of row i0 + r at dv[v] + r*rs.
+     * In a channel-major C (column j = n*c_p + q of row i at ((c_n0 + n)*M + i)*c_p + q)
+     * that holds when planes hold whole vectors (c_p a multiple of VW). */
+    __global float *dv[NV];
 #if CV == 0
-    if (i0 + TM <= M && j0 + TNC <= N) {
+    const int whole = i0 + TM <= M && j0 + TNC <= N;
+    const long rs = ldc;
+#pragma unroll
+    for (int v = 0; v < NV; v++) dv[v] = C + (long)i0 * ldc + j0 + v * VW;
+#else
+    const int whole = i0 + TM <= M && j0 + TNC <= N && c_p % VW == 0;
+    const long rs = c_p;
+#pragma unroll
+    for (int v = 0; v < NV; v++) {
+        const int j = min(j0 + v * VW, N - 1), n = j / c_p;
+        dv[v] = C + ((long)(c_n0 + n) * M + i0) * c_p + (j - n * c_p);
+    }
+#endif
+    if (whole) {
 #pragma unroll
         for (int r = 0; r < TM; r++)
 #pragma unroll
             for (int v = 0; v < NV; v++) {
-                __global float *d = C + (long)(i0 + r) * ldc + j0 + v * VW;
+                __global float *d = dv[v] + r * rs;
                 vfloat o = alpha * acc[r][v];
                 if (beta != 0.0f) o = mad((vfloat)(beta), VLOAD(d), o);
                 VSTORE(o, d);
             }
         return;
     }
-    /* the bottom and right edges: one element at a time, from a private copy */
+    /* the bottom and right edges (and planes that split vectors): one element at a time,
+     * from a private copy */
+#if CV == 0
 #define CIDX(i, j, c) ((long)(i) * ldc + (j))
 #else
-    /* channel-major C: column j = n*c_p + q of row i at ((c_n0 + n)*M + i)*c_p + q. When
-     * planes hold whole vectors (c_p a multiple of VW), each vector of a whole tile is a
-     * run of VW floats of one image. */
-    if (i0 + TM <= M && j0 + TNC <= N && c_p % VW == 0) {
-        __global float *dv[NV];
-#pragma unroll
-        for (int v = 0; v < NV; v++) {
-            const int j = j0 + v * VW, n = j / c_p;
-            dv[v] = C + (long)(c_n0 + n) * M * c_p + (j - n * c_p);
-        }
-#pragma unroll
-        for (int r = 0; r < TM; r++)
-#pragma unroll
-            for (int v = 0; v < NV; v++) {
-                __global float *d = dv[v] + (long)(i0 + r) * c_p;
-                vfloat o = alpha * acc[r][v];
-                if (beta != 0.0f) o = mad((vfloat)(beta), VLOAD(d), o);
-                VSTORE(o, d);
-            }
-        return;
-    }
     long cbase[TNC];
     for (int c = 0; c < TNC; c++) {
         const int j = min(j0 + c, N - 1), n = j / c_p;
