@@ -206,13 +206,22 @@ static cgan_status check_args(cgan_ctx *ctx, const cgan_gemm_args *g)
                       tr(g->ta), tr(g->tb), g->m, g->n, g->k, bad, have, need);
 }
 
-cgan_status cgan_gemm(cgan_ctx *ctx, const cgan_gemm_args *g)
+/* The checks of every entry point: *empty = 1 when g writes nothing (then nothing runs). */
+static cgan_status entry_checks(cgan_ctx *ctx, const cgan_gemm_args *g, int *empty)
 {
-    if (g->m == 0 || g->n == 0 || g->batch == 0) return CGAN_OK; /* nothing to write */
+    *empty = g->m == 0 || g->n == 0 || g->batch == 0;
+    if (*empty) return CGAN_OK;
     if (g->k == 0)
         return cgan_error(ctx, CGAN_E_INVALID, "gemm %s%s m=%zu n=%zu: k is 0", tr(g->ta),
                           tr(g->tb), g->m, g->n);
-    CGAN_TRY(check_args(ctx, g));
+    return check_args(ctx, g);
+}
+
+cgan_status cgan_gemm(cgan_ctx *ctx, const cgan_gemm_args *g)
+{
+    int empty;
+    CGAN_TRY(entry_checks(ctx, g, &empty));
+    if (empty) return CGAN_OK;
     blas_state *s = state_of(ctx);
     const char *choice = tuned_choice(ctx, s, g);
     if (s && s->observe) s->observe(s->observe_user, g, route_of(ctx, s, choice));
@@ -243,20 +252,15 @@ cgan_status cgan_gemm_viewed(cgan_ctx *ctx, const cgan_gemm_args *g, const cgan_
     if (!s || s->provider || cgan_gemm_current(ctx) != cgan_gemm_provider_own() ||
         tuned_choice(ctx, s, g))
         return CGAN_OK;
-    const char *variant = cgan_gemm_own_variant_for(ctx);
-    if (!variant) return CGAN_E_INVALID; /* $CGAN_GEMM_VARIANT names none: as cgan_gemm */
-    cgan_packed_cfg c = cgan_gemm_packed_config(ctx, g, NULL);
-    int packed = !strcmp(variant, "cpu-packed") ? cgan_gemm_packed_bytes(ctx, g, &c) != 0
-                                                : !strcmp(variant, "cpu") &&
-                                                      cgan_gemm_packed_suits(ctx, g);
-    if (!packed) return CGAN_OK;
-    if (g->m == 0 || g->n == 0 || g->batch == 0) return *done = 1, CGAN_OK;
-    if (g->k == 0)
-        return cgan_error(ctx, CGAN_E_INVALID, "gemm %s%s m=%zu n=%zu: k is 0", tr(g->ta),
-                          tr(g->tb), g->m, g->n);
-    CGAN_TRY(check_args(ctx, g));
+    int packs;
+    CGAN_TRY(cgan_gemm_own_packs(ctx, g, &packs));
+    if (!packs) return CGAN_OK;
+    int empty;
+    CGAN_TRY(entry_checks(ctx, g, &empty));
+    if (empty) return *done = 1, CGAN_OK;
     CGAN_TRY(cgan_gemm_own_check_args(ctx, g));
     if (s->observe) s->observe(s->observe_user, g, cgan_gemm_current(ctx)->name);
+    cgan_packed_cfg c = cgan_gemm_packed_config(ctx, g, NULL);
     CGAN_TRY(cgan_gemm_packed(ctx, g, &c, v));
     *done = 1;
     return CGAN_OK;

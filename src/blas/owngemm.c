@@ -339,6 +339,16 @@ static cgan_status run_packed(cgan_ctx *ctx, const cgan_gemm_args *g, const own_
     return cgan_gemm_packed(ctx, g, &c, NULL);
 }
 
+/* 1 when variant v runs g in the packed form with its default tiles: "cpu" where packing
+ * suits g, "cpu-packed" where the workspace fits. */
+static int packs(cgan_ctx *ctx, variant v, const cgan_gemm_args *g)
+{
+    if (v == V_CPU) return cgan_gemm_packed_suits(ctx, g);
+    if (v != V_CPU_PACKED) return 0;
+    cgan_packed_cfg c = cgan_gemm_packed_config(ctx, g, NULL);
+    return cgan_gemm_packed_bytes(ctx, g, &c) != 0;
+}
+
 static cgan_status run_variant(cgan_ctx *ctx, const cgan_gemm_args *g, variant v,
                                const own_params *o)
 {
@@ -346,7 +356,7 @@ static cgan_status run_variant(cgan_ctx *ctx, const cgan_gemm_args *g, variant v
     CGAN_TRY(cgan_gemm_own_check_args(ctx, g));
     switch (v) {
     case V_CPU:
-        if (cgan_gemm_packed_suits(ctx, g)) return run_packed(ctx, g, &no_params);
+        if (packs(ctx, v, g)) return run_packed(ctx, g, &no_params);
         return run_cpu_form(ctx, g, cpu_form(g), o);
     case V_CPU_PACKED: return run_packed(ctx, g, o);
     case V_CPU_OUTER: return run_cpu_form(ctx, g, F_OUTER, o);
@@ -383,6 +393,14 @@ const char *cgan_gemm_own_variant_for(cgan_ctx *ctx)
         return NULL;
     }
     return ctx->info.type == CGAN_DEVICE_CPU ? variant_names[V_CPU] : variant_names[V_GPU];
+}
+
+cgan_status cgan_gemm_own_packs(cgan_ctx *ctx, const cgan_gemm_args *g, int *out)
+{
+    const char *name = cgan_gemm_own_variant_for(ctx);
+    if (!name) return CGAN_E_INVALID;
+    *out = packs(ctx, (variant)variant_index(name), g);
+    return CGAN_OK;
 }
 
 static cgan_status own_auto(cgan_ctx *ctx, const cgan_gemm_args *g)

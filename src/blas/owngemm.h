@@ -42,6 +42,10 @@ const char *const *cgan_gemm_own_variants(void);
  * NULL with an error recorded on ctx when $CGAN_GEMM_VARIANT names no variant. */
 const char *cgan_gemm_own_variant_for(cgan_ctx *ctx);
 
+/* *out = 1 when the own provider, with the variant it would use on ctx now, runs g in the
+ * packed form with its default tiles; CGAN_E_INVALID when $CGAN_GEMM_VARIANT names no
+ * variant. */
+cgan_status cgan_gemm_own_packs(cgan_ctx *ctx, const cgan_gemm_args *g, int *out);
 /* The checks every own variant makes: 32-bit sizes, and every element of A, B and C the
  * product touches inside its buffer. */
 cgan_status cgan_gemm_own_check_args(cgan_ctx *ctx, const cgan_gemm_args *g);
