@@ -623,8 +623,10 @@ START_TEST(test_tune_applied)
     ck_assert_str_eq(run_small(ctx, &s1), "clblast");
     cgan_gemm_use(ctx, NULL);
     setenv("CGAN_TUNE_DISABLE", "1", 1);
+    ck_assert_int_eq(cgan_profile_refresh(ctx), CGAN_OK);
     ck_assert_str_eq(run_small(ctx, &s1), cgan_gemm_current(ctx)->name);
     unsetenv("CGAN_TUNE_DISABLE");
+    ck_assert_int_eq(cgan_profile_refresh(ctx), CGAN_OK);
     ck_assert_str_eq(run_small(ctx, &s1), "tuned:own:cpu-dot:vw=4,tm=2,tn=2");
     free_small(&s1);
     free_small(&s2);

@@ -213,12 +213,15 @@ START_TEST(test_packed)
     ck_assert_int_eq(cgan_gemm_packed_suits(ctx, &big), 1);
     ck_assert_int_eq(cgan_gemm_packed_suits(ctx, &thin), 0);
     setenv("CGAN_GEMM_PACK", "0", 1);
+    ck_assert_int_eq(cgan_profile_refresh(ctx), CGAN_OK);
     ck_assert_int_eq(cgan_gemm_packed_suits(ctx, &big), 0);
     setenv("CGAN_GEMM_PACK", "1", 1);
+    ck_assert_int_eq(cgan_profile_refresh(ctx), CGAN_OK);
     ck_assert_int_eq(cgan_gemm_packed_suits(ctx, &thin), 1);
     run_case(ctx, cgan_gemm_provider_own_variant("cpu"), single(0, 1, 37, 5, 300, 1.0f, 0.0f, 1),
              1099);
     unsetenv("CGAN_GEMM_PACK");
+    ck_assert_int_eq(cgan_profile_refresh(ctx), CGAN_OK);
     const cgan_gemm_provider *cpu = cgan_gemm_provider_own_variant("cpu");
     run_case(ctx, cpu, big, 1100);
     run_case(ctx, cpu, single(1, 1, 150, 97, 3000, 1.0f, 1.0f, 1), 1101); /* two K chunks */
@@ -465,13 +468,16 @@ START_TEST(test_variant_choice)
 {
     cgan_ctx *ctx = tu_ctx();
     unsetenv("CGAN_GEMM_VARIANT");
+    ck_assert_int_eq(cgan_profile_refresh(ctx), CGAN_OK);
     const char *v = cgan_gemm_own_variant_for(ctx);
     ck_assert_ptr_nonnull(v);
     ck_assert_str_eq(v, cgan_ctx_device(ctx)->type == CGAN_DEVICE_CPU ? "cpu" : "gpu");
     setenv("CGAN_GEMM_VARIANT", "gpu", 1);
+    ck_assert_int_eq(cgan_profile_refresh(ctx), CGAN_OK);
     ck_assert_str_eq(cgan_gemm_own_variant_for(ctx), "gpu");
     run_case(ctx, cgan_gemm_provider_own(), single(0, 1, 9, 10, 11, 1.0f, 0.0f, 1), 900);
     setenv("CGAN_GEMM_VARIANT", "fastest", 1);
+    ck_assert_int_eq(cgan_profile_refresh(ctx), CGAN_OK);
     ck_assert_ptr_null(cgan_gemm_own_variant_for(ctx));
     ck_assert_ptr_nonnull(strstr(cgan_last_error(ctx), "cpu-dot"));
     cl_mem buf = tu_poisoned(ctx, 64);
@@ -479,6 +485,7 @@ START_TEST(test_variant_choice)
     g.a = g.b = g.c = buf;
     ck_assert_int_eq(cgan_gemm_provider_own()->gemm(ctx, &g), CGAN_E_INVALID);
     unsetenv("CGAN_GEMM_VARIANT");
+    ck_assert_int_eq(cgan_profile_refresh(ctx), CGAN_OK);
     ck_assert_ptr_null(cgan_gemm_provider_own_variant("fastest"));
     ck_assert_str_eq(cgan_gemm_provider_own_variant("cpu-swap")->name, "own:cpu-swap");
     /* through the front end, as the ops call it */

@@ -185,7 +185,7 @@ END_TEST
 START_TEST(test_sub_range)
 {
     cgan_ctx *ctx = tu_ctx();
-    const size_t n = 1001, off = 2 * ctx->mem_align / sizeof(float), total = off + n + 333;
+    const size_t n = 1001, off = 2 * ctx->profile.mem_align / sizeof(float), total = off + n + 333;
     const size_t bytes = total * sizeof(float);
     cgan_rng r;
     cgan_rng_init(&r, 21, 0);

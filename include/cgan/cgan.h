@@ -46,6 +46,20 @@ void cgan_ctx_destroy(cgan_ctx *ctx);
  * case-insensitive substring of the device, vendor or platform name. */
 cgan_status cgan_ctx_open(cgan_ctx *ctx, const char *spec);
 
+/* Make every per-device choice the one a "gpu" or a "cpu" would get, whatever the device
+ * (before cgan_ctx_open; NULL or "" goes back to $CGAN_DEVICE_CLASS, else the device's
+ * type). */
+cgan_status cgan_ctx_set_device_class(cgan_ctx *ctx, const char *dclass);
+/* The device profile of an open context as text (class, GEMM, convolution form, lanes,
+ * work-group limit, tiles, alignment, staging, overrides), a line per field. Returns the
+ * length snprintf would write, or -1. */
+int cgan_ctx_profile_str(const cgan_ctx *ctx, char *buf, size_t n);
+
+/* Warnings the library noted on ctx (say, a GEMM provider that failed on a shape, after
+ * which the engine used its own GEMM and went on), each returned once, oldest first; NULL
+ * when there is no new one. */
+const char *cgan_ctx_next_warning(cgan_ctx *ctx);
+
 /* Message for the last failed call on ctx ("" when none). */
 const char *cgan_last_error(const cgan_ctx *ctx);
 void cgan_clear_error(cgan_ctx *ctx);

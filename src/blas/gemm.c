@@ -9,6 +9,8 @@
 #include "packgemm.h"
 #include "tune.h"
 
+#define FAILED_MAX 64
+
 /* What hangs off ctx->blas. */
 typedef struct blas_state {
     const cgan_gemm_provider *provider; /* pinned by cgan_gemm_use; NULL: the default */
@@ -20,6 +22,8 @@ typedef struct blas_state {
     char route[CGAN_TUNE_CHOICE_MAX + 8];
     cl_mem work;                        /* the GEMM workspace (packed operands), grow-only */
     size_t work_bytes;
+    cgan_gemm_args failed[FAILED_MAX];  /* shapes another provider failed on: our own runs them */
+    int n_failed;
 } blas_state;
 
 static void blas_state_free(void *p)
@@ -46,16 +50,12 @@ static blas_state *state_of(cgan_ctx *ctx)
     return ctx->blas;
 }
 
-/* The default per device: our own kernels on CPUs (CLBlast's reach about a tenth of the
- * CPU's rate under PoCL), CLBlast on GPUs and other devices, where it is tuned.
- * $CGAN_GEMM_PROVIDER=clblast|own overrides the choice. */
+/* The default: the device profile's provider (profile.c says why it is our own). */
 static const cgan_gemm_provider *default_provider(cgan_ctx *ctx)
 {
-    const char *env = getenv("CGAN_GEMM_PROVIDER");
-    if (env && !strcmp(env, "clblast")) return cgan_gemm_provider_clblast();
-    if (env && !strcmp(env, "own")) return cgan_gemm_provider_own();
-    if (ctx && ctx->opened && ctx->info.type == CGAN_DEVICE_CPU) return cgan_gemm_provider_own();
-    return cgan_gemm_provider_clblast();
+    if (ctx && ctx->opened && !strcmp(ctx->profile.gemm_provider, "clblast"))
+        return cgan_gemm_provider_clblast();
+    return cgan_gemm_provider_own();
 }
 
 const cgan_gemm_provider *cgan_gemm_current(cgan_ctx *ctx)
@@ -79,13 +79,7 @@ void cgan_gemm_observe(cgan_ctx *ctx, cgan_gemm_observer fn, void *user)
     s->observe_user = user;
 }
 
-/* ---- the environment and the workspace ----------------------------------------------------- */
-static int env_set(const char *name)
-{
-    const char *v = getenv(name);
-    return v && *v && strcmp(v, "0") != 0;
-}
-
+/* ---- the workspace ------------------------------------------------------------------------- */
 cgan_status cgan_gemm_workspace(cgan_ctx *ctx, size_t bytes, cl_mem *out)
 {
     blas_state *s = state_of(ctx);
@@ -99,7 +93,7 @@ cgan_status cgan_gemm_workspace(cgan_ctx *ctx, size_t bytes, cl_mem *out)
         s->work_bytes = bytes;
         /* tests: NaN in every fresh workspace, so that a product reading what no copy
          * wrote shows up in its result */
-        if (env_set("CGAN_GEMM_POISON"))
+        if (ctx->profile.gemm_poison)
             CGAN_TRY(cgan_buffer_fill_f32(ctx, s->work, 0, bytes / sizeof(float), NAN));
     }
     *out = s->work;
@@ -109,17 +103,16 @@ cgan_status cgan_gemm_workspace(cgan_ctx *ctx, size_t bytes, cl_mem *out)
 /* ---- the tuning table ---------------------------------------------------------------------- */
 /* The table applies to the default choice only: not when cgan_gemm_use or the environment
  * ($CGAN_GEMM_PROVIDER, $CGAN_GEMM_VARIANT) pins the provider, nor with $CGAN_TUNE_DISABLE. */
-static int tuning_applies(const blas_state *s)
+static int tuning_applies(const cgan_ctx *ctx, const blas_state *s)
 {
-    return !s->provider && !env_set("CGAN_GEMM_PROVIDER") && !env_set("CGAN_GEMM_VARIANT") &&
-           !env_set("CGAN_TUNE_DISABLE");
+    return !s->provider && !ctx->profile.gemm_pinned && ctx->profile.tune;
 }
 
 int cgan_gemm_tuning_applies(cgan_ctx *ctx)
 {
     blas_state *s = ctx ? ctx->blas : NULL;
     blas_state none = { 0 };
-    return tuning_applies(s ? s : &none);
+    return ctx && tuning_applies(ctx, s ? s : &none);
 }
 
 /* Load the table once; a missing file is silent, a bad one leaves a warning. The context's
@@ -142,7 +135,7 @@ static void tune_load_once(cgan_ctx *ctx, blas_state *s)
 
 static const char *tuned_choice(cgan_ctx *ctx, blas_state *s, const cgan_gemm_args *g)
 {
-    if (!s || !tuning_applies(s)) return NULL;
+    if (!s || !tuning_applies(ctx, s)) return NULL;
     tune_load_once(ctx, s);
     if (!s->tune.n) return NULL;
     cgan_tune_shape sh = cgan_tune_shape_of(g);
@@ -162,7 +155,7 @@ void cgan_gemm_tune_reload(cgan_ctx *ctx)
 const char *cgan_gemm_tune_warning(cgan_ctx *ctx)
 {
     blas_state *s = state_of(ctx);
-    if (!s || !tuning_applies(s)) return NULL;
+    if (!s || !tuning_applies(ctx, s)) return NULL;
     tune_load_once(ctx, s);
     return s->tune_warning[0] ? s->tune_warning : NULL;
 }
@@ -217,6 +210,35 @@ static cgan_status entry_checks(cgan_ctx *ctx, const cgan_gemm_args *g, int *emp
     return check_args(ctx, g);
 }
 
+/* ---- falling back to our own GEMM ----------------------------------------------------------- */
+static int same_shape(const cgan_gemm_args *a, const cgan_gemm_args *b)
+{
+    return a->ta == b->ta && a->tb == b->tb && a->m == b->m && a->n == b->n && a->k == b->k &&
+           a->lda == b->lda && a->ldb == b->ldb && a->ldc == b->ldc && a->batch == b->batch;
+}
+
+static int failed_before(const blas_state *s, const cgan_gemm_args *g)
+{
+    for (int i = 0; s && i < s->n_failed; i++)
+        if (same_shape(&s->failed[i], g)) return 1;
+    return 0;
+}
+
+/* The default route (not a provider pinned by cgan_gemm_use, which tools measure) failed
+ * on g in a provider other than ours: with the profile's fallback on, note the shape, say
+ * so once, and run g on our own GEMM. */
+static cgan_status fall_back(cgan_ctx *ctx, blas_state *s, const cgan_gemm_args *g,
+                             cgan_status st, const char *route)
+{
+    if (st != CGAN_E_BLAS || !s || s->provider || !ctx->profile.gemm_fallback) return st;
+    if (!s->n_failed)
+        cgan_warn(ctx, "gemm: %s failed (%.300s); our own GEMM runs this and any other shape "
+                  "it fails on", route, ctx->err);
+    if (s->n_failed < FAILED_MAX) s->failed[s->n_failed++] = *g;
+    ctx->err[0] = '\0';
+    return cgan_gemm_provider_own()->gemm(ctx, g);
+}
+
 cgan_status cgan_gemm(cgan_ctx *ctx, const cgan_gemm_args *g)
 {
     int empty;
@@ -224,9 +246,13 @@ cgan_status cgan_gemm(cgan_ctx *ctx, const cgan_gemm_args *g)
     if (empty) return CGAN_OK;
     blas_state *s = state_of(ctx);
     const char *choice = tuned_choice(ctx, s, g);
-    if (s && s->observe) s->observe(s->observe_user, g, route_of(ctx, s, choice));
-    if (choice) return cgan_tune_run_choice(ctx, g, choice);
-    return cgan_gemm_current(ctx)->gemm(ctx, g);
+    const char *route = route_of(ctx, s, choice);
+    if (s && s->observe) s->observe(s->observe_user, g, route);
+    const cgan_gemm_provider *p = cgan_gemm_current(ctx), *own = cgan_gemm_provider_own();
+    if (!choice && p == own) return own->gemm(ctx, g);
+    if (s && !s->provider && failed_before(s, g)) return own->gemm(ctx, g);
+    cgan_status st = choice ? cgan_tune_run_choice(ctx, g, choice) : p->gemm(ctx, g);
+    return st == CGAN_OK ? st : fall_back(ctx, s, g, st, route);
 }
 
 cgan_status cgan_sgemm(cgan_ctx *ctx, cgan_trans ta, cgan_trans tb, size_t m, size_t n, size_t k,

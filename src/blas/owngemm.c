@@ -377,22 +377,19 @@ static int variant_index(const char *name)
     return -1;
 }
 
+/* The device profile's variant ("cpu" or "gpu" by class, or $CGAN_GEMM_VARIANT). */
 const char *cgan_gemm_own_variant_for(cgan_ctx *ctx)
 {
-    const char *env = getenv("CGAN_GEMM_VARIANT");
-    if (env && *env) {
-        int i = variant_index(env);
-        if (i >= 0) return variant_names[i];
-        char list[128] = "";
-        for (int j = 0; j < V_COUNT; j++) {
-            strncat(list, j ? ", " : "", sizeof list - strlen(list) - 1);
-            strncat(list, variant_names[j], sizeof list - strlen(list) - 1);
-        }
-        cgan_error(ctx, CGAN_E_INVALID, "CGAN_GEMM_VARIANT=%s names no GEMM variant (%s)", env,
-                   list);
-        return NULL;
+    const char *name = ctx->profile.gemm_variant;
+    int i = variant_index(name);
+    if (i >= 0) return variant_names[i];
+    char list[128] = "";
+    for (int j = 0; j < V_COUNT; j++) {
+        strncat(list, j ? ", " : "", sizeof list - strlen(list) - 1);
+        strncat(list, variant_names[j], sizeof list - strlen(list) - 1);
     }
-    return ctx->info.type == CGAN_DEVICE_CPU ? variant_names[V_CPU] : variant_names[V_GPU];
+    cgan_error(ctx, CGAN_E_INVALID, "CGAN_GEMM_VARIANT=%s names no GEMM variant (%s)", name, list);
+    return NULL;
 }
 
 cgan_status cgan_gemm_own_packs(cgan_ctx *ctx, const cgan_gemm_args *g, int *out)
@@ -537,7 +534,7 @@ int cgan_gemm_own_candidates(cgan_ctx *ctx, const cgan_gemm_args *g, char (*out)
     do {                                                                                    \
         if (n < max) snprintf(out[n++], CGAN_GEMM_SPEC_MAX, __VA_ARGS__);                   \
     } while (0)
-    if (ctx->info.type != CGAN_DEVICE_CPU) {
+    if (ctx->profile.dclass != CGAN_DEVICE_CPU) {
         static const int cfg[][5] = { { 16, 16, 4, 4, 16 }, { 16, 16, 8, 1, 16 },
                                       { 16, 16, 4, 4, 8 },  { 16, 8, 8, 4, 16 },
                                       { 8, 8, 4, 4, 16 },   { 16, 16, 2, 2, 16 },

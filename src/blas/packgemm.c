@@ -69,13 +69,12 @@ size_t cgan_gemm_packed_bytes(cgan_ctx *ctx, const cgan_gemm_args *g, const cgan
 
 int cgan_gemm_packed_suits(cgan_ctx *ctx, const cgan_gemm_args *g)
 {
-    const char *env = getenv("CGAN_GEMM_PACK");
-    int force = env && !strcmp(env, "1");
-    if (env && !strcmp(env, "0")) return 0;
+    int force = ctx->profile.gemm_pack == 1;
+    if (ctx->profile.gemm_pack == 0) return 0;
     cgan_packed_cfg c = cgan_gemm_packed_config(ctx, g, NULL);
     if (!cgan_gemm_packed_bytes(ctx, g, &c)) return 0;
     if (force) return 1;
-    if (ctx->info.type != CGAN_DEVICE_CPU) return 0;
+    if (ctx->profile.dclass != CGAN_DEVICE_CPU) return 0;
     /* Measured on the models' shapes (PoCL, AVX-512): where op(B) has contiguous rows (NN,
      * TN) the packed form won on every shape, even with a side of 1. Where op(B) runs
      * along K (NT, TT: weight gradients), its copy is a gather and dot products along K

@@ -17,6 +17,11 @@ int cmd_info(int argc, char **argv);
 void cli_error(const char *what, const char *msg);
 /* Print usage of a subcommand or of the program on stderr and return CLI_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...);
+/* Open ctx (made by the caller) on spec with the --device-class of the command line; prints
+ * nothing. */
+cgan_status cli_open_ctx(cgan_ctx *ctx, const char *spec);
+/* Print the library's new warnings on stderr, "cgan-cl: warning: ...". */
+void cli_warnings(cgan_ctx *ctx);
 /* Open a context on spec (NULL: $CGAN_DEVICE or default), printing the error on failure. */
 cgan_ctx *cli_open(const char *spec);
 #endif

@@ -2,16 +2,23 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "cli.h"
 
 static void help(void)
 {
-    printf("usage: cgan-cl devices [--help]\n"
+    printf("usage: cgan-cl devices [-v|--verbose] [--help]\n"
            "\n"
            "List every OpenCL platform and device: index, platform, name, type, OpenCL C\n"
            "version, compute units, global and local memory, largest work-group, fp16 and\n"
            "fp64 support. The device marked 'default' is the one used when neither --device\n"
-           "nor CGAN_DEVICE is given (the first GPU, otherwise the first device).\n");
+           "nor CGAN_DEVICE is given (the first GPU, otherwise the first device).\n"
+           "\n"
+           "  -v, --verbose   also open each device and print its profile: every choice the\n"
+           "                  engine makes for it (GEMM provider and variant, convolution\n"
+           "                  form, BatchNorm lanes, work-group limit, tiles, alignment,\n"
+           "                  staging memory) after the overrides in the environment and\n"
+           "                  'cgan-cl --device-class'\n");
 }
 
 static void mib(char *out, size_t n, uint64_t bytes)
@@ -21,13 +28,30 @@ static void mib(char *out, size_t n, uint64_t bytes)
     else snprintf(out, n, "%.0f KiB", bytes / 1024.0);
 }
 
+/* The profile of device `index`, indented under its listing. */
+static cgan_status print_profile(int index)
+{
+    char spec[16], text[2048];
+    snprintf(spec, sizeof spec, "%d", index);
+    cgan_ctx *ctx = cli_open(spec);
+    if (!ctx) return CGAN_E_INVALID;
+    printf("    profile:\n");
+    if (cgan_ctx_profile_str(ctx, text, sizeof text) > 0)
+        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+            printf("      %s\n", line);
+    cgan_ctx_destroy(ctx);
+    return CGAN_OK;
+}
+
 int cmd_devices(int argc, char **argv)
 {
-    static const struct option opts[] = { { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
-    int c;
+    static const struct option opts[] = { { "help", no_argument, 0, 'h' },
+                                          { "verbose", no_argument, 0, 'v' }, { 0, 0, 0, 0 } };
+    int c, verbose = 0;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
         if (c == 'h') { help(); return CLI_EXIT_OK; }
+        if (c == 'v') { verbose = 1; continue; }
         return cli_usage_error("devices", "unknown option '%s'", argv[optind - 1]);
     }
     if (optind < argc) return cli_usage_error("devices", "unexpected argument '%s'", argv[optind]);
@@ -42,6 +66,7 @@ int cmd_devices(int argc, char **argv)
         return CLI_EXIT_FAIL;
     }
     const char *env = getenv("CGAN_DEVICE");
+    int rc = CLI_EXIT_OK;
     for (int i = 0; i < n; i++) {
         const cgan_device_info *d = &list[i];
         char g[32], l[32], m[32];
@@ -60,9 +85,10 @@ int cmd_devices(int argc, char **argv)
         printf("    max work-group  %zu\n", d->max_work_group);
         printf("    fp16            %s\n", d->fp16 ? "yes" : "no");
         printf("    fp64            %s\n", d->fp64 ? "yes" : "no");
+        if (verbose && print_profile(d->index) != CGAN_OK) rc = CLI_EXIT_FAIL;
     }
     if (env && *env) printf("\nCGAN_DEVICE=%s overrides the default.\n", env);
     cgan_devices_free(list);
     cgan_ctx_destroy(ctx);
-    return CLI_EXIT_OK;
+    return rc;
 }

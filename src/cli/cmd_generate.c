@@ -205,7 +205,7 @@ int cmd_generate(int argc, char **argv)
         .seed = (uint64_t)seed, .cols = cols, .rows = rows, .steps = (int)steps, .linear = lerp,
     };
     if (cgan_gen_prepare(g, &job) != CGAN_OK) goto lib_error;
-    if (cgan_ctx_open(ctx, device) != CGAN_OK) {
+    if (cli_open_ctx(ctx, device) != CGAN_OK) {
         cli_error("device", cgan_last_error(ctx));
         goto done;
     }
@@ -223,6 +223,7 @@ int cmd_generate(int argc, char **argv)
     cgan_status st = cgan_gen_run(g, on_progress, &ui);
     double dt = now_s() - t0;
     if (ui.tty) fputs("\r\033[K", stderr);
+    cli_warnings(ctx);
     if (st != CGAN_OK) goto lib_error;
     int gc, gr;
     cgan_gen_grid_shape(g, &gc, &gr);

@@ -52,7 +52,9 @@ int cmd_selftest(int argc, char **argv)
     if (!ctx) return CLI_EXIT_FAIL;
     const cgan_device_info *d = cgan_ctx_device(ctx);
     printf("device: [%d] %s (%s, %s)\n", d->index, d->name, d->platform, cgan_device_type_str(d->type));
-    printf("kernel cache: %s\n\n", ctx->cache_disabled ? "disabled" : ctx->cache_dir);
+    printf("kernel cache: %s\n", ctx->cache_disabled ? "disabled" : ctx->cache_dir);
+    char prof[2048];
+    if (cgan_ctx_profile_str(ctx, prof, sizeof prof) > 0) printf("profile:\n%s\n", prof);
 
     int fails = 0, passes = 0;
     double total_ms = 0;

@@ -23,7 +23,7 @@ static const command commands[] = {
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: cgan-cl [--version] [--help] <command> [options]\n"
+            "usage: cgan-cl [--version] [--help] [--device-class gpu|cpu] <command> [options]\n"
             "\n"
             "Train and sample conditional GANs with OpenCL kernels on NVIDIA, AMD and Intel\n"
             "GPUs, and on CPUs through PoCL.\n"
@@ -35,8 +35,19 @@ static void usage(FILE *f)
             "\n"
             "Run 'cgan-cl <command> --help' for a command's options.\n"
             "\n"
+            "  --device-class gpu|cpu  make every per-device choice (GEMM, convolution form,\n"
+            "                      BatchNorm lanes, staging, tiles) the one a GPU or a CPU\n"
+            "                      would get, on any device (like CGAN_DEVICE_CLASS)\n"
+            "\n"
             "environment:\n"
             "  CGAN_DEVICE         device index or name substring (like --device)\n"
+            "  CGAN_DEVICE_CLASS   gpu or cpu (like --device-class)\n"
+            "  CGAN_MEM_ALIGN      sub-buffer alignment in bits, at least the device's\n"
+            "                      (4096 simulates NVIDIA's)\n"
+            "  CGAN_GEMM_PROVIDER, CGAN_GEMM_VARIANT, CGAN_GEMM_PACK, CGAN_CONV_FORM,\n"
+            "  CGAN_BN_LANES, CGAN_STAGING, CGAN_WG_LIMIT\n"
+            "                      override single choices of the device profile\n"
+            "                      ('cgan-cl devices -v' prints it; see man cgan-cl)\n"
             "  CGAN_CACHE_DIR      kernel binary cache (default $XDG_CACHE_HOME/cgan-cl,\n"
             "                      else ~/.cache/cgan-cl)\n"
             "  CGAN_CACHE_DISABLE  1 turns the kernel cache off\n"
@@ -62,6 +73,19 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
+static const char *device_class; /* --device-class */
+
+cgan_status cli_open_ctx(cgan_ctx *ctx, const char *spec)
+{
+    cgan_status st = cgan_ctx_set_device_class(ctx, device_class);
+    return st != CGAN_OK ? st : cgan_ctx_open(ctx, spec);
+}
+
+void cli_warnings(cgan_ctx *ctx)
+{
+    for (const char *w; (w = cgan_ctx_next_warning(ctx));) fprintf(stderr, "cgan-cl: warning: %s\n", w);
+}
+
 cgan_ctx *cli_open(const char *spec)
 {
     cgan_ctx *ctx = cgan_ctx_new();
@@ -69,7 +93,7 @@ cgan_ctx *cli_open(const char *spec)
         cli_error(NULL, "out of memory");
         return NULL;
     }
-    if (cgan_ctx_open(ctx, spec) != CGAN_OK) {
+    if (cli_open_ctx(ctx, spec) != CGAN_OK) {
         cli_error("device", cgan_last_error(ctx));
         cgan_ctx_destroy(ctx);
         return NULL;
@@ -84,6 +108,20 @@ int main(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     const char *a = argv[1];
+    if (strcmp(a, "--device-class") == 0 || strncmp(a, "--device-class=", 15) == 0) {
+        int eq = a[14] == '=';
+        if (!eq && argc < 3) return cli_usage_error(NULL, "--device-class needs gpu or cpu");
+        device_class = eq ? a + 15 : argv[2];
+        if (strcmp(device_class, "gpu") && strcmp(device_class, "cpu"))
+            return cli_usage_error(NULL, "--device-class '%s': gpu or cpu", device_class);
+        argc -= eq ? 1 : 2;
+        argv += eq ? 1 : 2;
+        if (argc < 2) {
+            usage(stderr);
+            return CLI_EXIT_USAGE;
+        }
+        a = argv[1];
+    }
     if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
         printf("cgan-cl %s (git %s)\n", PACKAGE_VERSION, CGAN_GIT_REV);
         return CLI_EXIT_OK;

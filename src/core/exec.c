@@ -236,7 +236,7 @@ cgan_status cgan_graph_plan(cgan_graph *g, cgan_mode mode, uint64_t seed)
     if (!p) return cgan_error(ctx, CGAN_E_NOMEM, "out of memory planning %s", g->prefix);
     p->mode = mode;
     p->seed = seed;
-    const size_t al = ctx->mem_align;
+    const size_t al = ctx->profile.mem_align;
     const int n = g->nn, train = mode == CGAN_MODE_TRAIN;
     p->aux = calloc((size_t)n * CGAN_MAX_AUX, sizeof *p->aux);
     p->needs = calloc((size_t)g->nt, 1);

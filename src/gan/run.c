@@ -85,6 +85,13 @@ typedef struct run_state {
 
 static void emit(run_state *s, cgan_run_event *e)
 {
+    /* what the library noted since (a GEMM that fell back, say) comes first, once */
+    char line[600];
+    for (const char *w; (w = cgan_ctx_next_warning(s->ctx));) {
+        snprintf(line, sizeof line, "warning: %s", w);
+        cgan_run_event we = { .kind = CGAN_RUN_INFO, .text = line, .trainer = s->t };
+        if (s->cb) s->cb(s->user, &we);
+    }
     e->trainer = s->t;
     if (s->cb) s->cb(s->user, e);
 }

@@ -10,6 +10,8 @@
 
 #define LOG_CAP 1024
 
+#define STAGING_SLOTS 4
+
 struct cgan_trainer {
     cgan_ctx *ctx;
     cgan_train_cfg cfg;
@@ -22,9 +24,12 @@ struct cgan_trainer {
     int text;                        /* a text model: matching-aware D */
     cl_mem real_x[2], real_y[2];     /* double-buffered real batches */
     cl_mem wrong_y[2];               /* text: the mismatched captions of each real batch */
-    cl_event upload[2];
-    float *staging[2];               /* host copies the asynchronous uploads read from */
-    int cur;
+    /* host copies the asynchronous uploads read from, pinned on GPUs (profile.h), in a
+     * ring: a slot is refilled STAGING_SLOTS batches later, when its upload has long
+     * finished unless the host ran a whole ring ahead of the device (then it waits) */
+    cl_event upload[STAGING_SLOTS];
+    cgan_staging staging[STAGING_SLOTS];
+    int cur, slot;
     cl_mem m[2], v[2], ema;          /* Adam moments of G (0) and D (1); EMA of G */
     size_t nparam[2];
     cl_mem log;                      /* LOG_CAP rows of CGAN_LOG_FIELDS floats */
@@ -59,14 +64,16 @@ void cgan_trainer_destroy(cgan_trainer *t)
 {
     if (!t) return;
     if (t->ctx && t->ctx->queue) clFinish(t->ctx->queue);
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < STAGING_SLOTS; i++) {
         if (t->upload[i]) clReleaseEvent(t->upload[i]);
+        cgan_staging_free(t->ctx, &t->staging[i]);
+    }
+    for (int i = 0; i < 2; i++) {
         cgan_buffer_release(t->real_x[i]);
         cgan_buffer_release(t->real_y[i]);
         cgan_buffer_release(t->wrong_y[i]);
         cgan_buffer_release(t->m[i]);
         cgan_buffer_release(t->v[i]);
-        free(t->staging[i]);
     }
     cgan_buffer_release(t->ema);
     cgan_buffer_release(t->log);
@@ -129,13 +136,14 @@ cgan_status cgan_trainer_create(cgan_ctx *ctx, const cgan_train_cfg *cfg, cgan_t
         TRY(cgan_buffer_create(ctx, t->img_floats * sizeof(float), "real images", &t->real_x[i]));
         TRY(zeros(ctx, t->cond_floats, "real labels", &t->real_y[i]));
         if (t->text) TRY(zeros(ctx, t->cond_floats, "mismatched captions", &t->wrong_y[i]));
-        t->staging[i] = malloc((t->img_floats + 2 * t->cond_floats) * sizeof(float));
-        if (!t->staging[i]) { st = cgan_error(ctx, CGAN_E_NOMEM, "out of memory"); goto fail; }
         cgan_graph *g = i ? D : t->G.g;
         cgan_graph_param_arena(g, &t->nparam[i]);
         TRY(zeros(ctx, t->nparam[i], "adam m", &t->m[i]));
         TRY(zeros(ctx, t->nparam[i], "adam v", &t->v[i]));
     }
+    for (int i = 0; i < STAGING_SLOTS; i++)
+        TRY(cgan_staging_alloc(ctx, (t->img_floats + 2 * t->cond_floats) * sizeof(float),
+                               "real batch staging", &t->staging[i]));
     if (cfg->ema > 0) {
         TRY(cgan_buffer_create(ctx, t->nparam[0] * sizeof(float), "ema", &t->ema));
         TRY(cgan_buffer_copy(ctx, cgan_graph_param_arena(t->G.g, NULL), 0, t->ema, 0, t->nparam[0] * sizeof(float)));
@@ -189,28 +197,31 @@ static void mismatch(const float *tokens, size_t n, size_t width, float *wrong)
 static cgan_status upload(cgan_trainer *t, const float *images, const float *labels)
 {
     cgan_ctx *ctx = t->ctx;
-    int b = t->cur = !t->cur;
+    /* device buffers alternate (the queue is in order, so a write waits for the kernels
+     * before it); host slots go round the ring */
+    int b = t->cur = !t->cur, s = t->slot = (t->slot + 1) % STAGING_SLOTS;
     const size_t N = (size_t)t->cfg.model.batch, C = t->cond_floats;
-    if (t->upload[b]) { /* the upload two batches ago must be done before its memory is reused */
-        CGAN_TRY(cgan_wait_for_reuse(ctx, t->upload[b], "real batch upload"));
-        clReleaseEvent(t->upload[b]);
-        t->upload[b] = NULL;
+    if (t->upload[s]) { /* the slot's last upload must be done before its memory is reused */
+        CGAN_TRY(cgan_wait_for_reuse(ctx, t->upload[s], "real batch upload"));
+        clReleaseEvent(t->upload[s]);
+        t->upload[s] = NULL;
     }
-    memcpy(t->staging[b], images, t->img_floats * sizeof(float));
-    CGAN_TRY(cgan_buffer_write_async(ctx, t->real_x[b], 0, t->img_floats * sizeof(float), t->staging[b], &t->upload[b]));
+    float *x = t->staging[s].host;
+    memcpy(x, images, t->img_floats * sizeof(float));
+    CGAN_TRY(cgan_buffer_write_async(ctx, t->real_x[b], 0, t->img_floats * sizeof(float), x, &t->upload[s]));
     if (labels && t->D.labels >= 0) {
         cl_event e;
-        float *y = t->staging[b] + t->img_floats;
+        float *y = x + t->img_floats;
         memcpy(y, labels, C * sizeof(float));
         CGAN_TRY(cgan_buffer_write_async(ctx, t->real_y[b], 0, C * sizeof(float), y, &e));
         /* the queue is in order: waiting on the later write covers both */
-        clReleaseEvent(t->upload[b]);
-        t->upload[b] = e;
+        clReleaseEvent(t->upload[s]);
+        t->upload[s] = e;
         if (t->text) {
             mismatch(y, N, C / N, y + C);
             CGAN_TRY(cgan_buffer_write_async(ctx, t->wrong_y[b], 0, C * sizeof(float), y + C, &e));
-            clReleaseEvent(t->upload[b]);
-            t->upload[b] = e;
+            clReleaseEvent(t->upload[s]);
+            t->upload[s] = e;
         }
     }
     return CGAN_OK;
@@ -313,7 +324,8 @@ cgan_status cgan_trainer_step(cgan_trainer *t, const float *images, const float 
         CGAN_TRY(cgan_ema_update(ctx, t->nparam[0], decay, t->ema, cgan_graph_param_arena(G, NULL)));
     }
     t->steps++;
-    return CGAN_OK;
+    /* the step is queued: submit it, so the device works while the host prepares the next */
+    return cgan_flush(ctx);
 }
 
 cgan_status cgan_trainer_read_log(cgan_trainer *t, float *rows, int64_t *steps, int cap, int *count)

@@ -14,16 +14,11 @@
 #include "ops/builders.h"
 #include "core/opcheck.h"
 
-/* Lanes per plane (BN_LANES in cl/batchnorm.cl): 1 on CPUs, 32 elsewhere;
- * $CGAN_BN_LANES (a power of two up to 256) overrides it, for tests and tuning. */
+/* Lanes per plane (BN_LANES in cl/batchnorm.cl): the device profile's (1 on CPUs, 32
+ * elsewhere, never more than a work-group holds; $CGAN_BN_LANES overrides it). */
 static int bn_lanes(const cgan_ctx *ctx)
 {
-    const char *env = getenv("CGAN_BN_LANES");
-    if (env && *env) {
-        int v = atoi(env);
-        if (v >= 1 && v <= 256 && (v & (v - 1)) == 0) return v;
-    }
-    return ctx->info.type == CGAN_DEVICE_CPU ? 1 : 32;
+    return ctx->profile.bn_lanes;
 }
 
 static cgan_status bn_kernel(cgan_ctx *ctx, int lanes, const char *name, cgan_kernel **k)

@@ -55,14 +55,11 @@ static cgan_range element_range(size_t x0, size_t y, size_t z)
     return r;
 }
 
-/* The plane/row forms of im2col and col2im on CPUs, the element forms elsewhere;
- * $CGAN_CONV_FORM=plane|element overrides (tests run both on one device). */
+/* The plane/row forms of im2col and col2im where the device profile says so (CPUs), the
+ * element forms otherwise. */
 static int plane_form(const cgan_ctx *ctx)
 {
-    const char *f = getenv("CGAN_CONV_FORM");
-    if (f && !strcmp(f, "plane")) return 1;
-    if (f && !strcmp(f, "element")) return 0;
-    return ctx->info.type == CGAN_DEVICE_CPU;
+    return ctx->profile.conv_form == CGAN_CONV_FORM_PLANE;
 }
 
 cgan_status cgan_conv_im2col(cgan_ctx *ctx, const cgan_colgeom *g, cl_mem img, int n0, int nb,

@@ -1,4 +1,6 @@
 /* Device buffers: creation, sub-buffer views, copies and fills. */
+#include <stdlib.h>
+#include <string.h>
 #include "runtime.h"
 
 size_t cgan_align_up(size_t v, size_t a)
@@ -27,9 +29,9 @@ cgan_status cgan_buffer_sub(cgan_ctx *ctx, cl_mem parent, size_t offset, size_t 
                             const char *what, cl_mem *out)
 {
     *out = NULL;
-    if (offset % ctx->mem_align)
+    if (offset % ctx->profile.mem_align)
         return cgan_error(ctx, CGAN_E_INVALID, "sub-buffer '%s': offset %zu not aligned to %zu",
-                          what, offset, ctx->mem_align);
+                          what, offset, ctx->profile.mem_align);
     cl_buffer_region r = { offset, bytes };
     cl_int e = CL_SUCCESS;
     ctx->sync.buffers++;
@@ -114,4 +116,53 @@ cgan_status cgan_wait_for_reuse(cgan_ctx *ctx, cl_event ev, const char *what)
     }
     if (status < 0) return cgan_cl_fail(ctx, status, "asynchronous upload", "%s", what);
     return CGAN_OK;
+}
+
+cgan_status cgan_flush(cgan_ctx *ctx)
+{
+    CGAN_CL_CHECK(ctx, clFlush(ctx->queue), "clFlush", "%s", "");
+    return CGAN_OK;
+}
+
+cgan_status cgan_staging_alloc(cgan_ctx *ctx, size_t bytes, const char *what, cgan_staging *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!bytes) bytes = 1;
+    out->bytes = bytes;
+    if (ctx->profile.staging != CGAN_STAGING_PINNED) {
+        out->host = malloc(bytes);
+        if (!out->host) return cgan_error(ctx, CGAN_E_NOMEM, "%s: out of memory (%zu bytes)", what, bytes);
+        return CGAN_OK;
+    }
+    cl_int e = CL_SUCCESS;
+    out->buf = clCreateBuffer(ctx->context, CL_MEM_ALLOC_HOST_PTR | CL_MEM_READ_WRITE, bytes, NULL, &e);
+    if (e != CL_SUCCESS || !out->buf) {
+        out->buf = NULL;
+        return cgan_cl_fail(ctx, e, "clCreateBuffer", "%s: %zu bytes of pinned staging", what, bytes);
+    }
+    ctx->sync.buffers++;
+    ctx->sync.host_waits++;
+    out->host = clEnqueueMapBuffer(ctx->queue, out->buf, CL_TRUE, CL_MAP_READ | CL_MAP_WRITE, 0, bytes,
+                                   0, NULL, NULL, &e);
+    if (e != CL_SUCCESS || !out->host) {
+        clReleaseMemObject(out->buf);
+        memset(out, 0, sizeof *out);
+        return cgan_cl_fail(ctx, e, "clEnqueueMapBuffer", "%s: %zu bytes of pinned staging", what, bytes);
+    }
+    return CGAN_OK;
+}
+
+void cgan_staging_free(cgan_ctx *ctx, cgan_staging *s)
+{
+    if (!s) return;
+    if (s->buf) {
+        if (s->host && ctx && ctx->queue) {
+            clEnqueueUnmapMemObject(ctx->queue, s->buf, s->host, 0, NULL, NULL);
+            clFinish(ctx->queue);
+        }
+        clReleaseMemObject(s->buf);
+    } else {
+        free(s->host);
+    }
+    memset(s, 0, sizeof *s);
 }

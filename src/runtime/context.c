@@ -53,11 +53,7 @@ cgan_status cgan_ctx_open(cgan_ctx *ctx, const char *spec)
         ctx->queue = NULL;
         return cgan_cl_fail(ctx, e, "clCreateCommandQueue", "device %s", ctx->info.name);
     }
-    cl_uint align_bits = 0;
-    e = clGetDeviceInfo(ctx->device, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof align_bits, &align_bits, NULL);
-    if (e != CL_SUCCESS) return cgan_cl_fail(ctx, e, "clGetDeviceInfo", "CL_DEVICE_MEM_BASE_ADDR_ALIGN");
-    ctx->mem_align = align_bits / 8;
-    if (ctx->mem_align < 256) ctx->mem_align = 256;
+    CGAN_TRY(cgan_profile_init(ctx, ctx->class_req[0] ? ctx->class_req : NULL));
     cgan_cache_init(ctx);
     ctx->opened = 1;
     return CGAN_OK;

@@ -1,4 +1,5 @@
 /* Status names, OpenCL error names and the context's error message. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include "runtime.h"
@@ -123,4 +124,23 @@ const char *cgan_last_error(const cgan_ctx *ctx)
 void cgan_clear_error(cgan_ctx *ctx)
 {
     if (ctx) ctx->err[0] = '\0';
+}
+
+void cgan_warn(cgan_ctx *ctx, const char *fmt, ...)
+{
+    if (!ctx || ctx->n_warnings >= CGAN_WARN_MAX) return;
+    char buf[sizeof ctx->warnings[0]];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    for (int i = 0; i < ctx->n_warnings; i++)
+        if (!strcmp(ctx->warnings[i], buf)) return;
+    memcpy(ctx->warnings[ctx->n_warnings++], buf, sizeof buf);
+}
+
+const char *cgan_ctx_next_warning(cgan_ctx *ctx)
+{
+    if (!ctx || ctx->warnings_read >= ctx->n_warnings) return NULL;
+    return ctx->warnings[ctx->warnings_read++];
 }

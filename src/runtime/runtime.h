@@ -6,8 +6,10 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include "cgan/cgan_cl.h"
+#include "profile.h"
 
 #define CGAN_ERRMSG_MAX 8192
+#define CGAN_WARN_MAX 8
 
 typedef struct cgan_program cgan_program;
 typedef struct cgan_kernel cgan_kernel;
@@ -36,7 +38,8 @@ struct cgan_ctx {
     cl_command_queue queue;
     cgan_device_info info;
     int opened;
-    size_t mem_align;              /* sub-buffer alignment in bytes */
+    cgan_profile profile;            /* every per-device choice (profile.h) */
+    char class_req[8];             /* cgan_ctx_set_device_class: "gpu", "cpu" or "" */
     cgan_program *programs;        /* built programs, a list */
     cgan_cache_stats cache;
     int cache_disabled;
@@ -46,6 +49,8 @@ struct cgan_ctx {
     cgan_prof_entry *prof;
     int prof_count, prof_cap;
     cgan_sync_counts sync;         /* host waits and allocations, counted */
+    char warnings[CGAN_WARN_MAX][512]; /* said once each (cgan_warn), read in order */
+    int n_warnings, warnings_read;
     void *blas;                    /* GEMM provider state (src/blas) */
     void (*blas_destroy)(void *);
 };
@@ -60,6 +65,10 @@ cgan_status cgan_cl_fail(cgan_ctx *ctx, cl_int err, const char *call, const char
 /* Prefix the existing message with more context: "<prefix>: <old message>". */
 cgan_status cgan_error_wrap(cgan_ctx *ctx, cgan_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Note a warning for the caller to show (cgan_ctx_next_warning): the same text is kept once;
+ * past CGAN_WARN_MAX warnings, new ones are dropped. */
+void cgan_warn(cgan_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define CGAN_CL_CHECK(ctx, call_expr, call_name, ...)                       \
     do {                                                                    \
@@ -93,6 +102,20 @@ cgan_status cgan_buffer_fill_f32(cgan_ctx *ctx, cl_mem m, size_t first, size_t c
 cgan_status cgan_buffer_copy(cgan_ctx *ctx, cl_mem src, size_t src_off, cl_mem dst,
                              size_t dst_off, size_t bytes);
 cgan_status cgan_finish(cgan_ctx *ctx);
+/* Submit what is queued (clFlush) without waiting: the end of each step and batch. */
+cgan_status cgan_flush(cgan_ctx *ctx);
+
+/* Host memory that uploads read from, of the profile's kind: pinned (a CL_MEM_ALLOC_HOST_PTR
+ * buffer, mapped once here and unmapped on free; drivers copy from it by DMA) or pageable
+ * (malloc). host is the pointer to fill; uploads pass it to cgan_buffer_write_async. */
+typedef struct cgan_staging {
+    void *host;
+    cl_mem buf;     /* the pinned buffer (NULL when pageable) */
+    size_t bytes;
+} cgan_staging;
+cgan_status cgan_staging_alloc(cgan_ctx *ctx, size_t bytes, const char *what, cgan_staging *out);
+/* Accepts a zeroed or freed staging; waits for nothing (the caller drains the queue first). */
+void cgan_staging_free(cgan_ctx *ctx, cgan_staging *s);
 /* Before host memory that an earlier asynchronous upload reads is overwritten: returns
  * at once when ev is complete, else waits for it (counted in sync.reuse_waits). An event
  * that ended in an error is reported. */

@@ -69,8 +69,7 @@ static cgan_status run_once(cgan_ctx *ctx, model_run *r, double *ms)
 /* The table on (tuned) or off, read again from its file. */
 static void use_table(cgan_ctx *ctx, int tuned)
 {
-    if (tuned) unsetenv("CGAN_TUNE_DISABLE");
-    else setenv("CGAN_TUNE_DISABLE", "1", 1);
+    ctx->profile.tune = tuned;
     cgan_gemm_tune_reload(ctx);
 }
 

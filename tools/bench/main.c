@@ -68,6 +68,9 @@ static void usage(FILE *f)
             "\n"
             "options:\n"
             "  -d, --device N|NAME   device (see 'cgan-cl devices')\n"
+            "      --device-class gpu|cpu\n"
+            "                        every per-device choice as a GPU or a CPU would get it,\n"
+            "                        on any device (like CGAN_DEVICE_CLASS)\n"
             "  -b, --batch N         batch size (default 64)\n"
             "  -r, --repeat N        timed repetitions; the median is reported (default 5)\n"
             "  -w, --warmup N        untimed repetitions first (default 1)\n"
@@ -115,13 +118,16 @@ int main(int argc, char **argv)
         { "square", required_argument, 0, 's' }, { "budget", required_argument, 0, 'B' },
         { "inject-error", required_argument, 0, 'I' }, /* hidden: tests */
         { "no-model-check", no_argument, 0, 'N' }, { "keep-margin", required_argument, 0, 'K' },
+        { "device-class", required_argument, 0, 'C' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
     };
+    const char *device_class = NULL;
     int c;
     optind = 2;
     while ((c = getopt_long(argc, argv, "d:b:r:w:a:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd': o.device = optarg; break;
+        case 'C': device_class = optarg; break;
         case 'b': o.batch = atoi(optarg); break;
         case 'r': o.repeat = atoi(optarg); break;
         case 'w': o.warmup = atoi(optarg); break;
@@ -164,7 +170,8 @@ int main(int argc, char **argv)
         return 2;
     }
     cgan_ctx *ctx = cgan_ctx_new();
-    if (!ctx || cgan_ctx_open(ctx, o.device) != CGAN_OK) {
+    if (!ctx || cgan_ctx_set_device_class(ctx, device_class) != CGAN_OK ||
+        cgan_ctx_open(ctx, o.device) != CGAN_OK) {
         fprintf(stderr, "cgan-bench: device: %s\n", ctx ? cgan_last_error(ctx) : "out of memory");
         cgan_ctx_destroy(ctx);
         return 1;
