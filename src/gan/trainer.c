@@ -352,3 +352,8 @@ cgan_status cgan_trainer_read_log(cgan_trainer *t, float *rows, int64_t *steps, 
     free(all);
     return st;
 }
+
+size_t cgan_trainer_param_count(const cgan_trainer *t, int d)
+{
+    return t->nparam[d ? 1 : 0];
+}

@@ -65,6 +65,7 @@ cgan_status cgan_trainer_read_log(cgan_trainer *t, float *rows, int64_t *steps, 
 
 /* Buffers for checkpoints and sampling. */
 cl_mem cgan_trainer_adam_m(cgan_trainer *t, int d);   /* d: 0 = G, 1 = D */
+size_t cgan_trainer_param_count(const cgan_trainer *t, int d); /* floats in those buffers */
 cl_mem cgan_trainer_adam_v(cgan_trainer *t, int d);
 cl_mem cgan_trainer_ema(cgan_trainer *t);            /* NULL when the EMA is off */
 #endif

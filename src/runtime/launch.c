@@ -88,6 +88,19 @@ cgan_status cgan_launch_args(cgan_ctx *ctx, cgan_kernel *k, const cgan_range *r,
     if (r->local[0]) {
         memcpy(local, r->local, sizeof local);
         lp = local;
+        size_t items = 1;
+        for (cl_uint d = 0; d < r->dims; d++) {
+            items *= local[d];
+            if (!local[d] || local[d] > ctx->profile.wg_item_max[d] || global[d] % local[d])
+                return cgan_error(ctx, CGAN_E_INVALID, "kernel %s: local size %zu in dimension %u "
+                                  "(global %zu) is 0, over the limit of %zu or does not divide "
+                                  "the global size", k->name, local[d], d, global[d],
+                                  ctx->profile.wg_item_max[d]);
+        }
+        if (items > k->max_wg)
+            return cgan_error(ctx, CGAN_E_INVALID, "kernel %s: a work-group of %zu items exceeds "
+                              "the limit of %zu (kernel %zu, profile %zu)", k->name, items,
+                              k->max_wg, k->device_max_wg, ctx->profile.wg_limit);
     } else if (r->dims == 1) {
         local[0] = pick_wg(k);
         global[0] = cgan_align_up(global[0], local[0]);

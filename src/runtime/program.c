@@ -247,6 +247,10 @@ cgan_status cgan_program_kernel(cgan_ctx *ctx, cgan_program *prog, const char *k
         return cgan_cl_fail(ctx, e, "clGetKernelInfo", "kernel '%s'", kernel);
     }
     if (!k->wg_multiple) k->wg_multiple = 1;
+    /* the kernel's limit and the profile's (the device's, capped) in one number */
+    k->device_max_wg = k->max_wg;
+    if (ctx->profile.wg_limit && k->max_wg > ctx->profile.wg_limit) k->max_wg = ctx->profile.wg_limit;
+    if (!k->max_wg) k->max_wg = 1;
     k->next = prog->kernels;
     prog->kernels = k;
     *out = k;

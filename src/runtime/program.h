@@ -7,7 +7,8 @@ struct cgan_kernel {
     char name[64];
     cl_kernel k;
     cl_uint nargs;
-    size_t max_wg;        /* CL_KERNEL_WORK_GROUP_SIZE */
+    size_t max_wg;        /* CL_KERNEL_WORK_GROUP_SIZE capped by the profile's wg_limit */
+    size_t device_max_wg; /* CL_KERNEL_WORK_GROUP_SIZE as reported */
     size_t wg_multiple;   /* CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE */
     struct cgan_kernel *next;
 };

@@ -149,7 +149,9 @@ cgan_status cgan_program_kernel(cgan_ctx *ctx, cgan_program *prog, const char *k
 /* Shortcut: program + kernel. */
 cgan_status cgan_kernel_get(cgan_ctx *ctx, const char *source, const char *options,
                             const char *kernel, cgan_kernel **out);
-/* The largest work-group size the kernel accepts on this device. */
+/* The largest work-group size the kernel accepts on this device: its own limit
+ * (CL_KERNEL_WORK_GROUP_SIZE), capped by the profile's (profile.h, wg_limit). Every launch
+ * with an explicit local size is checked against it and against wg_item_max. */
 size_t cgan_kernel_max_wg(const cgan_kernel *k);
 const char *cgan_kernel_name(const cgan_kernel *k);
 

@@ -23,6 +23,8 @@ typedef struct bench_opts {
     const char *inject; /* hidden: corrupt this provider's / candidate's result (tests) */
     int model_check;    /* tune: judge the table on whole steps (default on) */
     double keep_margin; /* tune: the table stays when default/tuned step time >= this */
+    int count;          /* step/generate: count OpenCL host calls per step (clcount.so) */
+    int log_every;      /* step --count: read the losses every this many steps */
 } bench_opts;
 
 double bench_now_ms(void);
@@ -108,6 +110,12 @@ int bench_step(cgan_ctx *ctx, const bench_opts *o, int generate);
 int bench_condacc(cgan_ctx *ctx, const bench_opts *o, const char *ckpt, const char *data, int per_class);
 int bench_gemm(cgan_ctx *ctx, const bench_opts *o);
 int bench_tune(cgan_ctx *ctx, const bench_opts *o);
+/* ---- bench_count.c: step / generate --count ------------------------------------------- */
+/* Returns 0 when clcount.so is loaded; else starts this program again (argv) with it in
+ * LD_PRELOAD ($CGAN_CLCOUNT, else .libs/clcount.so or clcount.so beside the binary, else
+ * the installed one) and does not return, or says what to do and returns 1. */
+int bench_count_preload(char **argv);
+int bench_count(cgan_ctx *ctx, const bench_opts *o, int generate);
 /* ---- bench_modelcheck.c: the tuned table on whole training steps and generation --------- */
 /* Times one training step plus one generation batch of each selected model at --batch, in
  * alternating rounds with the tuning table off and on (re-read from its file); medians of

@@ -1,7 +1,8 @@
 /* cgan-bench step / generate: full training steps (D on a real and a fake batch, then G
  * through D, Adam on both: the workload of torch_dcgan_bench.py) and generation batches,
  * median of --repeat after --warmup, timed with the host clock around a drained queue and
- * with profiling markers (the device's view). */
+ * with profiling markers (the device's view). With --count, bench_count.c counts the
+ * OpenCL host calls of each step instead. */
 #include <stdlib.h>
 #include <string.h>
 #include "bench.h"
@@ -67,6 +68,7 @@ done:
 
 int bench_step(cgan_ctx *ctx, const bench_opts *o, int generate)
 {
+    if (o->count) return bench_count(ctx, o, generate);
     int rc = 0;
     if (bench_arch_on(o, CGAN_ARCH_SEED32)) rc |= run_one(ctx, o, CGAN_ARCH_SEED32, generate);
     if (bench_arch_on(o, CGAN_ARCH_DCGAN64)) rc |= run_one(ctx, o, CGAN_ARCH_DCGAN64, generate);

@@ -52,6 +52,9 @@ static void usage(FILE *f)
             "  step      training steps per second and img/s (seed32 nc=1 K=10, dcgan64 nc=3 K=0):\n"
             "            D on a real and a fake batch, then G through D, Adam on both\n"
             "  generate  generation img/s of the same models\n"
+            "  step --count, generate --count\n"
+            "            OpenCL host calls per step (batch), counted by clcount.so (LD_PRELOAD):\n"
+            "            creations, blocking calls, flushes, launches, copies and fills\n"
             "  ops       forward and backward time of every layer of seed32 and dcgan64\n"
             "  gemm      GFLOP/s of each GEMM provider (own, clblast, tuned when a tuning file\n"
             "            exists, and OpenBLAS on the host when built with it) on the GEMM shapes\n"
@@ -77,6 +80,15 @@ static void usage(FILE *f)
             "  -a, --arch NAME       seed32 or dcgan64 (default: both; gemm also takes none)\n"
             "      --json            one JSON object per line, with the device, driver, OpenCL C,\n"
             "                        CLBlast and git versions, build flags and date under \"meta\"\n"
+            "  step, generate:\n"
+            "      --count           count OpenCL host calls per step (batch) instead of timing:\n"
+            "                        --repeat steps (default 2 x --log-every) back to back, no\n"
+            "                        clock and no queue drain; a table per step and a summary\n"
+            "                        of steps 2..N. Starts itself again with LD_PRELOAD set to\n"
+            "                        clcount.so ($CGAN_CLCOUNT, else .libs/clcount.so beside\n"
+            "                        the binary, else the installed one) unless it is loaded\n"
+            "      --log-every L     with --count: read the losses every L steps and after the\n"
+            "                        last, as 'cgan-cl train --log-every' does (default 5)\n"
             "  gemm:\n"
             "      --list            print the recorded GEMM shapes and stop\n"
             "      --square LIST     square sizes, e.g. 256,512,1024 (the default), or none\n"
@@ -106,7 +118,8 @@ int main(int argc, char **argv)
         return 2;
     }
     bench_opts o = { NULL, 64, 5, 1, 0, NULL, NULL, NULL, 200, 0, "256,512,1024", 300, NULL, 1,
-                     1.02 };
+                     1.02, 0, 5 };
+    enum { OPT_COUNT = 0x100, OPT_LOG_EVERY }; /* long options only */
     o.inject = getenv("CGAN_BENCH_CORRUPT"); /* tests: corrupt this provider's result */
     if (o.inject && !*o.inject) o.inject = NULL;
     static const struct option opts[] = {
@@ -119,17 +132,18 @@ int main(int argc, char **argv)
         { "inject-error", required_argument, 0, 'I' }, /* hidden: tests */
         { "no-model-check", no_argument, 0, 'N' }, { "keep-margin", required_argument, 0, 'K' },
         { "device-class", required_argument, 0, 'C' },
+        { "count", no_argument, 0, OPT_COUNT }, { "log-every", required_argument, 0, OPT_LOG_EVERY },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
     };
     const char *device_class = NULL;
-    int c;
+    int c, repeat_given = 0;
     optind = 2;
     while ((c = getopt_long(argc, argv, "d:b:r:w:a:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd': o.device = optarg; break;
         case 'C': device_class = optarg; break;
         case 'b': o.batch = atoi(optarg); break;
-        case 'r': o.repeat = atoi(optarg); break;
+        case 'r': o.repeat = atoi(optarg); repeat_given = 1; break;
         case 'w': o.warmup = atoi(optarg); break;
         case 'a': o.arch = optarg; break;
         case 'j': o.json = 1; break;
@@ -142,6 +156,8 @@ int main(int argc, char **argv)
         case 'I': o.inject = optarg; break;
         case 'N': o.model_check = 0; break;
         case 'K': o.keep_margin = atof(optarg); break;
+        case OPT_COUNT: o.count = 1; break;
+        case OPT_LOG_EVERY: o.log_every = atoi(optarg); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -162,6 +178,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "cgan-bench tune: --budget must be a number of seconds >= 0\n");
         return 2;
     }
+    int stepping = !strcmp(cmd, "step") || !strcmp(cmd, "generate");
+    if (o.count && !stepping) {
+        fprintf(stderr, "cgan-bench %s: --count applies to step and generate only\n", cmd);
+        return 2;
+    }
+    if (o.log_every < 1 || o.log_every > 1000) { /* the trainer keeps the last 1024 steps */
+        fprintf(stderr, "cgan-bench: --log-every must be between 1 and 1000\n");
+        return 2;
+    }
+    if (o.count && !repeat_given) o.repeat = 2 * o.log_every;
+    if (o.count && bench_count_preload(argv)) return 1;
     int gemm = !strcmp(cmd, "gemm");
     if (o.arch && strcmp(o.arch, "seed32") && strcmp(o.arch, "dcgan64") &&
         !(gemm && !strcmp(o.arch, "none"))) {
