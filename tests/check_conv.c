@@ -53,9 +53,12 @@ static void run_gemm_case(cgan_ctx *ctx, cgan_gemm_args g, uint64_t seed)
 START_TEST(test_gemm_transposes)
 {
     cgan_ctx *ctx = tu_ctx();
-    /* the default: own kernels on CPU devices, CLBlast elsewhere; this test is CLBlast's */
-    ck_assert_str_eq(cgan_gemm_current(ctx)->name,
-                     cgan_ctx_device(ctx)->type == CGAN_DEVICE_CPU ? "own" : "clblast");
+    /* the default: our own kernels on every class (profile.c); this test is CLBlast's */
+    ck_assert_str_eq(cgan_gemm_current(ctx)->name, ctx->profile.gemm_provider);
+    if (!tu_clblast_fits(ctx, "CLBlast transposes")) {
+        cgan_ctx_destroy(ctx);
+        return;
+    }
     cgan_gemm_use(ctx, cgan_gemm_provider_clblast());
     ck_assert_str_eq(cgan_gemm_current(ctx)->name, "clblast");
     const size_t shapes[][3] = { { 5, 7, 3 }, { 33, 17, 65 }, { 1, 9, 130 } };
@@ -214,7 +217,8 @@ static void run_op_case(int deconv, const conv_case *cc, int idx)
         cgan_shape o = nd->out_shape;
         size_t per = deconv ? ((size_t)cc->cout * cc->k * cc->k + cc->cin) * cc->h * cc->w
                             : ((size_t)cc->cin * cc->k * cc->k + cc->cout) * o.h * o.w;
-        ck_assert_uint_ge(nd->work_floats, per * cc->n);
+        if (ctx->profile.conv_form != CGAN_CONV_FORM_IMPLICIT) /* implicit: no columns */
+            ck_assert_uint_ge(nd->work_floats, per * cc->n);
         nd->work_floats = per * cc->chunk + per / 2; /* not a whole number of images */
         ck_assert_uint_ge(nd->work_floats, (size_t)cc->cout * CGAN_CONV_BIAS_PARTS);
     }
@@ -250,10 +254,23 @@ END_TEST
 static const struct env_run {
     const char *var, *value;
     int deconv, cases;
+    const char *var2, *value2;  /* a second setting, or NULL */
 } env_runs[] = {
-    { "CGAN_CONV_FORM", "element", 0, 10 }, { "CGAN_CONV_FORM", "element", 1, 9 },
-    { "CGAN_GEMM_PACK", "1", 0, NCONV },    { "CGAN_GEMM_PACK", "1", 1, NDECONV },
-    { "CGAN_GEMM_PACK", "0", 0, 10 },       { "CGAN_GEMM_PACK", "0", 1, 9 },
+    { "CGAN_CONV_FORM", "element", 0, 10, NULL, NULL },
+    { "CGAN_CONV_FORM", "element", 1, 9, NULL, NULL },
+    { "CGAN_GEMM_PACK", "1", 0, NCONV, NULL, NULL },
+    { "CGAN_GEMM_PACK", "1", 1, NDECONV, NULL, NULL },
+    { "CGAN_GEMM_PACK", "0", 0, 10, NULL, NULL },
+    { "CGAN_GEMM_PACK", "0", 1, 9, NULL, NULL },
+    /* the implicit GEMM (the GPU default): every case, then under small work-groups */
+    { "CGAN_CONV_FORM", "implicit", 0, NCONV, NULL, NULL },
+    { "CGAN_CONV_FORM", "implicit", 1, NDECONV, NULL, NULL },
+    { "CGAN_DEVICE_CLASS", "gpu", 0, 10, NULL, NULL },
+    { "CGAN_DEVICE_CLASS", "gpu", 1, 9, NULL, NULL },
+    { "CGAN_CONV_FORM", "implicit", 0, 10, "CGAN_WG_LIMIT", "16" },
+    { "CGAN_CONV_FORM", "implicit", 1, 9, "CGAN_WG_LIMIT", "16" },
+    { "CGAN_CONV_FORM", "implicit", 0, 10, "CGAN_WG_LIMIT", "1" },
+    { "CGAN_CONV_FORM", "implicit", 1, 9, "CGAN_WG_LIMIT", "1" },
 };
 
 static int env_run_total(void)
@@ -270,9 +287,11 @@ START_TEST(test_ops_env)
     for (size_t r = 0; r < sizeof env_runs / sizeof env_runs[0]; i -= env_runs[r++].cases)
         if (i < env_runs[r].cases) {
             setenv(env_runs[r].var, env_runs[r].value, 1);
+            if (env_runs[r].var2) setenv(env_runs[r].var2, env_runs[r].value2, 1);
             run_op_case(env_runs[r].deconv,
                         env_runs[r].deconv ? &deconv_cases[i] : &conv_cases[i], i);
             unsetenv(env_runs[r].var);
+            if (env_runs[r].var2) unsetenv(env_runs[r].var2);
             return;
         }
     ck_abort_msg("case %d past the runs", _i);
@@ -287,6 +306,107 @@ START_TEST(test_selfchecks)
     ck_assert(r.max_err <= r.tol);
     TU_OK(ctx, cgan_selfcheck_deconv2d(ctx, &r));
     ck_assert(r.max_err <= r.tol);
+    cgan_ctx_destroy(ctx);
+}
+END_TEST
+
+/* ---- implicit GEMM form ------------------------------------------------------------------ */
+/* Odd shapes for the implicit kernels: non-square, stride 1..3, pad 0..2, k 1..5, channel
+ * counts off every tile size, batch 1 and odd. opcheck poisons outputs and beta-0 input
+ * gradients with NaN, so an element a kernel leaves unwritten fails the comparison, and
+ * runs backward with din_beta 0 and 1. */
+static const conv_case implicit_conv_cases[] = {
+    { 1, 3, 9, 6, 5, 5, 1, 2, 1, 1, 0, "k5 s1 p2, 9x6, batch 1" },
+    { 3, 5, 10, 7, 7, 3, 2, 0, 1, 1, 0, "k3 s2 p0, 10x7" },
+    { 3, 2, 6, 11, 3, 2, 2, 1, 0, 1, 0, "k2 s2 p1, 6x11" },
+    { 1, 7, 5, 8, 9, 1, 2, 0, 1, 1, 0, "k1 s2, stride holes in dx" },
+    { 3, 4, 7, 5, 6, 4, 1, 2, 0, 1, 0, "k4 s1 p2" },
+    { 5, 3, 13, 9, 17, 3, 1, 1, 1, 0, 0, "17 outputs, batch 5" },
+    { 3, 33, 9, 10, 70, 3, 2, 1, 0, 0, 0, "33 -> 70 channels, past 64-row tiles" },
+    { 3, 6, 24, 21, 5, 3, 1, 1, 0, 0, 0, "long K for the weight gradient (split)" },
+    { 1, 2, 1, 1, 3, 3, 2, 1, 1, 1, 0, "1x1 input, padded" },
+};
+
+static const conv_case implicit_deconv_cases[] = {
+    { 1, 3, 4, 6, 5, 5, 1, 2, 1, 1, 0, "k5 s1 p2, 4x6, batch 1" },
+    { 3, 5, 5, 3, 7, 3, 2, 0, 1, 1, 0, "k3 s2 p0: phases with unequal taps" },
+    { 3, 2, 4, 5, 3, 2, 2, 1, 0, 1, 0, "k2 s2 p1" },
+    { 1, 7, 3, 4, 9, 1, 2, 0, 1, 1, 0, "k1 s2: phases without taps (bias only)" },
+    { 3, 4, 3, 2, 6, 4, 3, 2, 0, 1, 0, "k4 s3 p2" },
+    { 5, 17, 5, 4, 3, 4, 2, 1, 1, 0, 0, "17 -> 3 channels (RGB-like), batch 5" },
+    { 3, 70, 4, 3, 33, 4, 2, 1, 0, 0, 0, "70 -> 33 channels" },
+    { 3, 5, 11, 12, 4, 4, 2, 1, 0, 0, 0, "long K for the weight gradient (split)" },
+};
+#define NICONV (int)(sizeof implicit_conv_cases / sizeof implicit_conv_cases[0])
+#define NIDECONV (int)(sizeof implicit_deconv_cases / sizeof implicit_deconv_cases[0])
+
+/* Every case under the implicit form at the device's limits, at 16-item work-groups, and
+ * at one item. */
+static const char *const implicit_limits[] = { NULL, "16", "1" };
+
+START_TEST(test_implicit_shapes)
+{
+    int per = NICONV + NIDECONV, lim = _i / per, i = _i % per;
+    setenv("CGAN_CONV_FORM", "implicit", 1);
+    if (implicit_limits[lim]) setenv("CGAN_WG_LIMIT", implicit_limits[lim], 1);
+    if (i < NICONV) run_op_case(0, &implicit_conv_cases[i], 2000 + i);
+    else run_op_case(1, &implicit_deconv_cases[i - NICONV], 3000 + i);
+    unsetenv("CGAN_CONV_FORM");
+    unsetenv("CGAN_WG_LIMIT");
+}
+END_TEST
+
+static int launched(const cgan_ctx *ctx, const char *name)
+{
+    for (int i = 0; i < ctx->prof_count; i++)
+        if (strcmp(ctx->prof[i].name, name) == 0) return ctx->prof[i].count;
+    return 0;
+}
+
+/* The implicit form really runs: the profile switched after opening (and back) picks it,
+ * every product goes through its kernels, and no im2col, col2im, pack, unpack or GEMM is
+ * launched. The long-K case splits its weight gradient (work planned, reduce launched). */
+START_TEST(test_implicit_launches)
+{
+    cgan_ctx *ctx = tu_ctx();
+    setenv("CGAN_CONV_FORM", "implicit", 1);
+    TU_OK(ctx, cgan_profile_refresh(ctx));
+    ck_assert_int_eq(ctx->profile.conv_form, CGAN_CONV_FORM_IMPLICIT);
+    for (int deconv = 0; deconv < 2; deconv++) {
+        const conv_case *cc = deconv ? &implicit_deconv_cases[NIDECONV - 1]
+                                     : &implicit_conv_cases[NICONV - 2];
+        cgan_graph *g = cgan_graph_new(ctx, "T");
+        int x = cgan_graph_input(g, "x", cgan_shape4(cc->n, cc->cin, cc->h, cc->w));
+        int y = deconv ? cgan_nn_deconv2d(g, "op", x, cc->cout, cc->k, cc->stride, cc->pad, 1)
+                       : cgan_nn_conv2d(g, "op", x, cc->cout, cc->k, cc->stride, cc->pad, 1);
+        ck_assert_msg(y >= 0, "%s", cgan_last_error(ctx));
+        cgan_node *nd = cgan_graph_node(g, cgan_graph_node_count(g) - 1);
+        /* split-K partials (more than one weight's worth), not im2col columns */
+        size_t wsize = deconv ? (size_t)cc->cin * cc->cout * cc->k * cc->k
+                              : (size_t)cc->cout * cc->cin * cc->k * cc->k;
+        ck_assert_msg(nd->work_floats >= 2 * wsize, "work %zu for a weight of %zu",
+                      nd->work_floats, wsize);
+        TU_OK(ctx, cgan_profile_enable(ctx, 1));
+        cgan_profile_reset(ctx);
+        cgan_opcheck_case oc = { cc->label, 1, 1e-4, 1e-4, 0, 77 };
+        cgan_opcheck_result r;
+        TU_OK(ctx, cgan_opcheck(ctx, g, &oc, &r));
+        TU_OK(ctx, cgan_profile_enable(ctx, 0));
+        ck_assert_int_ge(launched(ctx, "conv_fwd"), 1);
+        ck_assert_int_ge(launched(ctx, "conv_bwd_data"), 1);
+        ck_assert_int_ge(launched(ctx, "conv_wgrad"), 1);
+        ck_assert_int_ge(launched(ctx, "conv_wgrad_reduce"), 1);
+        static const char *const old[] = { "im2col", "im2col_planes", "col2im", "col2im_rows",
+                                           "pack_cm", "unpack_cm", "bias_add" };
+        for (size_t j = 0; j < sizeof old / sizeof old[0]; j++)
+            ck_assert_msg(!launched(ctx, old[j]), "%s launched", old[j]);
+        for (int j = 0; j < ctx->prof_count; j++)
+            ck_assert_msg(strncmp(ctx->prof[j].name, "gemm", 4) != 0, "%s launched",
+                          ctx->prof[j].name);
+        cgan_graph_destroy(g);
+    }
+    unsetenv("CGAN_CONV_FORM");
+    TU_OK(ctx, cgan_profile_refresh(ctx));
     cgan_ctx_destroy(ctx);
 }
 END_TEST
@@ -379,6 +499,10 @@ int main(void)
     tcase_add_loop_test(tc, test_deconv2d, 0, NDECONV);
     tcase_add_loop_test(tc, test_ops_env, 0, env_run_total());
     tcase_add_test(tc, test_selfchecks);
+    tcase_add_loop_test(tc, test_implicit_shapes, 0,
+                        (int)(sizeof implicit_limits / sizeof implicit_limits[0]) *
+                            (NICONV + NIDECONV));
+    tcase_add_test(tc, test_implicit_launches);
     suite_add_tcase(s, tc);
     tc = tcase_create("builders");
     tcase_add_test(tc, test_builder_shapes);

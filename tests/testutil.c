@@ -130,3 +130,12 @@ void tu_ref_gemm(const cgan_gemm_args *g, const float *a, const float *b, const 
             c[co + i * g->ldc + j] = r;
         }
 }
+
+int tu_clblast_fits(cgan_ctx *ctx, const char *what)
+{
+    size_t lim = cgan_ctx_device(ctx)->max_work_group;
+    if (lim >= 256) return 1;
+    printf("SKIP %s: the device's work-groups hold %zu items, CLBlast's tunings up to 256\n",
+           what, lim);
+    return 0;
+}

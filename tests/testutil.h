@@ -30,6 +30,10 @@ struct cgan_gemm_args;
 void tu_ref_gemm(const struct cgan_gemm_args *g, const float *a, const float *b, const float *c0,
                  double *c, size_t bi);
 
+/* 1 when CLBlast's kernels fit the device's work-groups (its tunings take up to 256 items);
+ * otherwise prints "SKIP <what>: ..." and returns 0 (GPU mode at small device limits). */
+int tu_clblast_fits(cgan_ctx *ctx, const char *what);
+
 /* Assert helper: fail with the context's error when st != CGAN_OK. */
 #define TU_OK(ctx, expr)                                                              \
     do {                                                                              \

@@ -305,17 +305,13 @@ static cgan_status run_gpu(cgan_ctx *ctx, const cgan_gemm_args *g, const own_par
     cfgs[nc++] = (gpu_cfg){ 4, 4, 4, 4, 8 };                   /* 16 x 16 */
     if (o->wx) /* a pinned configuration first; the defaults stay as fallbacks */
         cfgs[0] = (gpu_cfg){ o->wx, o->wy, o->rm, o->rn, o->bk };
-    size_t dev_max = ctx->info.max_work_group ? ctx->info.max_work_group : 1;
-    size_t item_max[3] = { 1, 1, 1 };
-    if (clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof item_max, item_max,
-                        NULL) != CL_SUCCESS)
-        item_max[0] = item_max[1] = 1;
+    const cgan_profile *p = &ctx->profile;
     for (int i = 0; i < nc; i++) {
         gpu_cfg c = cfgs[i];
         size_t items = (size_t)c.wx * (size_t)c.wy;
         size_t lmem = (size_t)c.bk * ((size_t)(c.wy * c.rm + 1) + (size_t)(c.wx * c.rn + 1)) * 4;
-        if (items > dev_max || (size_t)c.wx > item_max[0] || (size_t)c.wy > item_max[1] ||
-            (ctx->info.local_mem && lmem > ctx->info.local_mem))
+        if (items > p->wg_limit || (size_t)c.wx > p->wg_item_max[0] ||
+            (size_t)c.wy > p->wg_item_max[1] || (p->local_mem && lmem > p->local_mem))
             continue;
         plan pl;
         memset(&pl, 0, sizeof pl);
@@ -325,8 +321,9 @@ static cgan_status run_gpu(cgan_ctx *ctx, const cgan_gemm_args *g, const own_par
         if (cgan_kernel_max_wg(k) < items) continue;
         return launch(ctx, g, &v, &pl, k);
     }
-    return cgan_error(ctx, CGAN_E_UNSUPPORTED, "gemm (gpu variant): the device allows no "
-                      "work-group of 16 items (max %zu)", dev_max);
+    /* no tile fits a work-group of under 16 items: dot products need no local memory and
+     * work-groups of one item */
+    return run_cpu_form(ctx, g, F_DOT, &no_params);
 }
 
 /* The packed form with o's pins; where its workspace would be too large, the form "cpu"

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "conv2d.h"
+#include "conv_implicit.h"
 #include "blas/gemm.h"
 #include "core/opcheck.h"
 #include "ops/builders.h"
@@ -276,7 +277,10 @@ int cgan_conv_end(cgan_graph *g, cgan_node *nd, const char *op, int dense, size_
                   int n, int cout, int bias, cgan_shape out)
 {
     size_t work = 0;
-    if (!dense) work = (size_t)cgan_conv_plan_chunk(per_image, n) * per_image;
+    if (!dense && cgan_graph_ctx(g)->profile.conv_form == CGAN_CONV_FORM_IMPLICIT)
+        work = cgan_conv_implicit_work(cgan_graph_ctx(g), nd); /* split-K partial sums */
+    else if (!dense)
+        work = (size_t)cgan_conv_plan_chunk(per_image, n) * per_image;
     if (bias && work < (size_t)cout * CGAN_CONV_BIAS_PARTS) work = (size_t)cout * CGAN_CONV_BIAS_PARTS;
     if (work > INT_MAX)
         return cgan_graph_fail(g, nd, "%s: one image needs %zu work floats, over the 32-bit "
@@ -290,6 +294,8 @@ static cgan_status conv_forward(cgan_ctx *ctx, const cgan_op_args *a)
 {
     const cgan_node *nd = a->node;
     conv_dims d = dims_of(nd);
+    if (ctx->profile.conv_form == CGAN_CONV_FORM_IMPLICIT && !d.dense)
+        return cgan_conv_implicit_forward(ctx, a);
     if (d.dense) {
         /* out [N][Cout] = x [N][Cin*k*k] * W^T */
         CGAN_TRY(cgan_sgemm(ctx, CGAN_NO_TRANS, CGAN_TRANS, d.n, d.cout, d.kk, 1.0f, a->in[0], 0,
@@ -330,6 +336,8 @@ static cgan_status conv_backward(cgan_ctx *ctx, const cgan_op_args *a)
     const cgan_node *nd = a->node;
     conv_dims d = dims_of(nd);
     cl_mem din = a->din[0], dw = a->dparam[0];
+    if (ctx->profile.conv_form == CGAN_CONV_FORM_IMPLICIT && !d.dense)
+        return cgan_conv_implicit_backward(ctx, a);
     if (nd->a.has_bias && a->dparam[1])
         CGAN_TRY(cgan_conv_bias_grad(ctx, d.n, d.cout, (int)d.p, a->dout, a->work, a->dparam[1]));
     if (d.dense) {

@@ -17,6 +17,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include "conv2d.h"
+#include "conv_implicit.h"
 #include "blas/gemm.h"
 #include "core/opcheck.h"
 #include "ops/builders.h"
@@ -104,6 +105,8 @@ static cgan_status deconv_forward(cgan_ctx *ctx, const cgan_op_args *a)
     const cgan_node *nd = a->node;
     deconv_dims d = dims_of(nd);
     size_t po = (size_t)d.ho * d.wo;
+    if (ctx->profile.conv_form == CGAN_CONV_FORM_IMPLICIT && !d.dense)
+        return cgan_conv_implicit_forward(ctx, a);
     if (d.dense) {
         /* out [N][Cout*k*k] = x [N][Cin] * W [Cin][Cout*k*k] */
         CGAN_TRY(cgan_sgemm(ctx, CGAN_NO_TRANS, CGAN_NO_TRANS, d.n, d.kk, d.cin, 1.0f, a->in[0],
@@ -143,6 +146,8 @@ static cgan_status deconv_backward(cgan_ctx *ctx, const cgan_op_args *a)
     deconv_dims d = dims_of(nd);
     size_t po = (size_t)d.ho * d.wo;
     cl_mem din = a->din[0], dw = a->dparam[0];
+    if (ctx->profile.conv_form == CGAN_CONV_FORM_IMPLICIT && !d.dense)
+        return cgan_conv_implicit_backward(ctx, a);
     if (nd->a.has_bias && a->dparam[1])
         CGAN_TRY(cgan_conv_bias_grad(ctx, d.n, d.cout, (int)po, a->dout, a->work, a->dparam[1]));
     if (d.dense) {
