@@ -2,17 +2,14 @@
  * the GEMM check's failure on a deliberately wrong result, and the tuning table: written by
  * `cgan-bench tune`, reloaded and applied by cgan_gemm, ignored with a warning when damaged,
  * and never won by a wrong candidate. The binary is $CGAN_BENCH. */
-#include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include "testutil.h"
 #include "blas/gemm.h"
@@ -20,25 +17,7 @@
 #include "gan/checkpoint.h"
 #include "gan/trainer.h"
 
-extern char **environ;
-
 static char *out_buf, *err_buf; /* of the last run */
-
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return strdup("");
-    size_t cap = 4096, len = 0;
-    char *s = malloc(cap);
-    for (size_t got; s && (got = fread(s + len, 1, cap - len - 1, f)) > 0;) {
-        len += got;
-        if (cap - len < 2) s = realloc(s, cap *= 2);
-    }
-    fclose(f);
-    ck_assert_ptr_nonnull(s);
-    s[len] = '\0';
-    return s;
-}
 
 /* Run $CGAN_BENCH with args (NULL-terminated) and extra "NAME=value" settings (env,
  * NULL-terminated, may be NULL); stdout and stderr land in out_buf / err_buf. Returns the
@@ -53,40 +32,10 @@ static int bench_args(const char *const *env, const char *const *args)
         ck_assert_int_lt(i, 38);
         argv[i + 1] = args[i];
     }
-    const char *envp[256];
-    int ne = 0;
-    for (int i = 0; env && env[i] && ne < 128; i++) envp[ne++] = env[i];
-    for (char **e = environ; *e && ne < 255; e++) {
-        int shadowed = 0; /* a setting given above wins */
-        for (int i = 0; env && env[i]; i++) {
-            size_t kl = strcspn(env[i], "=");
-            shadowed |= !strncmp(*e, env[i], kl + 1);
-        }
-        if (!shadowed) envp[ne++] = *e;
-    }
-    envp[ne] = NULL;
-    char *dir = tu_tempdir("bench-out"), o[1100], e2[1100];
-    snprintf(o, sizeof o, "%s/out", dir);
-    snprintf(e2, sizeof e2, "%s/err", dir);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, o, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, e2, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid;
-    fflush(stdout);
-    int err = posix_spawn(&pid, exe, &fa, NULL, (char *const *)argv, (char *const *)envp);
-    posix_spawn_file_actions_destroy(&fa);
-    ck_assert_msg(err == 0, "posix_spawn %s: %s", exe, strerror(err));
-    int status = 0;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     free(out_buf);
     free(err_buf);
-    out_buf = read_text(o);
-    err_buf = read_text(e2);
-    tu_rmtree(dir);
-    free(dir);
-    ck_assert_msg(WIFEXITED(status), "cgan-bench %s did not exit (stderr: %s)", argv[1], err_buf);
-    return WEXITSTATUS(status);
+    out_buf = err_buf = NULL;
+    return tu_spawn("bench-out", exe, argv, env, NULL, &out_buf, &err_buf);
 }
 
 /* The records of out_buf named bench_name (all when NULL), in an array; every line must
@@ -511,12 +460,12 @@ START_TEST(test_tune_model_check)
     ck_assert(json_is_true(json_object_get(json_object_get(sum, "model_check"), "kept")));
     ck_assert(json_is_true(json_object_get(sum, "written")));
     json_decref(sum);
-    char *before = read_text(path);
+    char *before = tu_read_text(path);
     ck_assert_ptr_nonnull(before);
     sum = tune_margin("1000"); /* the file of the run before comes back */
     ck_assert(json_is_false(json_object_get(sum, "written")));
     json_decref(sum);
-    char *after = read_text(path);
+    char *after = tu_read_text(path);
     ck_assert_ptr_nonnull(after);
     ck_assert_str_eq(after, before);
     free(before);

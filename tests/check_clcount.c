@@ -8,19 +8,14 @@
  * The library is $CGAN_CLCOUNT, else .libs/clcount.so beside $CGAN_BENCH. */
 #include <clblast_c.h>
 #include <dlfcn.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include "testutil.h"
 #include "../tools/clcount/clcount.h"
-
-extern char **environ;
 
 static char *out_buf, *err_buf; /* of the last run */
 
@@ -30,22 +25,6 @@ static const char *const field_names[] = {
 #undef NAME_
 };
 #define N_FIELDS (sizeof field_names / sizeof field_names[0])
-
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return strdup("");
-    size_t cap = 4096, len = 0;
-    char *s = malloc(cap);
-    for (size_t got; s && (got = fread(s + len, 1, cap - len - 1, f)) > 0;) {
-        len += got;
-        if (cap - len < 2) s = realloc(s, cap *= 2);
-    }
-    fclose(f);
-    ck_assert_ptr_nonnull(s);
-    s[len] = '\0';
-    return s;
-}
 
 static const char *clcount_path(void)
 {
@@ -68,41 +47,10 @@ static const char *clcount_path(void)
 static int run(const char *exe, const char *const *argv, const char *const *drop,
                const char *const *set)
 {
-    const char *envp[300];
-    int ne = 0;
-    for (int i = 0; set && set[i] && ne < 64; i++) envp[ne++] = set[i];
-    for (char **e = environ; *e && ne < 299; e++) {
-        int skip = 0;
-        for (int i = 0; set && set[i]; i++) skip |= !strncmp(*e, set[i], strcspn(set[i], "=") + 1);
-        for (int i = 0; drop && drop[i]; i++) {
-            size_t l = strlen(drop[i]);
-            skip |= !strncmp(*e, drop[i], l) && (*e)[l] == '=';
-        }
-        if (!skip) envp[ne++] = *e;
-    }
-    envp[ne] = NULL;
-    char *dir = tu_tempdir("clcount-run"), o[1100], e2[1100];
-    snprintf(o, sizeof o, "%s/out", dir);
-    snprintf(e2, sizeof e2, "%s/err", dir);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, o, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, e2, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid;
-    fflush(stdout);
-    int err = posix_spawn(&pid, exe, &fa, NULL, (char *const *)argv, (char *const *)envp);
-    posix_spawn_file_actions_destroy(&fa);
-    ck_assert_msg(err == 0, "posix_spawn %s: %s", exe, strerror(err));
-    int status = 0;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     free(out_buf);
     free(err_buf);
-    out_buf = read_text(o);
-    err_buf = read_text(e2);
-    tu_rmtree(dir);
-    free(dir);
-    ck_assert_msg(WIFEXITED(status), "%s %s did not exit (stderr: %s)", exe, argv[1], err_buf);
-    return WEXITSTATUS(status);
+    out_buf = err_buf = NULL;
+    return tu_spawn("clcount-run", exe, argv, set, drop, &out_buf, &err_buf);
 }
 
 /* ---- the probe (this program, started again under LD_PRELOAD) -------------------------- */
@@ -281,7 +229,7 @@ START_TEST(test_counts_exact)
     if (fgets(buf, sizeof buf, ls)) name = strtok(buf, "\n");
     pclose(ls);
     ck_assert_msg(name && !strncmp(name, "totals-", 7), "no CLCOUNT_OUT file in %s", dir);
-    char *text = read_text(tu_pathf("%s/%s", dir, name));
+    char *text = tu_read_text(tu_pathf("%s/%s", dir, name));
     json_error_t je;
     json_t *tot = json_loads(text, 0, &je);
     ck_assert_msg(tot != NULL, "CLCOUNT_OUT not JSON (%s): %s", je.text, text);

@@ -1,5 +1,7 @@
+#include <fcntl.h>
 #include <ftw.h>
 #include <math.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +10,8 @@
 #include <unistd.h>
 #include "testutil.h"
 #include "blas/gemm.h"
+
+extern char **environ;
 
 /* The probe runs in a child process: an OpenCL runtime started in the parent does not
  * survive Check's fork() of each test (PoCL's threads would be gone in the child). */
@@ -79,6 +83,71 @@ char *tu_pathf(const char *fmt, ...)
     vsnprintf(p, sizeof buf[0], fmt, ap);
     va_end(ap);
     return p;
+}
+
+char *tu_read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return strdup("");
+    size_t cap = 4096, len = 0;
+    char *s = malloc(cap);
+    for (size_t got; s && (got = fread(s + len, 1, cap - len - 1, f)) > 0;) {
+        len += got;
+        if (cap - len < 2) s = realloc(s, cap *= 2);
+    }
+    fclose(f);
+    ck_assert_ptr_nonnull(s);
+    s[len] = '\0';
+    return s;
+}
+
+/* Whether the environment entry e ("NAME=value") is the variable name (no '=' in name). */
+static int env_is(const char *e, const char *name, size_t name_len)
+{
+    return !strncmp(e, name, name_len) && e[name_len] == '=';
+}
+
+int tu_spawn(const char *tag, const char *exe, const char *const *argv,
+             const char *const *env_set, const char *const *env_unset, char **out, char **err)
+{
+    size_t n = 1;
+    for (int i = 0; env_set && env_set[i]; i++) n++;
+    for (char **e = environ; *e; e++) n++;
+    const char **envp = malloc(n * sizeof *envp);
+    ck_assert_ptr_nonnull(envp);
+    size_t ne = 0;
+    for (int i = 0; env_set && env_set[i]; i++) envp[ne++] = env_set[i];
+    for (char **e = environ; *e; e++) {
+        int skip = 0; /* a setting given above wins; a dropped name goes */
+        for (int i = 0; env_set && env_set[i]; i++)
+            skip |= env_is(*e, env_set[i], strcspn(env_set[i], "="));
+        for (int i = 0; env_unset && env_unset[i]; i++)
+            skip |= env_is(*e, env_unset[i], strlen(env_unset[i]));
+        if (!skip) envp[ne++] = *e;
+    }
+    envp[ne] = NULL;
+    char *dir = tu_tempdir(tag), o[1100], e2[1100];
+    snprintf(o, sizeof o, "%s/out", dir);
+    snprintf(e2, sizeof e2, "%s/err", dir);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, o, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, e2, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    pid_t pid;
+    fflush(stdout);
+    int rc = posix_spawn(&pid, exe, &fa, NULL, (char *const *)argv, (char *const *)envp);
+    posix_spawn_file_actions_destroy(&fa);
+    free(envp);
+    ck_assert_msg(rc == 0, "posix_spawn %s: %s", exe, strerror(rc));
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    *out = tu_read_text(o);
+    *err = tu_read_text(e2);
+    tu_rmtree(dir);
+    free(dir);
+    ck_assert_msg(WIFEXITED(status), "%s %s did not exit (stderr: %s)", exe,
+                  argv[0] && argv[1] ? argv[1] : "", *err);
+    return WEXITSTATUS(status);
 }
 
 cl_mem tu_upload(cgan_ctx *ctx, const float *h, size_t n)

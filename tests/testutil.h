@@ -17,6 +17,17 @@ char *tu_tempdir(const char *tag);
 void tu_rmtree(const char *dir);
 /* A formatted path in one of 16 static buffers used in turn: valid until 16 more calls. */
 char *tu_pathf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The whole of a file as a malloc'ed string; "" (malloc'ed) when it cannot be opened. */
+char *tu_read_text(const char *path);
+/* Run exe with argv (NULL-terminated; argv[0] as the program should see it) in this
+ * process's environment, less the variables named in env_unset and with the "NAME=value"
+ * settings of env_set added (each replaces a variable of that name); both lists are
+ * NULL-terminated and may be NULL. stdout and stderr go to files in a temporary folder
+ * (tu_tempdir(tag)) and come back as malloc'ed strings in *out and *err, which the caller
+ * frees. Fails the test when the program cannot start or does not exit normally; returns
+ * its exit status. */
+int tu_spawn(const char *tag, const char *exe, const char *const *argv,
+             const char *const *env_set, const char *const *env_unset, char **out, char **err);
 
 /* Upload n floats into a new buffer / read n floats back (fail the test on error). */
 cl_mem tu_upload(cgan_ctx *ctx, const float *h, size_t n);

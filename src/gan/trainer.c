@@ -357,3 +357,8 @@ size_t cgan_trainer_param_count(const cgan_trainer *t, int d)
 {
     return t->nparam[d ? 1 : 0];
 }
+
+struct cgan_graph *cgan_trainer_graph(cgan_trainer *t, int d)
+{
+    return d ? t->D.g : t->G.g;
+}

@@ -116,6 +116,9 @@ int bench_tune(cgan_ctx *ctx, const bench_opts *o);
  * the installed one) and does not return, or says what to do and returns 1. */
 int bench_count_preload(char **argv);
 int bench_count(cgan_ctx *ctx, const bench_opts *o, int generate);
+/* ---- bench_work.c: a training step's flops and least bytes, from the graphs' shapes ---- */
+struct cgan_trainer;
+void bench_step_work(struct cgan_trainer *t, double *flops, double *bytes);
 /* ---- bench_modelcheck.c: the tuned table on whole training steps and generation --------- */
 /* Times one training step plus one generation batch of each selected model at --batch, in
  * alternating rounds with the tuning table off and on (re-read from its file); medians of

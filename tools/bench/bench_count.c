@@ -161,8 +161,10 @@ typedef struct count_run {
 } count_run;
 
 static void report(cgan_ctx *ctx, const bench_opts *o, const cgan_train_cfg *cfg,
-                   const count_run *r, int generate)
+                   const count_run *r, int generate, cgan_trainer *t)
 {
+    double flops = 0, bytes = 0; /* the step's work (bench_work.c); training only */
+    if (t) bench_step_work(t, &flops, &bytes);
     const char *what = generate ? "generate" : "train";
     struct clcount_counts sum = { 0 };
     int *made = calloc((size_t)r->n, sizeof *made), *blocked = calloc((size_t)r->n, sizeof *blocked);
@@ -203,6 +205,10 @@ static void report(cgan_ctx *ctx, const bench_opts *o, const cgan_train_cfg *cfg
         json_object_set_new(summary, "unlogged_steps_blocking", b);
         json_object_set_new(summary, "ok", json_boolean(ok));
         json_object_set_new(summary, "counts", counts_json(&sum));
+        if (t) {
+            json_object_set_new(summary, "flops_per_step", json_real(flops));
+            json_object_set_new(summary, "min_bytes_per_step", json_real(bytes));
+        }
         json_t *rec = json_pack("{s:s,s:s,s:i,s:i,s:s,s:i,s:i,s:i}", "bench",
                                 generate ? "generate_count" : "train_count", "arch",
                                 cgan_arch_name(cfg->model.arch), "nc", cfg->model.nc, "classes",
@@ -252,6 +258,9 @@ static void report(cgan_ctx *ctx, const bench_opts *o, const cgan_train_cfg *cfg
                    (unsigned long long)gs.programs, (unsigned long long)gs.buffers,
                    (unsigned long long)gs.other, a, (unsigned long long)block_logged, nlogged, b,
                    ok ? "ok" : "NOT ok");
+        if (t)
+            printf("work per step (from the graphs' shapes): %.3f GFLOP, at least %.1f MB moved "
+                   "by the kernels\n", flops / 1e9, bytes / 1e6);
         fflush(stdout);
     }
     free(made);
@@ -299,7 +308,7 @@ static int count_one(cgan_ctx *ctx, const bench_opts *o, cgan_arch arch, int gen
         if (st != CGAN_OK) goto done;
         diff(&a, &b, &r.step[i]);
     }
-    report(ctx, o, &cfg, &r, generate);
+    report(ctx, o, &cfg, &r, generate, t);
     rc = 0;
 done:
     if (rc) fprintf(stderr, "cgan-bench: %s\n", cgan_last_error(ctx));
