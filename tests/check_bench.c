@@ -219,7 +219,16 @@ static void step_like(const char *cmd, const char *name)
     json_decref(all);
 }
 
-START_TEST(test_step) { step_like("step", "train"); }
+START_TEST(test_step)
+{
+    step_like("step", "train");
+    /* --device-class: the GPU profile on this device; a class that is neither is refused */
+    ck_assert_int_eq(bench(NULL, "step", "--device-class", "gpu", "--arch", "seed32", "--batch",
+                           "2", "--repeat", "1", "--warmup", "0", NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out_buf, "seed32"));
+    ck_assert_int_eq(bench(NULL, "step", "--device-class", "tpu", NULL), 1);
+    ck_assert_ptr_nonnull(strstr(err_buf, "device class 'tpu'"));
+}
 END_TEST
 
 START_TEST(test_generate) { step_like("generate", "generate"); }

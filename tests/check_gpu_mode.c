@@ -22,13 +22,31 @@ static cgan_ctx *ctx_class(const char *cls)
     return ctx;
 }
 
-/* Opening with name=value set fails, naming the variable. */
-static void open_fails(const char *name, const char *value)
+/* A context opened with name=value set (only while opening); *st is the open's status. */
+static cgan_ctx *open_with(const char *name, const char *value, cgan_status *st)
 {
     setenv(name, value, 1);
     cgan_ctx *ctx = cgan_ctx_new();
-    cgan_status st = cgan_ctx_open(ctx, NULL);
+    ck_assert_ptr_nonnull(ctx);
+    *st = cgan_ctx_open(ctx, NULL);
     unsetenv(name);
+    return ctx;
+}
+
+/* The same, where opening must succeed. */
+static cgan_ctx *ctx_with(const char *name, const char *value)
+{
+    cgan_status st;
+    cgan_ctx *ctx = open_with(name, value, &st);
+    ck_assert_msg(st == CGAN_OK, "%s=%s: cgan_ctx_open: %s", name, value, cgan_last_error(ctx));
+    return ctx;
+}
+
+/* Opening with name=value set fails, naming the variable. */
+static void open_fails(const char *name, const char *value)
+{
+    cgan_status st;
+    cgan_ctx *ctx = open_with(name, value, &st);
     ck_assert_msg(st == CGAN_E_INVALID, "%s=%s opened (%s)", name, value, cgan_status_str(st));
     ck_assert_msg(strstr(cgan_last_error(ctx), name), "%s=%s: message '%s' does not name it", name,
                   value, cgan_last_error(ctx));
@@ -51,7 +69,7 @@ START_TEST(test_classes)
     ck_assert_int_ge(g->bn_lanes, 1);
     ck_assert_uint_le((size_t)g->bn_lanes, g->wg_limit);
     ck_assert_uint_le(g->wg_limit, 256);
-    ck_assert_uint_le((size_t)(g->gemm_wx * g->gemm_wy), g->wg_limit);
+    ck_assert_uint_le((size_t)(g->conv_wx * g->conv_wy), g->wg_limit);
     ck_assert_int_eq(c->dclass, CGAN_DEVICE_CPU);
     ck_assert_str_eq(c->gemm_variant, "cpu");
     ck_assert_int_eq(c->conv_form, CGAN_CONV_FORM_PLANE);
@@ -114,9 +132,7 @@ END_TEST
  * planned graph puts every parameter slot on a 512-byte boundary. */
 START_TEST(test_mem_align)
 {
-    setenv("CGAN_MEM_ALIGN", "4096", 1);
-    cgan_ctx *ctx = tu_ctx();
-    unsetenv("CGAN_MEM_ALIGN");
+    cgan_ctx *ctx = ctx_with("CGAN_MEM_ALIGN", "4096");
     ck_assert_uint_eq(ctx->profile.mem_align, 512);
     cl_mem big, sub = NULL;
     TU_OK(ctx, cgan_buffer_create(ctx, 4096, "parent", &big));
@@ -141,9 +157,7 @@ END_TEST
 /* CGAN_WG_LIMIT caps every kernel's limit, and a launch over it is refused by name. */
 START_TEST(test_wg_limit)
 {
-    setenv("CGAN_WG_LIMIT", "16", 1);
-    cgan_ctx *ctx = tu_ctx();
-    unsetenv("CGAN_WG_LIMIT");
+    cgan_ctx *ctx = ctx_with("CGAN_WG_LIMIT", "16");
     ck_assert_uint_eq(ctx->profile.wg_limit, 16);
     cgan_kernel *k;
     TU_OK(ctx, cgan_kernel_get(ctx, "elementwise", NULL, "fill_range", &k));

@@ -65,8 +65,8 @@ cgan_status cgan_trainer_read_log(cgan_trainer *t, float *rows, int64_t *steps, 
 
 /* Buffers for checkpoints and sampling. */
 cl_mem cgan_trainer_adam_m(cgan_trainer *t, int d);   /* d: 0 = G, 1 = D */
-size_t cgan_trainer_param_count(const cgan_trainer *t, int d); /* floats in those buffers */
-struct cgan_graph *cgan_trainer_graph(cgan_trainer *t, int d); /* G's (0) or D's (1) graph */
 cl_mem cgan_trainer_adam_v(cgan_trainer *t, int d);
 cl_mem cgan_trainer_ema(cgan_trainer *t);            /* NULL when the EMA is off */
+size_t cgan_trainer_param_count(const cgan_trainer *t, int d); /* floats in those buffers */
+struct cgan_graph *cgan_trainer_graph(cgan_trainer *t, int d); /* G's (0) or D's (1) graph */
 #endif

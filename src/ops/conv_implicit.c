@@ -41,9 +41,8 @@ static int candidates(const cgan_ctx *ctx, size_t m, tile *t)
     if (m <= 8) t[n++] = (tile){ 32, 8, 1, 4, 16 };       /*  8 x 128 */
     else if (m <= 16) t[n++] = (tile){ 16, 16, 1, 4, 16 }; /* 16 x 64 */
     else if (m <= 32) t[n++] = (tile){ 16, 16, 2, 4, 16 }; /* 32 x 64 */
-    if (ctx->profile.conv_wx > 0 && ctx->profile.conv_wy > 0)
-        t[n++] = (tile){ ctx->profile.conv_wx, ctx->profile.conv_wy, 4, 4, 16 };
-    t[n++] = (tile){ 16, 16, 4, 4, 16 }; /* 64 x 64 */
+    /* the profile's square (64 x 64 from 16 x 16 items where the limits allow) */
+    t[n++] = (tile){ ctx->profile.conv_wx, ctx->profile.conv_wy, 4, 4, 16 };
     t[n++] = (tile){ 8, 8, 4, 4, 16 };   /* 32 x 32 */
     t[n++] = (tile){ 8, 4, 4, 4, 16 };   /* 16 x 32 */
     t[n++] = (tile){ 4, 4, 4, 4, 16 };   /* 16 x 16 */
@@ -116,6 +115,18 @@ cgan_convgeom cgan_conv_implicit_geom(const cgan_node *nd)
     return g;
 }
 
+/* conv_fwd and conv_bwd_data take the same arguments: the tensor read, the weight, the
+ * bias fused into the store (when not NULL), beta, the tensor written, the geometry. */
+static cgan_status launch_gather(cgan_ctx *ctx, cgan_kernel *k, const cgan_range *r,
+                                 const cgan_convgeom *g, cl_mem src, cl_mem wt, cl_mem bias,
+                                 float beta, cl_mem dst)
+{
+    return cgan_launch(ctx, k, r, CGAN_KMEM(src), CGAN_KMEM(wt), CGAN_KMEM(bias ? bias : wt),
+                       CGAN_KINT(bias != NULL), CGAN_KFLOAT(beta), CGAN_KMEM(dst), CGAN_KINT(g->n),
+                       CGAN_KINT(g->c), CGAN_KINT(g->h), CGAN_KINT(g->w), CGAN_KINT(g->f),
+                       CGAN_KINT(g->ho), CGAN_KINT(g->wo), CGAN_KINT(g->pad));
+}
+
 cgan_status cgan_conv_implicit_fwd(cgan_ctx *ctx, const cgan_convgeom *g, cl_mem x, cl_mem wt,
                                    cl_mem bias, float beta, cl_mem y)
 {
@@ -124,10 +135,7 @@ cgan_status cgan_conv_implicit_fwd(cgan_ctx *ctx, const cgan_convgeom *g, cl_mem
     cgan_kernel *k;
     CGAN_TRY(pick(ctx, g, (size_t)g->f, "conv_fwd", &t, &k));
     cgan_range r = tile_range(&t, (size_t)g->n * g->ho * g->wo, (size_t)g->f, 1);
-    return cgan_launch(ctx, k, &r, CGAN_KMEM(x), CGAN_KMEM(wt), CGAN_KMEM(bias ? bias : wt),
-                       CGAN_KINT(bias != NULL), CGAN_KFLOAT(beta), CGAN_KMEM(y), CGAN_KINT(g->n),
-                       CGAN_KINT(g->c), CGAN_KINT(g->h), CGAN_KINT(g->w), CGAN_KINT(g->f),
-                       CGAN_KINT(g->ho), CGAN_KINT(g->wo), CGAN_KINT(g->pad));
+    return launch_gather(ctx, k, &r, g, x, wt, bias, beta, y);
 }
 
 cgan_status cgan_conv_implicit_bwd_data(cgan_ctx *ctx, const cgan_convgeom *g, cl_mem y,
@@ -141,10 +149,7 @@ cgan_status cgan_conv_implicit_bwd_data(cgan_ctx *ctx, const cgan_convgeom *g, c
     /* the most pixels any stride phase has */
     size_t cols = (size_t)g->n * ceil_div((size_t)g->h, s) * ceil_div((size_t)g->w, s);
     cgan_range r = tile_range(&t, cols, (size_t)g->c, s * s);
-    return cgan_launch(ctx, k, &r, CGAN_KMEM(y), CGAN_KMEM(wt), CGAN_KMEM(bias ? bias : wt),
-                       CGAN_KINT(bias != NULL), CGAN_KFLOAT(beta), CGAN_KMEM(x), CGAN_KINT(g->n),
-                       CGAN_KINT(g->c), CGAN_KINT(g->h), CGAN_KINT(g->w), CGAN_KINT(g->f),
-                       CGAN_KINT(g->ho), CGAN_KINT(g->wo), CGAN_KINT(g->pad));
+    return launch_gather(ctx, k, &r, g, y, wt, bias, beta, x);
 }
 
 /* Chunks of the weight gradient's sum over N*P for tile t: enough work-groups for the

@@ -156,10 +156,9 @@ void cgan_staging_free(cgan_ctx *ctx, cgan_staging *s)
 {
     if (!s) return;
     if (s->buf) {
-        if (s->host && ctx && ctx->queue) {
+        /* the buffer goes once the unmap (and anything else using it) has run */
+        if (s->host && ctx && ctx->queue)
             clEnqueueUnmapMemObject(ctx->queue, s->buf, s->host, 0, NULL, NULL);
-            clFinish(ctx->queue);
-        }
         clReleaseMemObject(s->buf);
     } else {
         free(s->host);

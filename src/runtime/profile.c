@@ -5,19 +5,28 @@
 #include "runtime.h"
 #include "profile.h"
 
+/* Names of the enumerations, in their order: what the overrides take and the profile prints. */
+static const char *const conv_forms[] = { "plane", "element", "implicit", NULL };
+static const char *const stagings[] = { "pageable", "pinned", NULL };
+static const char *const providers[] = { "own", "clblast", NULL };
+static const char *const packs[] = { "0", "1", NULL };
+
 const char *cgan_conv_form_str(cgan_conv_form f)
 {
-    switch (f) {
-    case CGAN_CONV_FORM_PLANE: return "plane";
-    case CGAN_CONV_FORM_ELEMENT: return "element";
-    case CGAN_CONV_FORM_IMPLICIT: return "implicit";
-    }
-    return "?";
+    return f >= CGAN_CONV_FORM_PLANE && f <= CGAN_CONV_FORM_IMPLICIT ? conv_forms[f] : "?";
 }
 
 const char *cgan_staging_str(cgan_staging_kind s)
 {
-    return s == CGAN_STAGING_PINNED ? "pinned" : "pageable";
+    return stagings[s == CGAN_STAGING_PINNED];
+}
+
+/* The index of v in the NULL-terminated names, or -1. */
+static int one_of(const char *v, const char *const *names)
+{
+    for (int i = 0; names[i]; i++)
+        if (!strcmp(v, names[i])) return i;
+    return -1;
 }
 
 /* An override's value: NULL when unset or empty; the name and value join p->overrides. */
@@ -132,9 +141,10 @@ static cgan_status choose(cgan_ctx *ctx, cgan_profile *p)
 {
     int gpu = p->dclass == CGAN_DEVICE_GPU;
     /* GEMM: our own kernels everywhere. CLBlast reaches about a tenth of the own kernels'
-     * rate under PoCL, and on GPUs it creates its kernels on every call (42 clCreateKernel
-     * per seed32 step), which the own "gpu" variant does not; cgan-bench tune may still
-     * pick it per shape. */
+     * rate under PoCL, and it creates its kernels on every call (a seed32 step at batch 32:
+     * 11 clCreateKernel in the GPU profile, 98 with the element-wise convolutions, 42 on
+     * the CPU path; cgan-bench step --count), which our own "gpu" variant does not;
+     * cgan-bench tune may still pick it per shape. */
     snprintf(p->gemm_provider, sizeof p->gemm_provider, "own");
     snprintf(p->gemm_variant, sizeof p->gemm_variant, "%s", gpu ? "gpu" : "cpu");
     p->gemm_pack = -1;
@@ -142,17 +152,16 @@ static cgan_status choose(cgan_ctx *ctx, cgan_profile *p)
     p->conv_form = gpu ? CGAN_CONV_FORM_IMPLICIT : CGAN_CONV_FORM_PLANE;
     p->bn_lanes = gpu ? 32 : 1;
     p->staging = gpu ? CGAN_STAGING_PINNED : CGAN_STAGING_PAGEABLE;
-    int side = square_side(p, p->wg_limit);
-    p->gemm_wx = p->gemm_wy = side;
-    p->conv_wx = p->conv_wy = side;
+    p->conv_wx = p->conv_wy = square_side(p, p->wg_limit);
 
     const char *v;
+    int i;
     if ((v = env_of(p, "CGAN_GEMM_PROVIDER"))) {
-        if (strcmp(v, "own") && strcmp(v, "clblast"))
+        if ((i = one_of(v, providers)) < 0)
             return bad(ctx, "CGAN_GEMM_PROVIDER", v, "the GEMM provider is own or clblast");
-        snprintf(p->gemm_provider, sizeof p->gemm_provider, "%s", v);
+        snprintf(p->gemm_provider, sizeof p->gemm_provider, "%s", providers[i]);
+        p->gemm_pinned = 1;
     }
-    if (p->gemm_provider[0] != 'o' || strstr(p->overrides, "CGAN_GEMM_PROVIDER=")) p->gemm_pinned = 1;
     if ((v = env_of(p, "CGAN_GEMM_VARIANT"))) { /* checked by the own provider, which knows them */
         snprintf(p->gemm_variant, sizeof p->gemm_variant, "%.*s", CGAN_PROFILE_NAME_MAX - 1, v);
         p->gemm_pinned = 1;
@@ -160,15 +169,13 @@ static cgan_status choose(cgan_ctx *ctx, cgan_profile *p)
     p->tune = !flag(p, "CGAN_TUNE_DISABLE");
     p->gemm_poison = flag(p, "CGAN_GEMM_POISON");
     if ((v = env_of(p, "CGAN_GEMM_PACK"))) {
-        if (strcmp(v, "0") && strcmp(v, "1"))
+        if ((p->gemm_pack = one_of(v, packs)) < 0)
             return bad(ctx, "CGAN_GEMM_PACK", v, "packing is forced with 1 or turned off with 0");
-        p->gemm_pack = v[0] - '0';
     }
     if ((v = env_of(p, "CGAN_CONV_FORM"))) {
-        if (!strcmp(v, "plane")) p->conv_form = CGAN_CONV_FORM_PLANE;
-        else if (!strcmp(v, "element")) p->conv_form = CGAN_CONV_FORM_ELEMENT;
-        else if (!strcmp(v, "implicit")) p->conv_form = CGAN_CONV_FORM_IMPLICIT;
-        else return bad(ctx, "CGAN_CONV_FORM", v, "the convolution form is plane, element or implicit");
+        if ((i = one_of(v, conv_forms)) < 0)
+            return bad(ctx, "CGAN_CONV_FORM", v, "the convolution form is plane, element or implicit");
+        p->conv_form = (cgan_conv_form)i;
     }
     if ((v = env_of(p, "CGAN_BN_LANES"))) {
         long x = parse_pos(v);
@@ -177,9 +184,9 @@ static cgan_status choose(cgan_ctx *ctx, cgan_profile *p)
         p->bn_lanes = (int)x;
     }
     if ((v = env_of(p, "CGAN_STAGING"))) {
-        if (!strcmp(v, "pinned")) p->staging = CGAN_STAGING_PINNED;
-        else if (!strcmp(v, "pageable")) p->staging = CGAN_STAGING_PAGEABLE;
-        else return bad(ctx, "CGAN_STAGING", v, "staging memory is pinned or pageable");
+        if ((i = one_of(v, stagings)) < 0)
+            return bad(ctx, "CGAN_STAGING", v, "staging memory is pinned or pageable");
+        p->staging = (cgan_staging_kind)i;
     }
     /* lanes never exceed what a work-group holds */
     while ((size_t)p->bn_lanes > p->wg_limit || (size_t)p->bn_lanes > p->wg_item_max[0])
@@ -231,7 +238,6 @@ int cgan_ctx_profile_str(const cgan_ctx *ctx, char *buf, size_t n)
                     "convolution     %s\n"
                     "batchnorm lanes %d\n"
                     "work-group      at most %zu items (%zu x %zu x %zu per dimension)\n"
-                    "gemm tile       %d x %d items (own gpu variant)\n"
                     "conv tile       %d x %d items (implicit)\n"
                     "local memory    %zu bytes\n"
                     "alignment       %zu bits\n"
@@ -243,7 +249,7 @@ int cgan_ctx_profile_str(const cgan_ctx *ctx, char *buf, size_t n)
                     p->gemm_pack < 0 ? "automatic" : p->gemm_pack ? "forced" : "off",
                     p->gemm_fallback ? "on" : "off", cgan_conv_form_str(p->conv_form),
                     p->bn_lanes, p->wg_limit, p->wg_item_max[0], p->wg_item_max[1],
-                    p->wg_item_max[2], p->gemm_wx, p->gemm_wy, p->conv_wx, p->conv_wy,
+                    p->wg_item_max[2], p->conv_wx, p->conv_wy,
                     p->local_mem, p->mem_align * 8, cgan_staging_str(p->staging),
                     p->overrides[0] ? p->overrides : "none");
 }

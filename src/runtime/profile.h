@@ -53,9 +53,10 @@ typedef struct cgan_profile {
     size_t local_mem;           /* bytes of local memory per work-group */
     size_t mem_align;           /* bytes: sub-buffer offsets are multiples of it */
     cgan_staging_kind staging;
-    int gemm_wx, gemm_wy;       /* own "gpu" GEMM: work-group shape of its first choice */
-    /* implicit convolution tiles (src/ops/conv_implicit.c) */
-    int conv_wx, conv_wy;       /* work-group shape */
+    /* implicit convolution tiles (src/ops/conv_implicit.c): the work-group shape of the
+     * square tile, the largest power-of-two square of at most 16 x 16 that wg_limit and
+     * wg_item_max allow (the own "gpu" GEMM picks from the same limits, blas/owngemm.c) */
+    int conv_wx, conv_wy;
     char overrides[512];        /* the overrides that applied, "NAME=value ..." ("" none) */
 } cgan_profile;
 

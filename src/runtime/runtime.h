@@ -114,7 +114,8 @@ typedef struct cgan_staging {
     size_t bytes;
 } cgan_staging;
 cgan_status cgan_staging_alloc(cgan_ctx *ctx, size_t bytes, const char *what, cgan_staging *out);
-/* Accepts a zeroed or freed staging; waits for nothing (the caller drains the queue first). */
+/* Accepts a zeroed or freed staging; waits for nothing: the caller drains the queue first
+ * when uploads from it may still be queued. */
 void cgan_staging_free(cgan_ctx *ctx, cgan_staging *s);
 /* Before host memory that an earlier asynchronous upload reads is overwritten: returns
  * at once when ev is complete, else waits for it (counted in sync.reuse_waits). An event
