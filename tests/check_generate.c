@@ -32,7 +32,7 @@ static long long graph_params(cgan_graph *g)
 {
     long long n = 0;
     for (int i = 0; i < cgan_graph_tensor_count(g); i++) {
-        const cgan_tensor *t = cgan_graph_tensor(g, i);
+        const cgan_gtensor *t = cgan_graph_tensor(g, i);
         if (t->kind == CGAN_TENSOR_PARAM) n += (long long)cgan_numel(t->shape);
     }
     return n;

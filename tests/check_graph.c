@@ -15,7 +15,7 @@
 static void feed_inputs(cgan_graph *g, cgan_refexec *r, cgan_rng *rng)
 {
     for (int i = 0; i < cgan_graph_tensor_count(g); i++) {
-        cgan_tensor *t = cgan_graph_tensor(g, i);
+        cgan_gtensor *t = cgan_graph_tensor(g, i);
         if (t->kind != CGAN_TENSOR_INPUT || t->external) continue;
         size_t n = cgan_numel(t->shape);
         float *h = malloc(n * sizeof *h);
@@ -31,7 +31,7 @@ static void feed_inputs(cgan_graph *g, cgan_refexec *r, cgan_rng *rng)
 
 static double compare(cgan_graph *g, int id, const double *ref, int grad)
 {
-    cgan_tensor *t = cgan_graph_tensor(g, id);
+    cgan_gtensor *t = cgan_graph_tensor(g, id);
     size_t n = cgan_numel(t->shape);
     float *h = malloc(n * sizeof *h);
     if (grad) TU_OK(cgan_graph_ctx(g), cgan_graph_read_grad(g, id, h));
@@ -45,7 +45,7 @@ static double compare(cgan_graph *g, int id, const double *ref, int grad)
 static void compare_all(cgan_graph *g, cgan_refexec *r, double tol_state, double tol_grad, int grads)
 {
     for (int i = 0; i < cgan_graph_tensor_count(g); i++) {
-        cgan_tensor *t = cgan_graph_tensor(g, i);
+        cgan_gtensor *t = cgan_graph_tensor(g, i);
         if (t->kind == CGAN_TENSOR_STATE) {
             double e = compare(g, i, cgan_refexec_value(r, i), 0);
             ck_assert_msg(e <= tol_state, "%s: state error %g", t->name, e);

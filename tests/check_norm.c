@@ -611,7 +611,7 @@ START_TEST(test_builder_errors)
     for (int i = 0; i < 4; i++) {
         int id = cgan_graph_find_tensor(g, names[i]);
         ck_assert_msg(id >= 0, "%s missing", names[i]);
-        cgan_tensor *t = cgan_graph_tensor(g, id);
+        cgan_gtensor *t = cgan_graph_tensor(g, id);
         ck_assert(cgan_shape_eq(t->shape, cgan_shape4(1, 3, 1, 1)));
     }
     ck_assert_float_eq(cgan_graph_tensor(g, cgan_graph_find_tensor(g, names[3]))->init_mean, 1.0f);

@@ -124,7 +124,7 @@ static cgan_status sub(cgan_graph *g, struct cgan_plan *p, cl_mem parent, size_t
 
 cgan_status cgan_graph_requires_grad(cgan_graph *g, int id)
 {
-    cgan_tensor *t = cgan_graph_tensor(g, id);
+    cgan_gtensor *t = cgan_graph_tensor(g, id);
     if (!t || t->kind != CGAN_TENSOR_INPUT)
         return cgan_error(g->ctx, CGAN_E_INVALID, "requires_grad: tensor %d is not an input", id);
     if (g->index_range[id])
@@ -136,7 +136,7 @@ cgan_status cgan_graph_requires_grad(cgan_graph *g, int id)
 
 cgan_status cgan_graph_bind(cgan_graph *g, int id, cl_mem value, cl_mem grad)
 {
-    cgan_tensor *t = cgan_graph_tensor(g, id);
+    cgan_gtensor *t = cgan_graph_tensor(g, id);
     if (!t || t->kind != CGAN_TENSOR_INPUT)
         return cgan_error(g->ctx, CGAN_E_INVALID, "bind: tensor %d is not an input of graph %s", id, g->prefix);
     if (!value) return cgan_error(g->ctx, CGAN_E_INVALID, "bind %s: no buffer", t->name);
@@ -196,7 +196,7 @@ static uint32_t name_stream(const char *name)
 static cgan_status init_params(cgan_graph *g, struct cgan_plan *p)
 {
     for (int i = 0; i < g->nt; i++) {
-        cgan_tensor *t = &g->t[i];
+        cgan_gtensor *t = &g->t[i];
         if (t->kind != CGAN_TENSOR_PARAM && t->kind != CGAN_TENSOR_STATE) continue;
         size_t n = cgan_numel(t->shape);
         float *h = malloc(n * sizeof *h);
@@ -247,7 +247,7 @@ cgan_status cgan_graph_plan(cgan_graph *g, cgan_mode mode, uint64_t seed)
     /* parameters, their gradients, state: contiguous arenas with aligned slots */
     size_t poff = 0, soff = 0;
     for (int i = 0; i < g->nt; i++) {
-        cgan_tensor *t = &g->t[i];
+        cgan_gtensor *t = &g->t[i];
         size_t bytes = cgan_numel(t->shape) * sizeof(float);
         if (t->kind == CGAN_TENSOR_PARAM) {
             t->arena_offset = poff / sizeof(float);
@@ -273,7 +273,7 @@ cgan_status cgan_graph_plan(cgan_graph *g, cgan_mode mode, uint64_t seed)
         if ((st = cgan_buffer_fill_f32(ctx, p->state, 0, p->state_floats, 0.f))) goto fail;
     }
     for (int i = 0; i < g->nt; i++) {
-        cgan_tensor *t = &g->t[i];
+        cgan_gtensor *t = &g->t[i];
         size_t bytes = cgan_numel(t->shape) * sizeof(float), off = t->arena_offset * sizeof(float);
         if (t->kind == CGAN_TENSOR_PARAM) {
             if ((st = sub(g, p, p->params, off, bytes, t->name, &t->mem))) goto fail;
@@ -304,7 +304,7 @@ cgan_status cgan_graph_plan(cgan_graph *g, cgan_mode mode, uint64_t seed)
     }
     int nv = 0;
     for (int i = 0; i < g->nt; i++) {
-        cgan_tensor *t = &g->t[i];
+        cgan_gtensor *t = &g->t[i];
         size_t bytes = cgan_numel(t->shape) * sizeof(float);
         if (t->kind == CGAN_TENSOR_INPUT) {
             if (!t->mem) v[nv++] = (planned){ bytes, 0, 0, INF_TIME, &t->mem };
@@ -342,7 +342,7 @@ cgan_status cgan_graph_plan(cgan_graph *g, cgan_mode mode, uint64_t seed)
     return CGAN_OK;
 fail:
     for (int i = 0; i < g->nt; i++) {
-        cgan_tensor *t = &g->t[i];
+        cgan_gtensor *t = &g->t[i];
         if (!t->external) { t->mem = NULL; t->grad = NULL; }
     }
     cgan_plan_free(p);
@@ -394,7 +394,7 @@ cgan_status cgan_graph_backward(cgan_graph *g, int seed_id, unsigned what)
         return cgan_error(g->ctx, CGAN_E_INVALID, "backward: graph %s was planned for evaluation", g->prefix);
     /* which tensors need a gradient for this call */
     for (int i = 0; i < g->nt; i++) {
-        const cgan_tensor *t = &g->t[i];
+        const cgan_gtensor *t = &g->t[i];
         p->needs[i] = t->kind == CGAN_TENSOR_INPUT && t->requires_grad && t->grad && (what & CGAN_GRAD_INPUTS);
         p->reached[i] = 0;
         p->written[i] = 0;
@@ -406,7 +406,7 @@ cgan_status cgan_graph_backward(cgan_graph *g, int seed_id, unsigned what)
         p->needs[nd->out] = (unsigned char)need;
     }
     if (seed_id >= 0) {
-        cgan_tensor *t = cgan_graph_tensor(g, seed_id);
+        cgan_gtensor *t = cgan_graph_tensor(g, seed_id);
         if (!t || !t->grad) return cgan_error(g->ctx, CGAN_E_INVALID, "backward: tensor %d has no gradient", seed_id);
         CGAN_TRY(cgan_buffer_fill_f32(g->ctx, t->grad, 0, cgan_numel(t->shape), 1.0f));
         p->reached[seed_id] = 1;
@@ -448,13 +448,13 @@ cgan_status cgan_graph_zero_grad(cgan_graph *g)
 
 cl_mem cgan_graph_value(cgan_graph *g, int id)
 {
-    cgan_tensor *t = cgan_graph_tensor(g, id);
+    cgan_gtensor *t = cgan_graph_tensor(g, id);
     return t ? t->mem : NULL;
 }
 
 cl_mem cgan_graph_grad(cgan_graph *g, int id)
 {
-    cgan_tensor *t = cgan_graph_tensor(g, id);
+    cgan_gtensor *t = cgan_graph_tensor(g, id);
     return t ? t->grad : NULL;
 }
 
@@ -489,7 +489,7 @@ size_t cgan_graph_param_count(const cgan_graph *g)
 
 static cgan_status copy(cgan_graph *g, int id, int grad, int write, void *host)
 {
-    cgan_tensor *t = cgan_graph_tensor(g, id);
+    cgan_gtensor *t = cgan_graph_tensor(g, id);
     if (!t) return cgan_error(g->ctx, CGAN_E_INVALID, "graph %s: no tensor %d", g->prefix, id);
     cl_mem m = grad ? t->grad : t->mem;
     if (!m) return cgan_error(g->ctx, CGAN_E_INVALID, "tensor %s has no %s buffer", t->name, grad ? "gradient" : "value");
@@ -500,6 +500,36 @@ static cgan_status copy(cgan_graph *g, int id, int grad, int write, void *host)
 cgan_status cgan_graph_write(cgan_graph *g, int id, const float *src) { return copy(g, id, 0, 1, (void *)src); }
 cgan_status cgan_graph_read(cgan_graph *g, int id, float *dst) { return copy(g, id, 0, 0, dst); }
 cgan_status cgan_graph_read_grad(cgan_graph *g, int id, float *dst) { return copy(g, id, 1, 0, dst); }
+cgan_status cgan_graph_write_grad(cgan_graph *g, int id, const float *src) { return copy(g, id, 1, 1, (void *)src); }
+
+cgan_status cgan_graph_bind_tensor(cgan_graph *g, int id, cgan_tensor *value, cgan_tensor *grad)
+{
+    cgan_gtensor *t = cgan_graph_tensor(g, id);
+    if (!t || t->kind != CGAN_TENSOR_INPUT)
+        return cgan_error(g->ctx, CGAN_E_INVALID, "bind: tensor %d is not an input of graph %s", id, g->prefix);
+    char a[48], b[48];
+    if (!value) return cgan_error(g->ctx, CGAN_E_INVALID, "bind %s: no tensor", t->name);
+    if (!cgan_shape_eq(cgan_tensor_shape(value), t->shape) || (grad && !cgan_shape_eq(cgan_tensor_shape(grad), t->shape)))
+        return cgan_error(g->ctx, CGAN_E_SHAPE, "bind %s: the input is %s, the tensor %s", t->name,
+                          cgan_shape_str(t->shape, a, sizeof a),
+                          cgan_shape_str(cgan_tensor_shape(cgan_shape_eq(cgan_tensor_shape(value), t->shape) ? grad : value), b, sizeof b));
+    return cgan_graph_bind(g, id, cgan_tensor_cl_mem(value), grad ? cgan_tensor_cl_mem(grad) : NULL);
+}
+
+cgan_status cgan_graph_connect(cgan_graph *g, int id, cgan_graph *src, int src_id)
+{
+    cgan_gtensor *t = cgan_graph_tensor(g, id), *s = src ? cgan_graph_tensor(src, src_id) : NULL;
+    if (!t || t->kind != CGAN_TENSOR_INPUT)
+        return cgan_error(g->ctx, CGAN_E_INVALID, "connect: tensor %d is not an input of graph %s", id, g->prefix);
+    if (!s) return cgan_error(g->ctx, CGAN_E_INVALID, "connect %s: no source tensor %d", t->name, src_id);
+    if (src->ctx != g->ctx) return cgan_error(g->ctx, CGAN_E_INVALID, "connect %s: %s is on another context", t->name, s->name);
+    if (!src->plan) return cgan_error(g->ctx, CGAN_E_INVALID, "connect %s: graph %s is not planned", t->name, src->prefix);
+    char a[48], b[48];
+    if (!cgan_shape_eq(s->shape, t->shape))
+        return cgan_error(g->ctx, CGAN_E_SHAPE, "connect %s %s to %s %s: shapes differ", t->name,
+                          cgan_shape_str(t->shape, a, sizeof a), s->name, cgan_shape_str(s->shape, b, sizeof b));
+    return cgan_graph_bind(g, id, s->mem, s->grad);
+}
 
 uint64_t cgan_plan_seed(const struct cgan_plan *p)
 {

@@ -1,4 +1,5 @@
 /* Graph construction: tensors, nodes, named parameters, shape errors by node name. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +37,7 @@ cgan_status cgan_graph_status(const cgan_graph *g) { return g ? g->status : CGAN
 int cgan_graph_tensor_count(const cgan_graph *g) { return g->nt; }
 int cgan_graph_node_count(const cgan_graph *g) { return g->nn; }
 
-cgan_tensor *cgan_graph_tensor(cgan_graph *g, int id)
+cgan_gtensor *cgan_graph_tensor(cgan_graph *g, int id)
 {
     return (id >= 0 && id < g->nt) ? &g->t[id] : NULL;
 }
@@ -56,6 +57,43 @@ int cgan_graph_find_tensor(const cgan_graph *g, const char *name)
     for (int i = 0; i < g->nt; i++)
         if (strcmp(g->t[i].name, name) == 0) return i;
     return -1;
+}
+
+const char *cgan_graph_tensor_name(const cgan_graph *g, int id)
+{
+    return (id >= 0 && id < g->nt) ? g->t[id].name : NULL;
+}
+
+cgan_shape cgan_graph_tensor_shape(const cgan_graph *g, int id)
+{
+    return (id >= 0 && id < g->nt) ? g->t[id].shape : cgan_shape4(0, 0, 0, 0);
+}
+
+cgan_tensor_kind cgan_graph_tensor_kind(const cgan_graph *g, int id)
+{
+    return (id >= 0 && id < g->nt) ? g->t[id].kind : CGAN_TENSOR_ACT;
+}
+
+cgan_status cgan_graph_set_init(cgan_graph *g, int id, cgan_init init, float mean, float std)
+{
+    cgan_gtensor *t = cgan_graph_tensor(g, id);
+    if (!t || t->kind != CGAN_TENSOR_PARAM)
+        return cgan_error(g->ctx, CGAN_E_INVALID, "set_init: tensor %d of graph %s is not a parameter", id, g->prefix);
+    if (init != CGAN_INIT_NORMAL && init != CGAN_INIT_CONST && init != CGAN_INIT_UNIFORM)
+        return cgan_error(g->ctx, CGAN_E_INVALID, "set_init %s: unknown initialisation %d", t->name, (int)init);
+    if (!isfinite(mean) || !isfinite(std) || std < 0)
+        return cgan_error(g->ctx, CGAN_E_INVALID, "set_init %s: mean %g and std %g must be finite, std >= 0",
+                          t->name, mean, std);
+    if (g->plan) return cgan_error(g->ctx, CGAN_E_INVALID, "set_init %s: graph already planned", t->name);
+    t->init = init;
+    t->init_mean = mean;
+    t->init_std = std;
+    return CGAN_OK;
+}
+
+const char *cgan_graph_node_name(const cgan_graph *g, int i)
+{
+    return (i >= 0 && i < g->nn) ? g->nodes[i].name : NULL;
 }
 
 int cgan_graph_producer(const cgan_graph *g, int id)
@@ -100,7 +138,7 @@ static int new_tensor(cgan_graph *g, const char *name, cgan_shape s, cgan_tensor
         return record(g, CGAN_E_INVALID, "tensor %s: the name is used twice", name);
     if (g->nt == g->capt) {
         int cap = g->capt ? g->capt * 2 : 32;
-        cgan_tensor *nt = realloc(g->t, (size_t)cap * sizeof *nt);
+        cgan_gtensor *nt = realloc(g->t, (size_t)cap * sizeof *nt);
         if (!nt) return record(g, CGAN_E_NOMEM, "out of memory adding tensor %s", name);
         g->t = nt;
         int *ir = realloc(g->index_range, (size_t)cap * sizeof *ir);
@@ -108,7 +146,7 @@ static int new_tensor(cgan_graph *g, const char *name, cgan_shape s, cgan_tensor
         g->index_range = ir;
         g->capt = cap;
     }
-    cgan_tensor *t = &g->t[g->nt];
+    cgan_gtensor *t = &g->t[g->nt];
     memset(t, 0, sizeof *t);
     snprintf(t->name, sizeof t->name, "%s", name);
     t->shape = s;

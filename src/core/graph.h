@@ -1,39 +1,13 @@
-/* The layer graph: tensors, nodes and named parameters, built through op builders
- * (src/ops/builders.h) and run by the executor (src/core/exec.h).
- *
- * Builders return a tensor id (>= 0). On a bad shape or argument they record the first
- * error on the graph and return -1; a builder given a -1 input returns -1 quietly, so a
- * model is written as a straight chain and checked once with cgan_graph_status(). */
+/* The layer graph's internals: the tensor and node records and the primitives op builders
+ * use. The public side (building with cgan_nn_*, planning, running) is cgan/graph.h. */
 #ifndef CGAN_GRAPH_H
 #define CGAN_GRAPH_H
 #include "ops/op.h"
 
-typedef struct cgan_graph cgan_graph;
-
-/* prefix names every tensor and node: "G" gives "G.deconv1.weight". */
-cgan_graph *cgan_graph_new(cgan_ctx *ctx, const char *prefix);
-void cgan_graph_destroy(cgan_graph *g);
-cgan_ctx *cgan_graph_ctx(const cgan_graph *g);
-const char *cgan_graph_prefix(const cgan_graph *g);
-
-/* CGAN_OK, or the first error recorded while building (message on the context). */
-cgan_status cgan_graph_status(const cgan_graph *g);
-
-/* An input fed from outside. */
-int cgan_graph_input(cgan_graph *g, const char *name, cgan_shape s);
-/* An input of class indices in [0, num_classes), stored as floats, shape [n,1,1,1]. */
-int cgan_graph_input_labels(cgan_graph *g, const char *name, int n, int num_classes);
-/* An input of token ids in [0, vocab) (or the pad -1), stored as floats, shape
- * [n,len,1,1]: a caption per row. Like labels, it never gets a gradient. */
-int cgan_graph_input_tokens(cgan_graph *g, const char *name, int n, int len, int vocab);
-
-int cgan_graph_tensor_count(const cgan_graph *g);
-cgan_tensor *cgan_graph_tensor(cgan_graph *g, int id);
-int cgan_graph_find_tensor(const cgan_graph *g, const char *name); /* -1 when absent */
+cgan_gtensor *cgan_graph_tensor(cgan_graph *g, int id);
 /* Index range of a labels or tokens input (classes, words), 0 for other tensors. */
 int cgan_graph_index_range(const cgan_graph *g, int id);
 
-int cgan_graph_node_count(const cgan_graph *g);
 cgan_node *cgan_graph_node(cgan_graph *g, int i);
 /* The node that produced tensor id, or -1. */
 int cgan_graph_producer(const cgan_graph *g, int id);

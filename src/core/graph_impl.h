@@ -8,7 +8,7 @@ struct cgan_plan;
 struct cgan_graph {
     cgan_ctx *ctx;
     char prefix[32];
-    cgan_tensor *t;
+    cgan_gtensor *t;
     int *index_range;       /* per tensor: class count for label inputs, else 0 */
     int nt, capt;
     cgan_node *nodes;

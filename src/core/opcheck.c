@@ -196,7 +196,7 @@ cgan_status cgan_opcheck(cgan_ctx *ctx, cgan_graph *g, const cgan_opcheck_case *
 #define TRY(x) do { if ((st = (x)) != CGAN_OK) goto done; } while (0)
     for (int i = 0; i < nd->n_in; i++) {
         int id = nd->in[i];
-        cgan_tensor *t = &g->t[id];
+        cgan_gtensor *t = &g->t[id];
         if (t->kind != CGAN_TENSOR_INPUT) {
             st = cgan_error(ctx, CGAN_E_INVALID, "opcheck: input %s of %s is not a graph input",
                             t->name, nd->name);
@@ -216,7 +216,7 @@ cgan_status cgan_opcheck(cgan_ctx *ctx, cgan_graph *g, const cgan_opcheck_case *
         }
     }
     for (int i = 0; i < nd->n_param; i++) {
-        cgan_tensor *t = &g->t[nd->param[i]];
+        cgan_gtensor *t = &g->t[nd->param[i]];
         TRY(hb_alloc(&h, &h.par[i], cgan_numel(t->shape), t->name, 1));
         TRY(hb_alloc(&h, &h.dpar[i], h.par[i].n, "dparam", 1));
         TRY(hb_alloc(&h, &h.dpar0[i], h.par[i].n, "dparam0", 0));
@@ -231,7 +231,7 @@ cgan_status cgan_opcheck(cgan_ctx *ctx, cgan_graph *g, const cgan_opcheck_case *
         TRY(hb_upload(&h, &h.par[i]));
     }
     for (int i = 0; i < nd->n_state; i++) {
-        cgan_tensor *t = &g->t[nd->state[i]];
+        cgan_gtensor *t = &g->t[nd->state[i]];
         TRY(hb_alloc(&h, &h.st[i], cgan_numel(t->shape), t->name, 1));
         TRY(hb_alloc(&h, &h.st0[i], h.st[i].n, "state0", 0));
         /* a state initialised to 1 (a variance) stays positive */

@@ -1,6 +1,7 @@
 /* The table of numerical self-checks (cgan-cl selftest, tests). */
 #include <math.h>
 #include "selftest.h"
+#include "runtime/runtime.h"
 #include "ops/elementwise.h"
 #include "optim/optim.h"
 #include "ops/dense.h"
@@ -59,4 +60,19 @@ double cgan_max_rel_err(const float *got, const double *ref, size_t n)
         if (d > worst) worst = d;
     }
     return worst;
+}
+
+const char *cgan_check_name(int i)
+{
+    const cgan_check *c = cgan_check_at(i);
+    return c ? c->name : NULL;
+}
+
+cgan_status cgan_check_run(cgan_ctx *ctx, int i, cgan_check_result *res)
+{
+    cgan_check_result dummy = { 0, 0 };
+    const cgan_check *c = cgan_check_at(i);
+    if (!c) return cgan_error(ctx, CGAN_E_NOT_FOUND, "self-check %d: no such check (%d registered)", i,
+                              cgan_check_count());
+    return c->run(ctx, res ? res : &dummy);
 }

@@ -2,12 +2,8 @@
  * result with the plain-C reference on random data. */
 #ifndef CGAN_SELFTEST_H
 #define CGAN_SELFTEST_H
-#include "cgan/cgan.h"
+#include "cgan/check.h"
 
-typedef struct cgan_check_result {
-    double max_err;   /* the largest normalised error seen */
-    double tol;       /* the tolerance it was held to */
-} cgan_check_result;
 
 /* Returns CGAN_OK when the check passed, CGAN_E_NUMERIC (message on ctx) when it did not,
  * CGAN_E_UNSUPPORTED when the device lacks a needed feature, other errors when it could not run. */
@@ -18,7 +14,6 @@ typedef struct cgan_check {
     cgan_check_fn run;
 } cgan_check;
 
-int cgan_check_count(void);
 const cgan_check *cgan_check_at(int i);
 
 /* Helpers for checks: normalised error max|a-b| / max(1e-6, max|ref|). */

@@ -132,7 +132,7 @@ cgan_status cgan_checkpoint_config(cgan_ctx *ctx, const cgan_st_file *f, cgan_tr
     return st;
 }
 
-static cgan_status add_tensor(cgan_st_writer *w, const char *prefix, const cgan_tensor *t, const float *data)
+static cgan_status add_tensor(cgan_st_writer *w, const char *prefix, const cgan_gtensor *t, const float *data)
 {
     char name[160];
     int64_t dims[4];
@@ -155,7 +155,7 @@ cgan_status cgan_checkpoint_save(cgan_trainer *t, const char *path, char *const 
         if ((st = views_read(t, which, &av[which]))) goto done;
         cgan_graph *g = av[which].g;
         for (int i = 0; i < cgan_graph_tensor_count(g); i++) {
-            const cgan_tensor *x = cgan_graph_tensor(g, i);
+            const cgan_gtensor *x = cgan_graph_tensor(g, i);
             if (x->kind == CGAN_TENSOR_PARAM) {
                 const size_t o = x->arena_offset;
                 add_tensor(w, "", x, av[which].params + o);
@@ -202,7 +202,7 @@ done:
 }
 
 /* Load one tensor by name into dst, checking its shape. */
-static cgan_status load_one(cgan_ctx *ctx, const cgan_st_file *f, const char *prefix, const cgan_tensor *x,
+static cgan_status load_one(cgan_ctx *ctx, const cgan_st_file *f, const char *prefix, const cgan_gtensor *x,
                             float *dst, int *found)
 {
     char name[160], a[64], b[64];
@@ -259,7 +259,7 @@ cgan_status cgan_checkpoint_load(cgan_trainer *t, const char *path, cgan_st_file
         if ((st = views_read(t, which, &av[which]))) goto done;
         cgan_graph *g = av[which].g;
         for (int i = 0; i < cgan_graph_tensor_count(g); i++) {
-            const cgan_tensor *x = cgan_graph_tensor(g, i);
+            const cgan_gtensor *x = cgan_graph_tensor(g, i);
             int found;
             if (x->kind == CGAN_TENSOR_PARAM) {
                 const size_t o = x->arena_offset;
@@ -301,7 +301,7 @@ cgan_status cgan_checkpoint_init_from(cgan_trainer *t, const char *path, cgan_ck
         if ((st = views_read(t, which, &av[which]))) goto done;
         cgan_graph *g = av[which].g;
         for (int i = 0; i < cgan_graph_tensor_count(g); i++) {
-            const cgan_tensor *x = cgan_graph_tensor(g, i);
+            const cgan_gtensor *x = cgan_graph_tensor(g, i);
             if (x->kind != CGAN_TENSOR_PARAM && x->kind != CGAN_TENSOR_STATE) continue;
             float *dst = (x->kind == CGAN_TENSOR_PARAM ? av[which].params : av[which].state) + x->arena_offset;
             int found;

@@ -68,7 +68,7 @@ static int text_code(cgan_graph *g, int tokens, int vocab)
     int c = cgan_nn_linear(g, "text.fc", e, CGAN_TEXT_CODE, 1);
     char name[96];
     snprintf(name, sizeof name, "%s.text.fc.weight", cgan_graph_prefix(g));
-    cgan_tensor *w = cgan_graph_tensor(g, cgan_graph_find_tensor(g, name));
+    cgan_gtensor *w = cgan_graph_tensor(g, cgan_graph_find_tensor(g, name));
     if (w) w->init_std = 1.0f / sqrtf((float)CGAN_TEXT_EMBED);
     return cgan_nn_activation(g, "text.lrelu", c, CGAN_ACT_LRELU, 0.2f);
 }

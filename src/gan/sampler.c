@@ -56,7 +56,7 @@ cgan_status cgan_sampler_from_checkpoint(cgan_sampler *s, const cgan_st_file *f,
     cgan_graph *g = s->G.g;
     cgan_status st = CGAN_OK;
     for (int i = 0; i < cgan_graph_tensor_count(g) && st == CGAN_OK; i++) {
-        cgan_tensor *t = cgan_graph_tensor(g, i);
+        cgan_gtensor *t = cgan_graph_tensor(g, i);
         if (t->kind != CGAN_TENSOR_PARAM && t->kind != CGAN_TENSOR_STATE) continue;
         char name[160];
         snprintf(name, sizeof name, "%s%s", use_ema && t->kind == CGAN_TENSOR_PARAM ? "ema." : "", t->name);

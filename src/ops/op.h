@@ -34,11 +34,6 @@ typedef enum cgan_op_type {
     CGAN_OP_COUNT
 } cgan_op_type;
 
-typedef enum cgan_act {
-    CGAN_ACT_RELU = 0, CGAN_ACT_LRELU, CGAN_ACT_TANH, CGAN_ACT_SIGMOID,
-    CGAN_ACT_NONE           /* identity: batchnorm without a fused activation */
-} cgan_act;
-
 /* Attributes of a node; each op reads the fields it documents. */
 typedef struct cgan_attrs {
     int k, stride, pad, has_bias;   /* conv2d, deconv2d (square kernels) */

@@ -2,12 +2,10 @@
  * average of parameters. One launch each over the whole range. */
 #ifndef CGAN_OPTIM_H
 #define CGAN_OPTIM_H
+#include "cgan/optim.h"
 #include "runtime/runtime.h"
 #include "core/selftest.h"
 
-typedef struct cgan_adam_cfg {
-    float lr, beta1, beta2, eps, weight_decay;  /* PyTorch Adam: decay added to the gradient */
-} cgan_adam_cfg;
 
 /* One Adam step t (1-based, for bias correction) over n floats:
  *   g = grad + wd*param; m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g*g;

@@ -5,6 +5,7 @@
 #include <time.h>
 #include "runtime.h"
 #include "program.h"
+#include "cgan/check.h"
 
 #define BASE_OPTIONS "-cl-std=CL1.2"
 
@@ -268,3 +269,16 @@ cgan_status cgan_kernel_get(cgan_ctx *ctx, const char *source, const char *optio
 
 size_t cgan_kernel_max_wg(const cgan_kernel *k) { return k->max_wg; }
 const char *cgan_kernel_name(const cgan_kernel *k) { return k->name; }
+
+const char *const *cgan_kernel_programs(void) { return cgan_source_names(); }
+
+cgan_status cgan_kernel_program_build(cgan_ctx *ctx, const char *name, int *from_cache, double *build_ms)
+{
+    cgan_program *p = NULL;
+    cgan_build_info bi = { 0, 0 };
+    if (!name) return cgan_error(ctx, CGAN_E_INVALID, "cgan_kernel_program_build: no program name");
+    CGAN_TRY(cgan_program_get(ctx, name, NULL, &p, &bi));
+    if (from_cache) *from_cache = bi.from_cache;
+    if (build_ms) *build_ms = bi.build_ms;
+    return CGAN_OK;
+}
