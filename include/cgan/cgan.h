@@ -20,5 +20,9 @@
 #include "cgan/tensor.h"
 #include "cgan/graph.h"
 #include "cgan/optim.h"
+#include "cgan/model.h"
+#include "cgan/trainer.h"
+#include "cgan/checkpoint.h"
+#include "cgan/generate.h"
 #include "cgan/check.h"
 #endif /* CGAN_API_CGAN_H */

@@ -8,8 +8,6 @@
 #include <time.h>
 #include <unistd.h>
 #include "cli.h"
-#include "gan/generate.h"
-#include "gan/text.h"
 
 #define CMD "generate"
 #define MAX_SPECS 256

@@ -3,8 +3,6 @@
 #include <stdio.h>
 #include <string.h>
 #include "cli.h"
-#include "runtime/runtime.h"
-#include "core/selftest.h"
 
 static void help(void)
 {
@@ -35,7 +33,7 @@ int cmd_selftest(int argc, char **argv)
         case 'h': help(); return CLI_EXIT_OK;
         case 'o': only = optarg; break;
         case 'l':
-            for (int i = 0; i < cgan_check_count(); i++) printf("%s\n", cgan_check_at(i)->name);
+            for (int i = 0; i < cgan_check_count(); i++) printf("%s\n", cgan_check_name(i));
             return CLI_EXIT_OK;
         default:
             if (optopt) return cli_usage_error("selftest", "option '-%c' needs a value or is unknown", optopt);
@@ -45,49 +43,49 @@ int cmd_selftest(int argc, char **argv)
     if (optind < argc) return cli_usage_error("selftest", "unexpected argument '%s'", argv[optind]);
     if (only) {
         int found = 0;
-        for (int i = 0; i < cgan_check_count(); i++) found |= !strcmp(cgan_check_at(i)->name, only);
+        for (int i = 0; i < cgan_check_count(); i++) found |= !strcmp(cgan_check_name(i), only);
         if (!found) return cli_usage_error("selftest", "--only '%s': no such check (see --list)", only);
     }
     cgan_ctx *ctx = cli_open(device);
     if (!ctx) return CLI_EXIT_FAIL;
     const cgan_device_info *d = cgan_ctx_device(ctx);
     printf("device: [%d] %s (%s, %s)\n", d->index, d->name, d->platform, cgan_device_type_str(d->type));
-    printf("kernel cache: %s\n", ctx->cache_disabled ? "disabled" : ctx->cache_dir);
+    printf("kernel cache: %s\n", *cgan_ctx_cache_dir(ctx) ? cgan_ctx_cache_dir(ctx) : "disabled");
     char prof[2048];
     if (cgan_ctx_profile_str(ctx, prof, sizeof prof) > 0) printf("profile:\n%s\n", prof);
 
     int fails = 0, passes = 0;
     double total_ms = 0;
     printf("%-22s %10s  %s\n", "program", "build ms", "source");
-    for (const char *const *name = cgan_source_names(); !only && *name; name++) {
-        cgan_program *p = NULL;
-        cgan_build_info bi = { 0, 0 };
-        cgan_status st = cgan_program_get(ctx, *name, NULL, &p, &bi);
+    for (const char *const *name = cgan_kernel_programs(); !only && *name; name++) {
+        int from_cache = 0;
+        double build_ms = 0;
+        cgan_status st = cgan_kernel_program_build(ctx, *name, &from_cache, &build_ms);
         if (st != CGAN_OK) {
             printf("%-22s %10s  FAIL\n", *name, "-");
             fprintf(stderr, "%s\n", cgan_last_error(ctx));
             fails++;
             continue;
         }
-        total_ms += bi.build_ms;
-        printf("%-22s %10.1f  %s\n", *name, bi.build_ms, bi.from_cache ? "cached" : "cold");
+        total_ms += build_ms;
+        printf("%-22s %10.1f  %s\n", *name, build_ms, from_cache ? "cached" : "cold");
         passes++;
     }
     if (!only) printf("%-22s %10.1f\n\n", "all programs", total_ms);
 
     printf("%-30s %11s %9s  %s\n", "check", "max error", "tolerance", "result");
     for (int i = 0; i < cgan_check_count(); i++) {
-        const cgan_check *ck = cgan_check_at(i);
-        if (only && strcmp(ck->name, only) != 0) continue;
+        const char *name = cgan_check_name(i);
+        if (only && strcmp(name, only) != 0) continue;
         cgan_check_result r = { 0, 0 };
         cgan_clear_error(ctx);
-        cgan_status st = ck->run(ctx, &r);
+        cgan_status st = cgan_check_run(ctx, i, &r);
         const char *res = st == CGAN_OK ? "PASS" : st == CGAN_E_UNSUPPORTED ? "SKIP" : "FAIL";
-        printf("%-30s %11.3e %9.1e  %s\n", ck->name, r.max_err, r.tol, res);
+        printf("%-30s %11.3e %9.1e  %s\n", name, r.max_err, r.tol, res);
         if (st == CGAN_OK) passes++;
         else if (st != CGAN_E_UNSUPPORTED) {
             fails++;
-            fprintf(stderr, "  %s: %s\n", ck->name, cgan_last_error(ctx));
+            fprintf(stderr, "  %s: %s\n", name, cgan_last_error(ctx));
         }
     }
     printf("\n%d passed, %d failed\n", passes, fails);

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
-#include "gan/run.h"
 
 static volatile sig_atomic_t stop_flag;
 

@@ -13,7 +13,7 @@
 #ifndef CGAN_TEXT_H
 #define CGAN_TEXT_H
 #include <stddef.h>
-#include "cgan/cgan.h"
+#include "cgan/cgan.h"  /* cgan_text_count_words is public (cgan/generate.h) */
 
 #define CGAN_TEXT_PAD (-1.0f)
 
@@ -25,8 +25,6 @@ typedef struct cgan_vocab {
 /* The next word of text[*pos, len): its offset and length; *pos moves past it. Returns 0
  * when no word is left. The word rule of every text in cgan-cl (prompts included). */
 int cgan_text_next_word(const char *text, size_t len, size_t *pos, size_t *start, size_t *wlen);
-/* Number of words in text. */
-int cgan_text_count_words(const char *text);
 
 /* The vocabulary of the first `len` words of n captions. CGAN_E_INVALID when the captions
  * hold no word at all. */

@@ -1,0 +1,132 @@
+/* cgan/trainer.h: GAN training on the shared executor.
+ *
+ * The trainer: one step updates D on a real and a fake batch,
+ * then G through D; Adam on both, an optional EMA of G. A step only enqueues work: the
+ * host reads losses when it logs (cgan_trainer_read_log).
+ *
+ * Text models (CGAN_COND_TEXT) train a matching-aware D as GAN-INT-CLS (Reed et al. 2016):
+ * G draws the fake batch from the real batch's captions, and D's loss is
+ *   L(D(real, right caption), real) + 0.5 * (L(D(real, mismatched caption), fake)
+ *                                            + L(D(fake, right caption), fake)),
+ * so D must judge whether image and caption match, not only whether the image is real.
+ * The mismatched caption of sample i is that of the next sample in the batch (cyclically)
+ * whose tokens differ from sample i's; when the whole batch shares one caption it is the
+ * next sample's (the same text). The G step scores (fake, right caption). */
+#ifndef CGAN_API_TRAINER_H
+#define CGAN_API_TRAINER_H
+#include <signal.h>
+#include "cgan/model.h"
+#include "cgan/optim.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum cgan_loss_kind { CGAN_LOSS_BCE = 0, CGAN_LOSS_HINGE } cgan_loss_kind;
+
+typedef struct cgan_train_cfg {
+    cgan_model_cfg model;
+    cgan_loss_kind loss;
+    float lr_g, lr_d, beta1, beta2;
+    int d_steps;          /* D updates per G update */
+    float ema;            /* EMA decay of G's weights (after a warm-up of min(ema, (1+n)/(10+n))
+                           * at G update n); 0 turns the EMA off */
+    uint64_t seed;
+} cgan_train_cfg;
+
+CGAN_API cgan_train_cfg cgan_train_defaults(void);
+CGAN_API const char *cgan_loss_name(cgan_loss_kind k);
+CGAN_API int cgan_loss_parse(const char *s);
+
+/* Values logged per step (floats, one slot each). */
+enum {
+    CGAN_LOG_LOSS_D_REAL = 0, CGAN_LOG_LOSS_D_FAKE, CGAN_LOG_LOSS_G,
+    CGAN_LOG_D_X, CGAN_LOG_ACC_REAL, CGAN_LOG_D_GZ, CGAN_LOG_ACC_FAKE,
+    CGAN_LOG_LOSS_D_WRONG,    /* text models: D's loss on real images with mismatched captions */
+    CGAN_LOG_FIELDS
+};
+
+typedef struct cgan_trainer cgan_trainer;
+
+/* Build and plan G and D (parameters initialised from cfg->seed). */
+CGAN_API cgan_status cgan_trainer_create(cgan_ctx *ctx, const cgan_train_cfg *cfg, cgan_trainer **out);
+CGAN_API void cgan_trainer_destroy(cgan_trainer *t);
+CGAN_API const cgan_train_cfg *cgan_trainer_cfg(const cgan_trainer *t);
+CGAN_API cgan_generator *cgan_trainer_generator(cgan_trainer *t);
+CGAN_API cgan_discriminator *cgan_trainer_discriminator(cgan_trainer *t);
+
+/* One training step on a real batch (host arrays: images NCHW in [-1,1], labels as class
+ * indices, or for a text model CGAN_TEXT_TOKENS token ids per image (the captions); labels
+ * may be NULL for an unconditional model). With d_steps > 1 the caller passes d_steps
+ * batches back to back (images/labels point at the first). The upload is asynchronous
+ * (double-buffered staging); no other host wait. */
+CGAN_API cgan_status cgan_trainer_step(cgan_trainer *t, const float *images, const float *labels);
+/* Steps taken so far (also restored by checkpoints). */
+CGAN_API int64_t cgan_trainer_steps(const cgan_trainer *t);
+CGAN_API void cgan_trainer_set_steps(cgan_trainer *t, int64_t steps, int64_t d_updates, int64_t g_updates);
+CGAN_API void cgan_trainer_counts(const cgan_trainer *t, int64_t *d_updates, int64_t *g_updates);
+
+/* Read the log of the last up to `cap` steps (blocking; the only host wait). Returns how
+ * many rows were filled, oldest first, each CGAN_LOG_FIELDS floats, and their step numbers. */
+CGAN_API cgan_status cgan_trainer_read_log(cgan_trainer *t, float *rows, int64_t *steps, int cap, int *count);
+
+/* G's (d = 0) or D's (d = 1) graph, planned for training. */
+CGAN_API cgan_graph *cgan_trainer_graph(cgan_trainer *t, int d);
+/* Floats in each network's parameter arena (and its Adam moments and EMA). */
+CGAN_API size_t cgan_trainer_param_count(const cgan_trainer *t, int d);
+
+/* ---- whole runs -------------------------------------------------------------------
+ * A training run in a run folder: data, loader thread, trainer, progress events, sample
+ * grids, metrics.csv with a loss plot, checkpoints with a `latest` pointer, resume.
+ *
+ *   RUNDIR/config                       the run's settings as JSON
+ *   RUNDIR/metrics.csv, RUNDIR/loss.png step, time, losses, D(x), D(G(z)), img/s
+ *   RUNDIR/samples/step_NNNNNN.png      fixed-noise grid, one row per class
+ *   RUNDIR/checkpoints/step_NNNNNN.safetensors, RUNDIR/latest */
+
+typedef struct cgan_run_opts {
+    cgan_train_cfg train;
+    const char *data;         /* NULL: Fashion-MNIST from the Debian package */
+    int channels;             /* 0 = detect */
+    int max_images;           /* 0 = all */
+    int flip;
+    const char *out;          /* run folder (created) */
+    int64_t steps;            /* total steps; 0 with epochs > 0: epochs * batches per epoch */
+    int epochs;
+    int sample_every, ckpt_every, keep, log_every;
+    const char *resume;       /* run folder to continue (its settings are used) */
+    const char *init;         /* checkpoint to initialise matching tensors from */
+    volatile sig_atomic_t *stop;  /* set asynchronously (a signal): finish the step, save, return */
+} cgan_run_opts;
+
+CGAN_API void cgan_run_defaults(cgan_run_opts *o);
+
+typedef enum cgan_run_event_kind {
+    CGAN_RUN_INFO = 0,   /* a message line (data report, --init report, resume) */
+    CGAN_RUN_LOG,        /* progress numbers */
+    CGAN_RUN_SAMPLE,     /* a grid was written (path) */
+    CGAN_RUN_CHECKPOINT  /* a checkpoint was written (path) */
+} cgan_run_event_kind;
+
+typedef struct cgan_run_event {
+    cgan_run_event_kind kind;
+    const char *text;         /* INFO message, or the path written */
+    int64_t step, total;
+    int epoch;
+    double img_per_s, eta_s;
+    float loss_d, loss_g, d_x, d_gz, acc_real, acc_fake;
+    cgan_trainer *trainer;    /* the run's trainer (for callers that inspect or change it) */
+} cgan_run_event;
+
+typedef void (*cgan_run_callback)(void *user, const cgan_run_event *e);
+
+/* Run until the step total, an error, or *stop. Returns CGAN_OK when finished or stopped
+ * (then *stopped = 1), CGAN_E_NUMERIC on a non-finite loss (no checkpoint is written for
+ * it; the last good one stays). */
+CGAN_API cgan_status cgan_run_train(cgan_ctx *ctx, const cgan_run_opts *o, cgan_run_callback cb, void *user,
+                           int *stopped);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CGAN_API_TRAINER_H */
