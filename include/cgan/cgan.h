@@ -21,6 +21,7 @@
 #include "cgan/graph.h"
 #include "cgan/optim.h"
 #include "cgan/model.h"
+#include "cgan/data.h"
 #include "cgan/trainer.h"
 #include "cgan/checkpoint.h"
 #include "cgan/generate.h"

@@ -31,19 +31,10 @@
 #ifndef CGAN_DATA_DATASET_H
 #define CGAN_DATA_DATASET_H
 #include <stdint.h>
-#include "cgan/cgan.h"
+#include "cgan/data.h"
 
-#define CGAN_DATA_DEFAULT_PATH "/usr/share/datasets/fashion-mnist"
 #define CGAN_DATA_SKIP_KEEP 5   /* skipped files remembered for the report */
 
-typedef struct cgan_data_opts {
-    int size;            /* target side S; 0 = 32 */
-    int channels;        /* 0 = detect (1 if every image is grayscale, else 3), or 1 or 3 */
-    int max_images;      /* 0 = all; else at most this many, spread evenly over the folder
-                          * listing (ImageFolder) or the first ones (IDX) */
-    const char *split;   /* IDX only: NULL or "train", or "test" */
-    int captions;        /* 1: read captions.tsv (ImageFolder only; see above) */
-} cgan_data_opts;
 
 #define CGAN_DATA_CAPTIONS "captions.tsv"
 

@@ -16,7 +16,6 @@
 #include <stdint.h>
 #include "dataset.h"
 
-#define CGAN_AUG_FLIP 1u
 #define CGAN_LOADER_SALT 0x6c6f616465726e67ull /* keeps shuffles apart from other streams */
 
 typedef struct cgan_loader cgan_loader;

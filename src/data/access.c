@@ -1,0 +1,22 @@
+/* The dataset's public accessors (cgan/data.h). */
+#include <stddef.h>
+#include "dataset.h"
+
+int cgan_dataset_count(const cgan_dataset *ds) { return ds ? ds->n : 0; }
+int cgan_dataset_channels(const cgan_dataset *ds) { return ds ? ds->channels : 0; }
+int cgan_dataset_size(const cgan_dataset *ds) { return ds ? ds->size : 0; }
+int cgan_dataset_num_classes(const cgan_dataset *ds) { return ds ? ds->num_classes : 0; }
+char *const *cgan_dataset_class_names(const cgan_dataset *ds) { return ds ? ds->class_names : NULL; }
+const char *cgan_dataset_format(const cgan_dataset *ds) { return ds ? ds->format : NULL; }
+const char *cgan_dataset_source(const cgan_dataset *ds) { return ds ? ds->source : NULL; }
+int cgan_dataset_skipped(const cgan_dataset *ds) { return ds ? ds->skipped : 0; }
+
+int cgan_dataset_label(const cgan_dataset *ds, int i)
+{
+    return ds && i >= 0 && i < ds->n ? ds->labels[i] : -1;
+}
+
+const char *cgan_dataset_skipped_example(const cgan_dataset *ds, int i)
+{
+    return ds && i >= 0 && i < ds->skipped_kept ? ds->skipped_examples[i] : NULL;
+}
