@@ -56,18 +56,43 @@ static void print_layer(void *user, const cgan_model_layer *l)
     printf("  %s %3d  %-16s %-15s %-16s %10zu\n", l->net, l->index, l->name, l->type, shape, l->params);
 }
 
-/* The model description, indented. */
+/* The model description, one layer per line. */
 static int print_model(cgan_gen *g)
 {
     char *text = cgan_model_json(&cgan_gen_cfg(g)->model);
     json_t *o = text ? json_loads(text, 0, NULL) : NULL;
-    char *out = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-    if (out) printf("%s\n", out);
-    else cli_error(CMD, text ? "the stored model description is not valid JSON" : "out of memory");
-    free(out);
-    json_decref(o);
     free(text);
-    return out ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+    if (!json_is_object(o)) {
+        json_decref(o);
+        cli_error(CMD, "the stored model description is not a JSON object");
+        return CLI_EXIT_FAIL;
+    }
+    /* 9 significant digits: every value is read as a float, and floats round-trip */
+    const size_t flags = JSON_PRESERVE_ORDER | JSON_ENCODE_ANY | JSON_REAL_PRECISION(9);
+    const char *key;
+    json_t *v;
+    size_t left = json_object_size(o);
+    printf("{\n");
+    json_object_foreach(o, key, v) {
+        const char *sep = --left ? "," : "";
+        printf("  \"%s\": ", key);
+        if (json_is_array(v)) {
+            printf("[\n");
+            for (size_t i = 0; i < json_array_size(v); i++) {
+                char *l = json_dumps(json_array_get(v, i), flags);
+                printf("    %s%s\n", l ? l : "null", i + 1 < json_array_size(v) ? "," : "");
+                free(l);
+            }
+            printf("  ]%s\n", sep);
+        } else {
+            char *s = json_dumps(v, flags);
+            printf("%s%s\n", s ? s : "null", sep);
+            free(s);
+        }
+    }
+    printf("}\n");
+    json_decref(o);
+    return CLI_EXIT_OK;
 }
 
 static void describe(cgan_gen *g)
