@@ -277,6 +277,17 @@ START_TEST(test_malformed)
     cfg.batch = 2;
     TU_OK(ctx, cgan_model_check(ctx, &cfg, path));
     free(text);
+    /* so is the sample in doc/models */
+    const char *sample = CGAN_DOC_DIR "/models/dcgan-wide64.json";
+    TU_OK(ctx, cgan_model_file_read(ctx, sample, &text, &h));
+    cgan_model_cfg wide = cgan_model_defaults();
+    wide.desc = text;
+    wide.size = h.size;
+    wide.nz = h.nz;
+    wide.nc = 3;
+    wide.batch = 2;
+    TU_OK(ctx, cgan_model_check(ctx, &wide, sample));
+    free(text);
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         char *bad;
         if (!*cases[k].path) {
