@@ -10,7 +10,8 @@
 
 cgan_model_cfg cgan_model_defaults(void)
 {
-    cgan_model_cfg c = { 32, NULL, CGAN_COND_CONCAT, 64, 100, 1, 10, 64, 64, 0, 0 };
+    cgan_model_cfg c = { .size = 32, .desc = NULL, .cond = CGAN_COND_CONCAT, .batch = 64, .nz = 100, .nc = 1,
+                         .num_classes = 10, .ngf = 64, .ndf = 64, .diffaug = 0, .vocab = 0 };
     return c;
 }
 
