@@ -180,18 +180,7 @@ static int same_file(const char *a, const char *b)
     return same;
 }
 
-/* Width and height from a PNG's IHDR. */
-static void png_size(const char *path, int *w, int *h)
-{
-    size_t n;
-    unsigned char *p = (unsigned char *)slurp(path, &n);
-    ck_assert_msg(p && n > 24 && memcmp(p, "\x89PNG", 4) == 0, "%s is not a PNG", path);
-    *w = (p[16] << 24) | (p[17] << 16) | (p[18] << 8) | p[19];
-    *h = (p[20] << 24) | (p[21] << 16) | (p[22] << 8) | p[23];
-    free(p);
-}
-
-/* Largest difference of two PNGs' pixels (decoded to 8-bit gray); -1 when the sizes
+/* Largest difference of two PNGs' pixels (decoded to 8-bit RGBA, every channel); -1 when the sizes
  * differ. A different batch size may change a GEMM's summation order on some devices, so
  * images of other batch sizes are compared by value, not by bytes. */
 static int png_maxdiff(const char *a, const char *b)
@@ -203,7 +192,7 @@ static int png_maxdiff(const char *a, const char *b)
         memset(&im[k], 0, sizeof im[k]);
         im[k].version = PNG_IMAGE_VERSION;
         ck_assert_msg(png_image_begin_read_from_file(&im[k], path[k]), "%s: %s", path[k], im[k].message);
-        im[k].format = PNG_FORMAT_GRAY;
+        im[k].format = PNG_FORMAT_RGBA;
         px[k] = malloc(PNG_IMAGE_SIZE(im[k]));
         ck_assert_msg(px[k] && png_image_finish_read(&im[k], NULL, px[k], 0, NULL), "%s: %s", path[k], im[k].message);
     }
@@ -297,14 +286,14 @@ START_TEST(test_determinism)
     CLI_OK("generate", "--checkpoint", cond_ckpt, "--out", c, "--seed", "8", "--n", "4");
     ck_assert_msg(!same_file(a, c), "another seed gave the same image");
     int w, h;
-    png_size(a, &w, &h); /* 4 columns, one row per class: (32 + 2) * k + 2 */
+    tu_png_size(a, &w, &h); /* 4 columns, one row per class: (32 + 2) * k + 2 */
     ck_assert_int_eq(w, 4 * 34 + 2);
     ck_assert_int_eq(h, 10 * 34 + 2);
     /* a grid shape, classes by name, index and prompt, and several batches */
     CLI_OK("generate", "-c", cond_ckpt, "-o", a, "--class", "dress", "--class", "9", "--prompt", "two trousers",
            "--grid", "5x3", "--batch", "4", "-v");
     ck_assert_msg(strstr(out_text, "-> class 1 \"Trouser\"") && strstr(out_text, "img/s"), "%s", out_text);
-    png_size(a, &w, &h);
+    tu_png_size(a, &w, &h);
     ck_assert_int_eq(w, 5 * 34 + 2);
     ck_assert_int_eq(h, 3 * 34 + 2);
     CLI_OK("generate", "-c", cond_ckpt, "-o", b, "--class", "dress", "--class", "9", "--prompt", "two trousers",
@@ -340,7 +329,7 @@ START_TEST(test_out_dir)
     }
     ck_assert(exists(pathf("%s/T-shirt_top/0001.png", dir)));
     int w, h;
-    png_size(pathf("%s/Ankle_boot/0000.png", dir), &w, &h);
+    tu_png_size(pathf("%s/Ankle_boot/0000.png", dir), &w, &h);
     ck_assert(w == 32 && h == 32);
     /* chosen classes (a repeat is written once) into a fresh folder; the same images */
     CLI_OK("generate", "-c", cond_ckpt, "--out-dir", two, "--n", "3", "--class", "Ankle boot", "--class", "9",
@@ -362,7 +351,7 @@ START_TEST(test_interpolate)
     char *s = pathf("%s/s.png", work), *t = pathf("%s/t.png", work);
     int w, h;
     CLI_OK("generate", "-c", cond_ckpt, "-o", s, "--interpolate", "6", "--class", "Dress");
-    png_size(s, &w, &h);
+    tu_png_size(s, &w, &h);
     ck_assert_int_eq(w, 6 * 34 + 2);
     ck_assert_int_eq(h, 36);
     CLI_OK("generate", "-c", cond_ckpt, "-o", t, "--interpolate", "6", "--class", "Dress", "--lerp");
@@ -417,7 +406,30 @@ START_TEST(test_bad_input)
     ck_assert_msg(!exists(pathf("%s/x.gif", work)), "a file was written for a failed run");
     /* the --raw path works where --ema does not */
     CLI_OK("generate", "-c", uncond_ckpt, "-o", keep, "--raw", "--n", "2");
-    png_size(keep, &(int){ 0 }, &(int){ 0 });
+    tu_png_size(keep, &(int){ 0 }, &(int){ 0 });
+}
+END_TEST
+
+/* ---- checkpoints made before model descriptions ---------------------------------------- */
+
+/* tests/data holds a seed32 (concat) and a dcgan64 (proj) checkpoint made by the code
+ * before sizes and model descriptions (--ngf 8 --ndf 8, 3 steps), with the grids it
+ * generated from them (seed 7, classes 0 and 7). They still load, rebuild as the
+ * built-in family, and generate the same images. */
+START_TEST(test_legacy_checkpoints)
+{
+    static const char *const names[2] = { "legacy-seed32-concat", "legacy-dcgan64-proj" };
+    static const char *const arch[2] = { "seed32 (built-in DCGAN family), 32x32", "dcgan64 (built-in DCGAN family), 64x64" };
+    for (int k = 0; k < 2; k++) {
+        char *ck = pathf("%s/%s.safetensors", CGAN_TEST_DATA, names[k]);
+        char *ref = pathf("%s/%s-ref.png", CGAN_TEST_DATA, names[k]), *out = pathf("%s/%s.png", work, names[k]);
+        CLI_OK("generate", "--checkpoint", ck, "--seed", "7", "--n", "4", "--class", "0", "--class", "7", "--out", out);
+        int d = png_maxdiff(out, ref);
+        ck_assert_msg(d >= 0 && d <= 1, "%s: the grid differs from the one the old code made by %d", names[k], d);
+        CLI_OK("info", ck);
+        ck_assert_msg(strstr(out_text, arch[k]) && strstr(out_text, "ngf 8, ndf 8") &&
+                      strstr(out_text, k ? "D  11  logit" : "G  10  tanh") && strstr(out_text, "0 failed"), "%s", out_text);
+    }
 }
 END_TEST
 
@@ -517,6 +529,7 @@ int main(void)
     tcase_add_test(tc, test_interpolate);
     tcase_add_test(tc, test_bad_input);
     tcase_add_test(tc, test_info);
+    tcase_add_test(tc, test_legacy_checkpoints);
     tcase_add_test(tc, test_newer_version);
     suite_add_tcase(s, tc);
     return tu_run(s);

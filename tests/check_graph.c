@@ -212,11 +212,11 @@ START_TEST(test_grad_accumulation)
 }
 END_TEST
 
-static void check_model(cgan_arch arch, cgan_cond cond, int nc, int K, int batch, int ngf, int diffaug)
+static void check_model(int size, cgan_cond cond, int nc, int K, int batch, int ngf, int diffaug)
 {
     cgan_ctx *ctx = tu_ctx();
     cgan_model_cfg cfg = cgan_model_defaults();
-    cfg.arch = arch; cfg.cond = cond; cfg.nc = nc; cfg.num_classes = K; cfg.batch = batch;
+    cfg.size = size; cfg.cond = cond; cfg.nc = nc; cfg.num_classes = K; cfg.batch = batch;
     cfg.ngf = cfg.ndf = ngf;
     cfg.diffaug = diffaug;
     cgan_generator G;
@@ -233,7 +233,7 @@ static void check_model(cgan_arch arch, cgan_cond cond, int nc, int K, int batch
     cgan_rng_init(&rng, 13, 0);
     feed_inputs(G.g, rg, &rng);
     feed_inputs(D.g, rd, &rng);
-    int S = cgan_model_image_size(arch);
+    int S = size;
     /* G forward; D forward on G's output; D backward to its input; G backward from there */
     TU_OK(ctx, cgan_graph_forward(G.g, 1, 0));
     cgan_refexec_forward(rg, 1, 0);
@@ -268,11 +268,13 @@ static void check_model(cgan_arch arch, cgan_cond cond, int nc, int K, int batch
     cgan_ctx_destroy(ctx);
 }
 
-START_TEST(test_seed32_concat) { check_model(CGAN_ARCH_SEED32, CGAN_COND_CONCAT, 1, 10, 3, 64, 0); }
+START_TEST(test_seed32_concat) { check_model(32, CGAN_COND_CONCAT, 1, 10, 3, 64, 0); }
 END_TEST
-START_TEST(test_seed32_proj) { check_model(CGAN_ARCH_SEED32, CGAN_COND_PROJ, 3, 4, 2, 16, 1); }
+START_TEST(test_seed32_proj) { check_model(32, CGAN_COND_PROJ, 3, 4, 2, 16, 1); }
 END_TEST
-START_TEST(test_dcgan64) { check_model(CGAN_ARCH_DCGAN64, CGAN_COND_NONE, 3, 0, 2, 64, 0); }
+START_TEST(test_dcgan64) { check_model(64, CGAN_COND_NONE, 3, 0, 2, 64, 0); }
+END_TEST
+START_TEST(test_dcgan16_proj) { check_model(16, CGAN_COND_PROJ, 3, 3, 2, 8, 1); }
 END_TEST
 
 /* Every op in the table has a name, forward, backward and both references. */
@@ -325,6 +327,7 @@ int main(void)
     tcase_add_test(tc, test_seed32_concat);
     tcase_add_test(tc, test_seed32_proj);
     tcase_add_test(tc, test_dcgan64);
+    tcase_add_test(tc, test_dcgan16_proj);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

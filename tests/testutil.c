@@ -101,6 +101,17 @@ char *tu_read_text(const char *path)
     return s;
 }
 
+void tu_png_size(const char *path, int *w, int *h)
+{
+    unsigned char p[24];
+    FILE *f = fopen(path, "rb");
+    size_t n = f ? fread(p, 1, sizeof p, f) : 0;
+    if (f) fclose(f);
+    ck_assert_msg(n == sizeof p && memcmp(p, "\x89PNG", 4) == 0, "%s is not a PNG", path);
+    *w = (p[16] << 24) | (p[17] << 16) | (p[18] << 8) | p[19];
+    *h = (p[20] << 24) | (p[21] << 16) | (p[22] << 8) | p[23];
+}
+
 /* Whether the environment entry e ("NAME=value") is the variable name (no '=' in name). */
 static int env_is(const char *e, const char *name, size_t name_len)
 {

@@ -8,8 +8,9 @@
  * "adam.m.G.deconv1.weight", "adam.v.D.conv2.weight". Shapes are stored without size-1
  * dimensions at the front (batch) and back (H, W), as PyTorch stores them: a BN weight is
  * [C], a conv weight [Cout, Cin, k, k]. Metadata: "format" = "cgan-cl",
- * "format_version", "step", "d_updates", "g_updates", "seed", "config" (JSON),
- * "classes" (JSON array), plus the caller's keys; text models get "vocabulary" (a JSON
+ * "format_version", "step", "d_updates", "g_updates", "seed", "config" (JSON, with the
+ * image "size"), "model" (the model description, whole: a model file's text or the
+ * built-in family's generated one), "classes" (JSON array), plus the caller's keys; text models get "vocabulary" (a JSON
  * array of the words) from their caller.
  *
  * ---- safetensors files. The safetensors format (https://huggingface.co/docs/safetensors):
@@ -137,7 +138,10 @@ typedef void (*cgan_ckpt_report)(void *user, const char *line);
 CGAN_API cgan_status cgan_checkpoint_init_from(cgan_trainer *t, const char *path, cgan_ckpt_report report,
                                       void *user, int *loaded, int *fresh, int *skipped);
 
-/* The model and training configuration of a checkpoint (for resume, generate and info). */
+/* The model and training configuration of a checkpoint (for resume, generate and info).
+ * cfg->model.desc points into f's "model" metadata (valid while f is open), or is NULL
+ * when the checkpoint holds the built-in family (its description, or, in checkpoints
+ * older than descriptions, the preset named by "arch"). */
 CGAN_API cgan_status cgan_checkpoint_config(cgan_ctx *ctx, const cgan_st_file *f, cgan_train_cfg *cfg);
 /* Config as JSON text (malloc'ed). */
 CGAN_API char *cgan_train_cfg_json(const cgan_train_cfg *cfg);

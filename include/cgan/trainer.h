@@ -96,6 +96,8 @@ typedef struct cgan_run_opts {
     int sample_every, ckpt_every, keep, log_every;
     const char *resume;       /* run folder to continue (its settings are used) */
     const char *init;         /* checkpoint to initialise matching tensors from */
+    const char *model_origin; /* where train.model.desc came from (a model file's path), for
+                               * messages; NULL: "model description" */
     volatile sig_atomic_t *stop;  /* set asynchronously (a signal): finish the step, save, return */
 } cgan_run_opts;
 

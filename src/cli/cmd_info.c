@@ -11,16 +11,19 @@
 
 static void help(void)
 {
-    printf("usage: cgan-cl info [--tensors] CHECKPOINT|RUNDIR\n"
+    printf("usage: cgan-cl info [--tensors] [--model] CHECKPOINT|RUNDIR\n"
            "\n"
            "Describe a checkpoint (a .safetensors file, or a run folder's latest): format,\n"
-           "step, architecture, conditioning and classes, vocabulary, training settings and\n"
-           "the parameter counts of G and D (BN running statistics, EMA and Adam copies not\n"
-           "counted). Every tensor's stored CRC32 is checked; a damaged file is still\n"
-           "described, the tensors that fail are named, and the exit status is 1.\n"
+           "step, architecture (image size, the built-in family or a model file) with one\n"
+           "line per layer of G and D, conditioning and classes, vocabulary, training\n"
+           "settings and the parameter counts of G and D (BN running statistics, EMA and\n"
+           "Adam copies not counted). Every tensor's stored CRC32 is checked; a damaged file\n"
+           "is still described, the tensors that fail are named, and the exit status is 1.\n"
            "No OpenCL device is needed.\n"
            "\n"
            "  --tensors      list every tensor: name, dtype, shape, bytes, CRC32 and its check\n"
+           "  --model        print only the model description (JSON, doc/model-format.md):\n"
+           "                 a model file to start from (train --model FILE)\n"
            "  -c, --checkpoint PATH  the checkpoint (instead of the argument)\n");
 }
 
@@ -43,18 +46,74 @@ static void vocabulary(const cgan_st_file *f, char *out, size_t n)
     json_decref(v);
 }
 
+static void print_layer(void *user, const cgan_model_layer *l)
+{
+    (void)user;
+    char shape[64];
+    snprintf(shape, sizeof shape, "[%d,%d,%d]", l->out.c, l->out.h, l->out.w);
+    printf("  %s %3d  %-16s %-15s %-16s %10zu\n", l->net, l->index, l->name, l->type, shape, l->params);
+}
+
+/* The model description, one layer per line. */
+static int print_model(cgan_gen *g)
+{
+    char *text = cgan_model_json(&cgan_gen_cfg(g)->model);
+    json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        cli_error(CMD, "the stored model description is not a JSON object");
+        return CLI_EXIT_FAIL;
+    }
+    /* 9 significant digits: every value is read as a float, and floats round-trip */
+    const size_t flags = JSON_PRESERVE_ORDER | JSON_ENCODE_ANY | JSON_REAL_PRECISION(9);
+    const char *key;
+    json_t *v;
+    size_t left = json_object_size(o);
+    printf("{\n");
+    json_object_foreach(o, key, v) {
+        const char *sep = --left ? "," : "";
+        printf("  \"%s\": ", key);
+        if (json_is_array(v)) {
+            printf("[\n");
+            for (size_t i = 0; i < json_array_size(v); i++) {
+                char *l = json_dumps(json_array_get(v, i), flags);
+                printf("    %s%s\n", l ? l : "null", i + 1 < json_array_size(v) ? "," : "");
+                free(l);
+            }
+            printf("  ]%s\n", sep);
+        } else {
+            char *s = json_dumps(v, flags);
+            printf("%s%s\n", s ? s : "null", sep);
+            free(s);
+        }
+    }
+    printf("}\n");
+    json_decref(o);
+    return CLI_EXIT_OK;
+}
+
 static void describe(cgan_gen *g)
 {
     const cgan_st_file *f = cgan_gen_file(g);
     const cgan_train_cfg *c = cgan_gen_cfg(g);
     const cgan_model_cfg *m = &c->model;
     const char *step = cgan_st_meta(f, "step"), *du = cgan_st_meta(f, "d_updates"), *gu = cgan_st_meta(f, "g_updates");
-    const int S = cgan_model_image_size(m->arch);
+    const int S = m->size;
     printf("checkpoint:    %s\n", cgan_gen_path(g));
     printf("format:        cgan-cl, version %s\n", cgan_st_meta(f, "format_version"));
     printf("step:          %s (D updates %s, G updates %s)\n", step ? step : "?", du ? du : "?", gu ? gu : "?");
-    printf("architecture:  %s, %dx%d, nc %d, nz %d, ngf %d, ndf %d\n", cgan_arch_name(m->arch), S, S, m->nc, m->nz,
-           m->ngf, m->ndf);
+    if (m->desc) {
+        cgan_model_head h;
+        cgan_ctx *pc = cgan_ctx_new();
+        int ok = pc && cgan_model_parse(pc, m->desc, "model", &h) == CGAN_OK;
+        cgan_ctx_destroy(pc);
+        printf("architecture:  model description%s%s%s, %dx%d, nc %d, nz %d\n", ok && h.name[0] ? " \"" : "",
+               ok ? h.name : "", ok && h.name[0] ? "\"" : "", S, S, m->nc, m->nz);
+    } else {
+        printf("architecture:  %s (built-in DCGAN family), %dx%d, nc %d, nz %d, ngf %d, ndf %d\n",
+               cgan_model_family_name(S), S, S, m->nc, m->nz, m->ngf, m->ndf);
+    }
     printf("conditioning:  %s\n", cgan_cond_name(m->cond));
     int nc = cgan_gen_num_classes(g);
     char *const *cls = cgan_gen_classes(g);
@@ -75,22 +134,29 @@ static void describe(cgan_gen *g)
     printf("weights:       %s\n", cgan_gen_has_ema(g) ? "raw and EMA (generate uses the EMA unless --raw)" : "raw (no EMA)");
     printf("parameters:    G %" PRId64 ", D %" PRId64 "\n", cgan_ckpt_param_count(f, "G"),
            cgan_ckpt_param_count(f, "D"));
+    printf("layers:        (network, index, name, type, output [C,H,W], parameters)\n");
+    cgan_ctx *lc = cgan_ctx_new();
+    if (lc && cgan_model_layers(lc, m, print_layer, NULL) != CGAN_OK)
+        printf("  (the model cannot be built: %s)\n", cgan_last_error(lc));
+    cgan_ctx_destroy(lc);
 }
 
 int cmd_info(int argc, char **argv)
 {
     static const struct option opts[] = {
         { "tensors", no_argument, 0, 't' }, { "checkpoint", required_argument, 0, 'c' },
+        { "model", no_argument, 0, 'm' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
     };
     const char *ckpt = NULL;
-    int tensors = 0, c;
+    int tensors = 0, model = 0, c;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:th", opts, NULL)) != -1) {
         switch (c) {
         case 'h': help(); return CLI_EXIT_OK;
         case 't': tensors = 1; break;
+        case 'm': model = 1; break;
         case 'c': ckpt = optarg; break;
         default:
             if (optopt && optopt != '?') return cli_usage_error(CMD, "option '%s' needs a value", argv[optind - 1]);
@@ -109,6 +175,10 @@ int cmd_info(int argc, char **argv)
      * tensor is checked below. */
     if (cgan_gen_open_ex(ctx, ckpt, CGAN_ST_OPEN_NO_CRC, &g) != CGAN_OK) {
         cli_error(CMD, cgan_last_error(ctx));
+        goto done;
+    }
+    if (model) {
+        rc = print_model(g);
         goto done;
     }
     const cgan_st_file *f = cgan_gen_file(g);

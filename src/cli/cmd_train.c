@@ -36,8 +36,12 @@ static void help(void)
            "  --diffaug            DiffAugment (translation + cutout) on every image D sees,\n"
            "                       real and fake, with gradients through it to G\n"
            "model:\n"
-           "  --arch seed32|dcgan64  32x32 or 64x64 DCGAN (default seed32)\n"
-           "  --size 32|64         the same choice by image size\n"
+           "  --size 16|32|64|128|256  image size of the built-in DCGAN family (default 32);\n"
+           "                       depth follows from it: log2(size) - 2 stages in G and D\n"
+           "  --arch seed32|dcgan64  names for --size 32 and --size 64\n"
+           "  --model FILE.json    G and D from a model description file instead (layer\n"
+           "                       lists, doc/model-format.md); it sets the size and nz, and\n"
+           "                       excludes --size, --arch, --nz, --ngf and --ndf\n"
            "  --cond none|concat|proj|text  conditioning (default concat); text: by the\n"
            "                       captions in the image folder's captions.tsv (lines\n"
            "                       'class/image.png<TAB>caption'), with a matching-aware D\n"
@@ -132,7 +136,53 @@ static int parse_float(const char *opt, const char *v, double lo, double hi, flo
 
 enum { O_DATA = 256, O_CHANNELS, O_MAXIMG, O_FLIP, O_ARCH, O_SIZE, O_COND, O_NZ, O_NGF, O_NDF, O_LOSS, O_BATCH,
        O_LR, O_LRD, O_B1, O_B2, O_DSTEPS, O_EMA, O_STEPS, O_EPOCHS, O_SEED, O_OUT, O_SAMPLE, O_CKPT, O_KEEP,
-       O_LOG, O_RESUME, O_INIT, O_DIFFAUG };
+       O_LOG, O_RESUME, O_INIT, O_DIFFAUG, O_MODEL };
+
+/* Options of the model that a model file or another option may set too. */
+typedef struct model_opts {
+    int arch, size, cond;          /* -1 when not given */
+    int nz_set, ngf_set, ndf_set;
+    const char *model;             /* --model FILE */
+} model_opts;
+
+/* Settle the model options into o (conflicts are usage errors); *text receives a model
+ * file's text (the caller frees it). Returns a CLI exit code, CLI_EXIT_OK to go on. */
+static int settle_model(const model_opts *mo, cgan_run_opts *o, char **text)
+{
+    cgan_model_cfg *m = &o->train.model;
+    *text = NULL;
+    if (mo->arch >= 0 && mo->size >= 0 && cgan_arch_size((cgan_arch)mo->arch) != mo->size)
+        return cli_usage_error("train", "--arch %s is --size %d; give one of them", cgan_arch_name((cgan_arch)mo->arch),
+                               cgan_arch_size((cgan_arch)mo->arch));
+    if (mo->size >= 0) m->size = mo->size;
+    else if (mo->arch >= 0) m->size = cgan_arch_size((cgan_arch)mo->arch);
+    if (mo->cond >= 0) m->cond = (cgan_cond)mo->cond;
+    if (!mo->model) return CLI_EXIT_OK;
+    const char *other = mo->size >= 0 ? "--size" : mo->arch >= 0 ? "--arch" : mo->ngf_set ? "--ngf" : mo->ndf_set ? "--ndf"
+                        : mo->nz_set ? "--nz" : o->resume ? "--resume" : NULL;
+    if (other)
+        return cli_usage_error("train", "--model and %s exclude each other: %s; give one of them", other,
+                               o->resume ? "a resumed run keeps its own model"
+                                         : "the model file sets the architecture (its size, nz and widths)");
+    cgan_ctx *ctx = cgan_ctx_new();
+    if (!ctx) { cli_error("train", "out of memory"); return CLI_EXIT_FAIL; }
+    cgan_model_head h;
+    if (cgan_model_file_read(ctx, mo->model, text, &h) != CGAN_OK) {
+        cli_error("train", cgan_last_error(ctx));
+        cgan_ctx_destroy(ctx);
+        return CLI_EXIT_FAIL;
+    }
+    cgan_ctx_destroy(ctx);
+    if (h.cond >= 0 && mo->cond >= 0 && h.cond != mo->cond)
+        return cli_usage_error("train", "--cond %s conflicts with \"cond\": \"%s\" in %s; leave --cond out or change the "
+                               "file", cgan_cond_name((cgan_cond)mo->cond), cgan_cond_name((cgan_cond)h.cond), mo->model);
+    if (h.cond >= 0) m->cond = (cgan_cond)h.cond;
+    m->desc = *text;
+    m->size = h.size;
+    m->nz = h.nz;
+    o->model_origin = mo->model;
+    return CLI_EXIT_OK;
+}
 
 int cmd_train(int argc, char **argv)
 {
@@ -151,13 +201,14 @@ int cmd_train(int argc, char **argv)
         { "sample-every", required_argument, 0, O_SAMPLE }, { "ckpt-every", required_argument, 0, O_CKPT },
         { "keep", required_argument, 0, O_KEEP }, { "log-every", required_argument, 0, O_LOG },
         { "resume", required_argument, 0, O_RESUME }, { "init", required_argument, 0, O_INIT },
-        { "diffaug", no_argument, 0, O_DIFFAUG },
+        { "diffaug", no_argument, 0, O_DIFFAUG }, { "model", required_argument, 0, O_MODEL },
         { "device", required_argument, 0, 'd' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
     };
     cgan_run_opts o;
     cgan_run_defaults(&o);
     const char *device = NULL;
     int lr_d_set = 0;
+    model_opts mo = { -1, -1, -1, 0, 0, 0, NULL };
     long v;
     int c;
     opterr = 0;
@@ -175,21 +226,21 @@ int cmd_train(int argc, char **argv)
         case O_ARCH: {
             int a = cgan_arch_parse(optarg);
             if (a < 0) return cli_usage_error("train", "--arch '%s': use seed32 or dcgan64", optarg);
-            o.train.model.arch = (cgan_arch)a; break;
+            mo.arch = a; break;
         }
         case O_SIZE:
-            if (!strcmp(optarg, "32")) o.train.model.arch = CGAN_ARCH_SEED32;
-            else if (!strcmp(optarg, "64")) o.train.model.arch = CGAN_ARCH_DCGAN64;
-            else return cli_usage_error("train", "--size '%s': use 32 or 64", optarg);
-            break;
+            if (parse_int("--size", optarg, CGAN_MODEL_MIN_SIZE, CGAN_MODEL_MAX_SIZE, &v)) return CLI_EXIT_USAGE;
+            if (!cgan_model_size_ok((int)v)) return cli_usage_error("train", "--size '%s': use 16, 32, 64, 128 or 256", optarg);
+            mo.size = (int)v; break;
+        case O_MODEL: mo.model = optarg; break;
         case O_COND: {
             int cd = cgan_cond_parse(optarg);
             if (cd < 0) return cli_usage_error("train", "--cond '%s': use none, concat, proj or text", optarg);
-            o.train.model.cond = (cgan_cond)cd; break;
+            mo.cond = cd; break;
         }
-        case O_NZ: if (parse_int("--nz", optarg, 1, 4096, &v)) return CLI_EXIT_USAGE; o.train.model.nz = (int)v; break;
-        case O_NGF: if (parse_int("--ngf", optarg, 1, 1024, &v)) return CLI_EXIT_USAGE; o.train.model.ngf = (int)v; break;
-        case O_NDF: if (parse_int("--ndf", optarg, 1, 1024, &v)) return CLI_EXIT_USAGE; o.train.model.ndf = (int)v; break;
+        case O_NZ: if (parse_int("--nz", optarg, 1, 4096, &v)) return CLI_EXIT_USAGE; o.train.model.nz = (int)v; mo.nz_set = 1; break;
+        case O_NGF: if (parse_int("--ngf", optarg, 1, 1024, &v)) return CLI_EXIT_USAGE; o.train.model.ngf = (int)v; mo.ngf_set = 1; break;
+        case O_NDF: if (parse_int("--ndf", optarg, 1, 1024, &v)) return CLI_EXIT_USAGE; o.train.model.ndf = (int)v; mo.ndf_set = 1; break;
         case O_LOSS: {
             int l = cgan_loss_parse(optarg);
             if (l < 0) return cli_usage_error("train", "--loss '%s': use bce or hinge", optarg);
@@ -221,9 +272,12 @@ int cmd_train(int argc, char **argv)
     if (optind < argc) return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
     if (!lr_d_set) o.train.lr_d = o.train.lr_g;
     if (o.resume && o.init) return cli_usage_error("train", "--resume and --init exclude each other");
+    char *model_text = NULL;
+    int rc = settle_model(&mo, &o, &model_text);
+    if (rc != CLI_EXIT_OK) { free(model_text); return rc; }
 
     cgan_ctx *ctx = cli_open(device);
-    if (!ctx) return CLI_EXIT_FAIL;
+    if (!ctx) { free(model_text); return CLI_EXIT_FAIL; }
     const cgan_device_info *d = cgan_ctx_device(ctx);
     printf("device: %s (%s)\n", d->name, d->platform);
     struct sigaction sa;
@@ -237,6 +291,7 @@ int cmd_train(int argc, char **argv)
     int stopped = 0;
     cgan_status st = cgan_run_train(ctx, &o, on_event, &u, &stopped);
     if (u.tty) putchar('\n');
+    free(model_text);
     if (st != CGAN_OK) {
         cli_error("train", cgan_last_error(ctx));
         cgan_ctx_destroy(ctx);

@@ -71,8 +71,9 @@ static cgan_status views_write(cgan_trainer *t, int which, arena_view *a, int wi
 
 char *cgan_train_cfg_json(const cgan_train_cfg *c)
 {
-    json_t *o = json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:f, s:f, s:f, s:f, s:i, s:f, s:I, s:b, s:i}",
-                          "arch", cgan_arch_name(c->model.arch), "cond", cgan_cond_name(c->model.cond),
+    const char *arch = c->model.desc ? "custom" : cgan_model_family_name(c->model.size);
+    json_t *o = json_pack("{s:s, s:i, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:f, s:f, s:f, s:f, s:i, s:f, s:I, s:b, s:i}",
+                          "arch", arch, "size", c->model.size, "cond", cgan_cond_name(c->model.cond),
                           "batch", c->model.batch, "nz", c->model.nz, "nc", c->model.nc,
                           "classes", c->model.num_classes, "ngf", c->model.ngf, "ndf", c->model.ndf,
                           "loss", cgan_loss_name(c->loss), "lr_g", (double)c->lr_g, "lr_d", (double)c->lr_d,
@@ -105,28 +106,38 @@ cgan_status cgan_checkpoint_config(cgan_ctx *ctx, const cgan_st_file *f, cgan_tr
     const char *arch = NULL, *cond = NULL, *loss = NULL;
     double lr_g = cfg->lr_g, lr_d = cfg->lr_d, b1 = cfg->beta1, b2 = cfg->beta2, ema = cfg->ema;
     json_int_t seed = 1;
-    int diffaug = 0;
-    int bad = json_unpack_ex(o, &jerr, 0, "{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:F, s:F, s:F, s:F, s:i, s:F, s:I, s?b, s?i}",
-                             "arch", &arch, "cond", &cond, "batch", &cfg->model.batch, "nz", &cfg->model.nz,
+    int diffaug = 0, size = 0;
+    int bad = json_unpack_ex(o, &jerr, 0, "{s:s, s?i, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:F, s:F, s:F, s:F, s:i, s:F, s:I, s?b, s?i}",
+                             "arch", &arch, "size", &size, "cond", &cond, "batch", &cfg->model.batch, "nz", &cfg->model.nz,
                              "nc", &cfg->model.nc, "classes", &cfg->model.num_classes, "ngf", &cfg->model.ngf,
                              "ndf", &cfg->model.ndf, "loss", &loss, "lr_g", &lr_g, "lr_d", &lr_d, "beta1", &b1,
                              "beta2", &b2, "d_steps", &cfg->d_steps, "ema", &ema, "seed", &seed,
                              "diffaug", &diffaug, "vocab", &cfg->model.vocab);
     cgan_status st = CGAN_OK;
-    int a = bad ? -1 : cgan_arch_parse(arch), cd = bad ? -1 : cgan_cond_parse(cond), l = bad ? -1 : cgan_loss_parse(loss);
-    if (bad || a < 0 || cd < 0 || l < 0)
-        st = cgan_error(ctx, CGAN_E_FORMAT, "%s: config metadata: %s", path, bad ? jerr.text : "unknown arch, cond or loss");
+    /* checkpoints made before sizes and model descriptions name a preset: seed32, dcgan64 */
+    int a = bad || size ? -1 : cgan_arch_parse(arch), cd = bad ? -1 : cgan_cond_parse(cond);
+    int l = bad ? -1 : cgan_loss_parse(loss);
+    if (a >= 0) size = cgan_arch_size((cgan_arch)a);
+    if (bad || size < 4 || size > 4096 || cd < 0 || l < 0)
+        st = cgan_error(ctx, CGAN_E_FORMAT, "%s: config metadata: %s", path,
+                        bad ? jerr.text : size ? "unknown cond or loss, or a bad size" : "no size, and an unknown arch");
     else if (cfg->model.vocab < 0 || (cd == CGAN_COND_TEXT) != (cfg->model.vocab > 0))
         st = cgan_error(ctx, CGAN_E_FORMAT, "%s: config metadata: vocabulary of %d words for conditioning '%s'", path,
                         cfg->model.vocab, cond);
     else {
-        cfg->model.arch = (cgan_arch)a;
+        cfg->model.size = size;
         cfg->model.cond = (cgan_cond)cd;
         cfg->loss = (cgan_loss_kind)l;
         cfg->lr_g = (float)lr_g; cfg->lr_d = (float)lr_d; cfg->beta1 = (float)b1; cfg->beta2 = (float)b2;
         cfg->ema = (float)ema;
         cfg->seed = (uint64_t)seed;
         cfg->model.diffaug = diffaug;
+        /* the model description (none in checkpoints older than descriptions: the preset
+         * named by arch); the built-in family's own description stands for the family */
+        const char *desc = cgan_st_meta(f, "model");
+        cfg->model.desc = cgan_model_is_builtin(&cfg->model, desc) ? NULL : desc;
+        if (!desc && a < 0)
+            st = cgan_error(ctx, CGAN_E_FORMAT, "%s: no 'model' metadata (the model description)", path);
     }
     json_decref(o);
     return st;
@@ -148,7 +159,7 @@ cgan_status cgan_checkpoint_save(cgan_trainer *t, const char *path, char *const 
     cgan_st_writer *w = NULL;
     arena_view av[2];
     memset(av, 0, sizeof av);
-    char *cfg = NULL, *cls = NULL;
+    char *cfg = NULL, *cls = NULL, *model = NULL;
     cgan_status st;
     if ((st = cgan_st_writer_new(&w))) return cgan_error(ctx, st, "%s: out of memory", path);
     for (int which = 0; which < 2; which++) {
@@ -177,11 +188,12 @@ cgan_status cgan_checkpoint_save(cgan_trainer *t, const char *path, char *const 
     snprintf(ver, sizeof ver, "%d", CGAN_CKPT_FORMAT_VERSION);
     snprintf(seed, sizeof seed, "%" PRIu64, cgan_trainer_cfg(t)->seed);
     cfg = cgan_train_cfg_json(cgan_trainer_cfg(t));
+    model = cgan_model_json(&cgan_trainer_cfg(t)->model);
     json_t *arr = json_array();
     for (int i = 0; arr && classes && i < num_classes; i++) json_array_append_new(arr, json_string(classes[i]));
     cls = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
     json_decref(arr);
-    if (!cfg || !cls) { st = cgan_error(ctx, CGAN_E_NOMEM, "%s: out of memory", path); goto done; }
+    if (!cfg || !cls || !model) { st = cgan_error(ctx, CGAN_E_NOMEM, "%s: out of memory", path); goto done; }
     cgan_st_set_meta(w, "format", "cgan-cl");
     cgan_st_set_meta(w, "format_version", ver);
     cgan_st_set_meta(w, "step", num[0]);
@@ -189,6 +201,7 @@ cgan_status cgan_checkpoint_save(cgan_trainer *t, const char *path, char *const 
     cgan_st_set_meta(w, "g_updates", num[2]);
     cgan_st_set_meta(w, "seed", seed);
     cgan_st_set_meta(w, "config", cfg);
+    cgan_st_set_meta(w, "model", model);
     cgan_st_set_meta(w, "classes", cls);
     for (int i = 0; i < n_extra; i++) cgan_st_set_meta(w, extra[i].key, extra[i].value);
     st = cgan_st_write(ctx, w, path);
@@ -197,6 +210,7 @@ done:
     views_free(&av[1]);
     free(cfg);
     free(cls);
+    free(model);
     cgan_st_writer_destroy(w);
     return st;
 }
@@ -247,12 +261,13 @@ cgan_status cgan_checkpoint_load(cgan_trainer *t, const char *path, cgan_st_file
     cgan_train_cfg saved;
     if ((st = cgan_checkpoint_config(ctx, f, &saved))) goto done;
     const cgan_model_cfg *m = &cgan_trainer_cfg(t)->model;
-    if (saved.model.arch != m->arch || saved.model.cond != m->cond || saved.model.nc != m->nc ||
+    /* the architecture itself is checked tensor by tensor below (names and shapes) */
+    if (saved.model.size != m->size || saved.model.cond != m->cond || saved.model.nc != m->nc ||
         saved.model.num_classes != m->num_classes || saved.model.vocab != m->vocab) {
-        st = cgan_error(ctx, CGAN_E_SHAPE, "%s: checkpoint holds %s/%s with %d channels, %d classes and %d words; the run "
-                        "wants %s/%s, %d, %d, %d", path, cgan_arch_name(saved.model.arch), cgan_cond_name(saved.model.cond),
-                        saved.model.nc, saved.model.num_classes, saved.model.vocab, cgan_arch_name(m->arch),
-                        cgan_cond_name(m->cond), m->nc, m->num_classes, m->vocab);
+        st = cgan_error(ctx, CGAN_E_SHAPE, "%s: checkpoint holds size %d, %s, with %d channels, %d classes and %d words; "
+                        "the run wants size %d, %s, %d, %d, %d", path, saved.model.size, cgan_cond_name(saved.model.cond),
+                        saved.model.nc, saved.model.num_classes, saved.model.vocab, m->size, cgan_cond_name(m->cond),
+                        m->nc, m->num_classes, m->vocab);
         goto done;
     }
     for (int which = 0; which < 2; which++) {

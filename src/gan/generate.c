@@ -27,7 +27,8 @@ struct cgan_gen {
     cgan_ctx *ctx;
     char *path;
     cgan_st_file *f;
-    cgan_train_cfg cfg;
+    cgan_train_cfg cfg;        /* cfg.model.desc points at desc */
+    char *desc;                /* a copy of the checkpoint's model description, or NULL */
     char **classes, **fnames;  /* names and their file-name forms (unique); a text model's
                                   prompts so far */
     int nclasses;
@@ -300,6 +301,8 @@ cgan_status cgan_gen_open_ex(cgan_ctx *ctx, const char *arg, unsigned st_flags, 
     cgan_status st = cgan_gen_resolve(ctx, arg, &g->path);
     if (st == CGAN_OK) st = cgan_st_open_ex(ctx, g->path, st_flags, &g->f);
     if (st == CGAN_OK) st = cgan_checkpoint_config(ctx, g->f, &g->cfg);
+    if (st == CGAN_OK && g->cfg.model.desc && !(g->cfg.model.desc = g->desc = strdup(g->cfg.model.desc)))
+        st = cgan_error(ctx, CGAN_E_NOMEM, "out of memory");
     if (st == CGAN_OK) st = read_classes(g);
     if (st == CGAN_OK) st = read_aliases(g);
     if (st == CGAN_OK) st = read_vocab(g);
@@ -325,6 +328,7 @@ void cgan_gen_close(cgan_gen *g)
     cgan_vocab_free(&g->vocab);
     free(g->ids);
     free(g->path);
+    free(g->desc);
     free(g->out);
     free(g->sel);
     free(g);
@@ -602,7 +606,7 @@ static cgan_status write_one(cgan_gen *g, int64_t i, const float *img)
     char *path = dir ? join(dir, name) : NULL;
     free(dir);
     if (!path) return cgan_error(g->ctx, CGAN_E_NOMEM, "out of memory");
-    const int S = cgan_model_image_size(g->cfg.model.arch);
+    const int S = g->cfg.model.size;
     cgan_status st = cgan_grid_write(g->ctx, path, img, 1, g->cfg.model.nc, S, 1, 0);
     free(path);
     return st;
@@ -612,8 +616,7 @@ cgan_status cgan_gen_run(cgan_gen *g, cgan_gen_progress progress, void *user)
 {
     if (!g->prepared || !g->s) return cgan_error(g->ctx, CGAN_E_INVALID, "generate: prepare and load before running");
     const int B = cgan_sampler_batch(g->s), nz = g->cfg.model.nz, yw = g->text ? CGAN_TEXT_TOKENS : 1;
-    const size_t img = (size_t)g->cfg.model.nc * cgan_model_image_size(g->cfg.model.arch) *
-                       cgan_model_image_size(g->cfg.model.arch);
+    const size_t img = (size_t)g->cfg.model.nc * g->cfg.model.size * g->cfg.model.size;
     const int keep_all = g->layout != CGAN_GEN_DIR;
     const size_t cells = keep_all ? (size_t)g->cols * g->rows : 0;
     float *z = malloc((size_t)B * nz * sizeof *z), *y = malloc((size_t)B * yw * sizeof *y);
@@ -645,8 +648,7 @@ cgan_status cgan_gen_run(cgan_gen *g, cgan_gen_progress progress, void *user)
         if (st == CGAN_OK && progress) progress(user, i0 + nb, g->total);
     }
     if (st == CGAN_OK && keep_all)
-        st = cgan_grid_write(g->ctx, g->out, all, (int)cells, g->cfg.model.nc, cgan_model_image_size(g->cfg.model.arch),
-                             g->cols, GRID_PAD);
+        st = cgan_grid_write(g->ctx, g->out, all, (int)cells, g->cfg.model.nc, g->cfg.model.size, g->cols, GRID_PAD);
 done:
     free(z); free(y); free(out); free(za); free(zb); free(all);
     return st;

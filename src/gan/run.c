@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "run.h"
 #include "checkpoint.h"
+#include "model_desc.h"
 #include "sampler.h"
 #include "text.h"
 #include "core/rng.h"
@@ -77,6 +78,7 @@ typedef struct run_state {
     cgan_run_callback cb;
     void *user;
     char *data_owned;                /* --data read back from a resumed run */
+    char *desc_owned;                /* the model description read back from a resumed run */
     float *log_rows;                 /* LOG_ROWS rows read from the trainer's log */
     int64_t *log_steps;
 } run_state;
@@ -260,7 +262,7 @@ static cgan_status sample(run_state *s)
     char path[1024];
     snprintf(path, sizeof path, "%s/samples/step_%06" PRId64 ".png", s->rundir, cgan_trainer_steps(s->t));
     const cgan_model_cfg *m = &s->o.train.model;
-    CGAN_TRY(cgan_grid_write(s->ctx, path, s->grid, s->grid_n, m->nc, cgan_model_image_size(m->arch), s->grid_cols, 2));
+    CGAN_TRY(cgan_grid_write(s->ctx, path, s->grid, s->grid_n, m->nc, m->size, s->grid_cols, 2));
     snprintf(path + strlen(s->rundir), sizeof path - strlen(s->rundir), "/loss.png");
     const double *series[2] = { s->m_ld, s->m_lg };
     const char *labels[2] = { "loss D", "loss G" };
@@ -417,6 +419,11 @@ static cgan_status setup(run_state *s)
             cgan_st_close(resume);
             return st;
         }
+        /* the description lives in the file's metadata: keep a copy past its closing */
+        if (o->train.model.desc && !(o->train.model.desc = s->desc_owned = strdup(o->train.model.desc))) {
+            cgan_st_close(resume);
+            return cgan_error(ctx, CGAN_E_NOMEM, "out of memory");
+        }
         info(s, "resuming %s at step %s", path, cgan_st_meta(resume, "step") ? cgan_st_meta(resume, "step") : "?");
     } else {
         snprintf(s->rundir, sizeof s->rundir, "%s", o->out);
@@ -430,7 +437,7 @@ static cgan_status setup(run_state *s)
     cgan_model_cfg *m = &o->train.model;
     cgan_data_opts dopts;
     cgan_data_opts_default(&dopts);
-    dopts.size = cgan_model_image_size(m->arch);
+    dopts.size = m->size;
     dopts.channels = o->channels;
     dopts.max_images = o->max_images;
     dopts.captions = m->cond == CGAN_COND_TEXT;
@@ -448,6 +455,11 @@ static cgan_status setup(run_state *s)
     m->nc = s->ds->channels;
     m->num_classes = m->cond == CGAN_COND_NONE ? 0 : s->ds->num_classes;
     if (m->cond == CGAN_COND_TEXT && (st = text_setup(s, resume))) goto done;
+    /* a model description is checked against the data (channels, classes) before the
+     * trainer builds it, so that its errors name where it came from */
+    if (m->desc && (st = cgan_model_check(ctx, m, o->resume ? cgan_st_path(resume) : o->model_origin ? o->model_origin
+                                                                                     : "model description")))
+        goto done;
     if (s->ds->n < m->batch) {
         st = cgan_error(ctx, CGAN_E_INVALID, "--batch %d is larger than the data set (%d images)", m->batch, s->ds->n);
         goto done;
@@ -484,7 +496,7 @@ static cgan_status setup(run_state *s)
     if (st) goto done;
 
     /* fixed noise for the sample grids: one row per class or sample caption (8 columns), or 8x8 */
-    const int S = cgan_model_image_size(m->arch), rows = m->num_classes > 0 ? m->num_classes : 8;
+    const int S = m->size, rows = m->num_classes > 0 ? m->num_classes : 8;
     const size_t yw = (size_t)(width ? width : 1);
     s->grid_cols = 8;
     s->grid_n = rows * 8;
@@ -523,7 +535,7 @@ static void teardown(run_state *s)
     cgan_dataset_destroy(s->ds);
     free(s->fixed_z); free(s->fixed_y); free(s->grid); free(s->batch_x); free(s->batch_y);
     free(s->m_step); free(s->m_ld); free(s->m_lg);
-    free(s->data_owned); free(s->log_rows); free(s->log_steps);
+    free(s->data_owned); free(s->desc_owned); free(s->log_rows); free(s->log_steps);
     free(s->tokens);
     cgan_vocab_free(&s->vocab);
 }
@@ -545,7 +557,7 @@ cgan_status cgan_run_train(cgan_ctx *ctx, const cgan_run_opts *o, cgan_run_callb
     cgan_status st = setup(&s);
     if (st) { teardown(&s); return st; }
     const cgan_model_cfg *m = &s.o.train.model;
-    const size_t img = (size_t)m->batch * m->nc * cgan_model_image_size(m->arch) * cgan_model_image_size(m->arch);
+    const size_t img = (size_t)m->batch * m->nc * m->size * m->size;
     const size_t ybatch = (size_t)m->batch * (size_t)(s.tokens ? cgan_model_cond_width(m) : 1);
     s.t0 = now_s();
     double last_t = s.t0;

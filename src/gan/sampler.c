@@ -7,7 +7,8 @@
 
 struct cgan_sampler {
     cgan_ctx *ctx;
-    cgan_model_cfg cfg;
+    cgan_model_cfg cfg;     /* cfg.desc points at desc */
+    char *desc;             /* the sampler's copy of the model description */
     cgan_generator G;
 };
 
@@ -20,7 +21,9 @@ cgan_status cgan_sampler_create(cgan_ctx *ctx, const cgan_model_cfg *model, int 
     s->ctx = ctx;
     s->cfg = *model;
     s->cfg.batch = n;
-    cgan_status st = cgan_build_generator(ctx, &s->cfg, &s->G);
+    cgan_status st = CGAN_OK;
+    if (model->desc && !(s->cfg.desc = s->desc = strdup(model->desc))) st = cgan_error(ctx, CGAN_E_NOMEM, "out of memory");
+    if (st == CGAN_OK) st = cgan_build_generator(ctx, &s->cfg, &s->G);
     if (st == CGAN_OK) st = cgan_graph_plan(s->G.g, CGAN_MODE_EVAL, 0);
     if (st != CGAN_OK) { cgan_sampler_destroy(s); return st; }
     *out = s;
@@ -31,6 +34,7 @@ void cgan_sampler_destroy(cgan_sampler *s)
 {
     if (!s) return;
     cgan_graph_destroy(s->G.g);
+    free(s->desc);
     free(s);
 }
 

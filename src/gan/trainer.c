@@ -14,7 +14,8 @@
 
 struct cgan_trainer {
     cgan_ctx *ctx;
-    cgan_train_cfg cfg;
+    cgan_train_cfg cfg;              /* cfg.model.desc points at desc */
+    char *desc;                      /* the trainer's copy of the model description */
     cgan_generator G;
     cgan_discriminator D;
     int loss_d, loss_g;              /* loss tensors in D's graph */
@@ -79,6 +80,7 @@ void cgan_trainer_destroy(cgan_trainer *t)
     cgan_buffer_release(t->log);
     cgan_graph_destroy(t->G.g);
     cgan_graph_destroy(t->D.g);
+    free(t->desc);
     free(t);
 }
 
@@ -106,9 +108,13 @@ cgan_status cgan_trainer_create(cgan_ctx *ctx, const cgan_train_cfg *cfg, cgan_t
     if (!t) return cgan_error(ctx, CGAN_E_NOMEM, "out of memory");
     t->ctx = ctx;
     t->cfg = *cfg;
+    if (cfg->model.desc && !(t->cfg.model.desc = t->desc = strdup(cfg->model.desc))) {
+        free(t);
+        return cgan_error(ctx, CGAN_E_NOMEM, "out of memory");
+    }
     cgan_status st;
-    const cgan_model_cfg *mc = &cfg->model;
-    const int N = mc->batch, S = cgan_model_image_size(mc->arch);
+    const cgan_model_cfg *mc = &t->cfg.model;
+    const int N = mc->batch, S = mc->size;
     t->img_floats = (size_t)N * mc->nc * S * S;
     t->cond_floats = (size_t)N * (size_t)cgan_model_cond_width(mc);
     t->text = mc->cond == CGAN_COND_TEXT;

@@ -41,7 +41,7 @@ int bench_condacc(cgan_ctx *ctx, const bench_opts *o, const char *arg, const cha
     if (cgan_gen_resolve(ctx, arg, &ckpt) || cgan_st_open(ctx, ckpt, &f) ||
         cgan_checkpoint_config(ctx, f, &cfg))
         goto done;
-    const int K = cfg.model.num_classes, S = cgan_model_image_size(cfg.model.arch), C = cfg.model.nc;
+    const int K = cfg.model.num_classes, S = cfg.model.size, C = cfg.model.nc;
     if (K < 2) { cgan_error(ctx, CGAN_E_INVALID, "%s: the model is not conditional", ckpt); goto done; }
     cgan_data_opts dopts;
     cgan_data_opts_default(&dopts);

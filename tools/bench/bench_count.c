@@ -211,7 +211,7 @@ static void report(cgan_ctx *ctx, const bench_opts *o, const cgan_train_cfg *cfg
         }
         json_t *rec = json_pack("{s:s,s:s,s:i,s:i,s:s,s:i,s:i,s:i}", "bench",
                                 generate ? "generate_count" : "train_count", "arch",
-                                cgan_arch_name(cfg->model.arch), "nc", cfg->model.nc, "classes",
+                                cgan_model_family_name(cfg->model.size), "nc", cfg->model.nc, "classes",
                                 cfg->model.num_classes, "cond", cgan_cond_name(cfg->model.cond),
                                 "batch", cfg->model.batch, "steps", r->n, "log_every",
                                 generate ? 1 : o->log_every);
@@ -228,7 +228,7 @@ static void report(cgan_ctx *ctx, const bench_opts *o, const cgan_train_cfg *cfg
         if (generate) snprintf(how, sizeof how, "every batch reads its images");
         else snprintf(how, sizeof how, "losses read every %d steps and after the last", o->log_every);
         printf("%s %s nc=%d K=%d batch %d: OpenCL host calls per %s (clcount; %s)\n", what,
-               cgan_arch_name(cfg->model.arch), cfg->model.nc, cfg->model.num_classes,
+               cgan_model_family_name(cfg->model.size), cfg->model.nc, cfg->model.num_classes,
                cfg->model.batch, generate ? "batch" : "step", how);
         printf("           %-23s %-31s %s\n", "created", "blocking", "enqueued");
         printf("step %-4s  kern prog  buf other   finish wait read write  map   flush launch  copy  fill async\n",
@@ -272,7 +272,7 @@ static int count_one(cgan_ctx *ctx, const bench_opts *o, cgan_arch arch, int gen
 {
     cgan_train_cfg cfg;
     bench_train_cfg(arch, o->batch, &cfg);
-    const int S = cgan_model_image_size(arch), B = o->batch, N = o->repeat;
+    const int S = cfg.model.size, B = o->batch, N = o->repeat;
     size_t img = (size_t)B * cfg.model.nc * S * S;
     float *x = malloc(img * sizeof *x), *y = malloc((size_t)B * sizeof *y),
           *z = malloc((size_t)B * cfg.model.nz * sizeof *z),

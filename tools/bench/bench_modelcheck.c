@@ -32,7 +32,7 @@ static cgan_status run_init(cgan_ctx *ctx, cgan_arch arch, int batch, model_run 
 {
     cgan_train_cfg cfg;
     bench_train_cfg(arch, batch, &cfg);
-    const int S = cgan_model_image_size(arch);
+    const int S = cfg.model.size;
     size_t img = (size_t)batch * cfg.model.nc * S * S;
     memset(r, 0, sizeof *r);
     r->x = malloc(img * sizeof *r->x);

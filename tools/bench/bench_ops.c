@@ -31,7 +31,7 @@ static void print_kernels(cgan_ctx *ctx, int repeat)
 static int run_arch(cgan_ctx *ctx, const bench_opts *o, cgan_arch arch)
 {
     cgan_model_cfg cfg = cgan_model_defaults();
-    cfg.arch = arch;
+    cfg.size = cgan_arch_size(arch);
     cfg.batch = o->batch;
     if (arch == CGAN_ARCH_DCGAN64) { cfg.nc = 3; cfg.num_classes = 0; cfg.cond = CGAN_COND_NONE; }
     cgan_generator G = { 0 };

@@ -45,7 +45,7 @@ static cgan_status record_arch(cgan_ctx *ctx, cgan_arch arch, int batch, recorde
 {
     cgan_train_cfg cfg;
     bench_train_cfg(arch, batch, &cfg);
-    const int S = cgan_model_image_size(arch);
+    const int S = cfg.model.size;
     size_t img = (size_t)batch * cfg.model.nc * S * S;
     float *x = malloc(img * sizeof *x), *y = malloc((size_t)batch * sizeof *y);
     cgan_trainer *t = NULL;

@@ -14,7 +14,7 @@ static int run_one(cgan_ctx *ctx, const bench_opts *o, cgan_arch arch, int gener
 {
     cgan_train_cfg cfg;
     bench_train_cfg(arch, o->batch, &cfg);
-    const int S = cgan_model_image_size(arch), B = o->batch;
+    const int S = cfg.model.size, B = o->batch;
     size_t img = (size_t)B * cfg.model.nc * S * S;
     float *x = malloc(img * sizeof *x), *y = malloc((size_t)B * sizeof *y), *z = malloc((size_t)B * cfg.model.nz * sizeof *z);
     double *ms = malloc((size_t)o->repeat * 2 * sizeof *ms), *ev = ms ? ms + o->repeat : NULL;

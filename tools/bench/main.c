@@ -28,7 +28,7 @@ double bench_median(double *v, int n)
 void bench_train_cfg(cgan_arch arch, int batch, cgan_train_cfg *c)
 {
     *c = cgan_train_defaults();
-    c->model.arch = arch;
+    c->model.size = cgan_arch_size(arch);
     c->model.batch = batch;
     c->ema = 0; /* the peer keeps no EMA */
     if (arch == CGAN_ARCH_DCGAN64) {
