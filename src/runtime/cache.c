@@ -143,7 +143,8 @@ cgan_status cgan_cache_store(cgan_ctx *ctx, const char *key, const unsigned char
     char path[1200], tmp[1300];
     cgan_cache_path(ctx, key, path, sizeof path);
     static unsigned counter;
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%u", path, (long)getpid(), counter++);
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%u", path, (long)getpid(),
+             __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED)); /* unique per process, any thread */
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
     if (fd < 0)
         return cgan_error(ctx, CGAN_E_IO, "kernel cache %s: %s", tmp, strerror(errno));

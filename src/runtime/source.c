@@ -1,5 +1,6 @@
 /* Kernel sources: embedded at build time, or read from $CGAN_KERNEL_DIR for development. */
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "runtime.h"
@@ -80,16 +81,21 @@ cgan_status cgan_source_load(cgan_ctx *ctx, const char *name, char **text, size_
     return CGAN_OK;
 }
 
+/* The list is made once per process (pthread_once), so contexts on several threads may ask
+ * for it at the same time. */
+static const char *source_names[256];
+static pthread_once_t source_names_once = PTHREAD_ONCE_INIT;
+
+static void make_source_names(void)
+{
+    int n = 0;
+    for (const cgan_embedded_source *s = cgan_embedded_sources; s->name && n < 255; s++)
+        if (strcmp(s->name, PRELUDE) != 0) source_names[n++] = s->name;
+    source_names[n] = NULL;
+}
+
 const char *const *cgan_source_names(void)
 {
-    static const char *names[256];
-    static int ready;
-    if (!ready) {
-        int n = 0;
-        for (const cgan_embedded_source *s = cgan_embedded_sources; s->name && n < 255; s++)
-            if (strcmp(s->name, PRELUDE) != 0) names[n++] = s->name;
-        names[n] = NULL;
-        ready = 1;
-    }
-    return names;
+    pthread_once(&source_names_once, make_source_names);
+    return source_names;
 }
