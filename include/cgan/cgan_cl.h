@@ -27,6 +27,8 @@ extern "C" {
 CGAN_API cgan_status cgan_ctx_wrap(cgan_ctx *ctx, cl_device_id device, cl_context context,
                                    cl_command_queue queue);
 
+/* The OpenCL objects of an opened context (NULL before cgan_ctx_open); the context keeps
+ * them: retain them to keep them longer. */
 CGAN_API cl_context cgan_ctx_cl_context(const cgan_ctx *ctx);
 CGAN_API cl_command_queue cgan_ctx_cl_queue(const cgan_ctx *ctx);
 CGAN_API cl_device_id cgan_ctx_cl_device(const cgan_ctx *ctx);

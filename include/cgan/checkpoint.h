@@ -89,6 +89,7 @@ enum {
 CGAN_API cgan_status cgan_st_open(cgan_ctx *ctx, const char *path, cgan_st_file **out);
 CGAN_API cgan_status cgan_st_open_ex(cgan_ctx *ctx, const char *path, unsigned flags,
                             cgan_st_file **out);
+/* Frees the file and its buffer (NULL is accepted); its tensors' data pointers die with it. */
 CGAN_API void cgan_st_close(cgan_st_file *f);
 
 /* Look a tensor up: CGAN_E_NOT_FOUND with a message naming the file and tensor when it
@@ -110,6 +111,7 @@ CGAN_API const char *cgan_st_meta(const cgan_st_file *f, const char *key);
 CGAN_API int cgan_st_meta_count(const cgan_st_file *f);
 CGAN_API void cgan_st_meta_at(const cgan_st_file *f, int i, const char **key, const char **value);
 
+/* The path it was opened from, and the JSON header's length. */
 CGAN_API const char *cgan_st_path(const cgan_st_file *f);
 CGAN_API size_t cgan_st_header_len(const cgan_st_file *f);   /* N, padding included */
 

@@ -91,8 +91,10 @@ CGAN_API cgan_status cgan_gen_resolve(cgan_ctx *ctx, const char *arg, char **pat
 CGAN_API cgan_status cgan_gen_open(cgan_ctx *ctx, const char *arg, cgan_gen **out);
 /* The same with cgan_st_open_ex flags (CGAN_ST_OPEN_NO_CRC: describe a damaged file). */
 CGAN_API cgan_status cgan_gen_open_ex(cgan_ctx *ctx, const char *arg, unsigned st_flags, cgan_gen **out);
+/* Frees the job and its sampler (NULL is accepted). */
 CGAN_API void cgan_gen_close(cgan_gen *g);
 
+/* The checkpoint file opened, its configuration and the open file (for more metadata). */
 CGAN_API const char *cgan_gen_path(const cgan_gen *g);
 CGAN_API const cgan_train_cfg *cgan_gen_cfg(const cgan_gen *g);
 CGAN_API const cgan_st_file *cgan_gen_file(const cgan_gen *g);

@@ -82,6 +82,7 @@ CGAN_API int cgan_graph_input_labels(cgan_graph *g, const char *name, int n, int
  * [n,len,1,1]: a caption per row. Like labels, it never gets a gradient. */
 CGAN_API int cgan_graph_input_tokens(cgan_graph *g, const char *name, int n, int len, int vocab);
 
+/* Tensors in the graph; ids run from 0 to count - 1. */
 CGAN_API int cgan_graph_tensor_count(const cgan_graph *g);
 /* The id of the tensor with this full name ("G.deconv1.weight"), -1 when absent. */
 CGAN_API int cgan_graph_find_tensor(const cgan_graph *g, const char *name);

@@ -22,8 +22,10 @@
 extern "C" {
 #endif
 
+/* The GAN loss: binary cross-entropy on logits (the DCGAN one) or the hinge loss. */
 typedef enum cgan_loss_kind { CGAN_LOSS_BCE = 0, CGAN_LOSS_HINGE } cgan_loss_kind;
 
+/* Everything a trainer is made from (start from cgan_train_defaults()). */
 typedef struct cgan_train_cfg {
     cgan_model_cfg model;
     cgan_loss_kind loss;
@@ -34,6 +36,9 @@ typedef struct cgan_train_cfg {
     uint64_t seed;
 } cgan_train_cfg;
 
+/* Defaults: the model's (cgan_model_defaults), BCE, lr 2e-4 for G and D, betas (0.5,
+ * 0.999), one D step per G step, EMA 0.999, seed 1. Loss names "bce" and "hinge"; parse
+ * returns -1 for an unknown name. */
 CGAN_API cgan_train_cfg cgan_train_defaults(void);
 CGAN_API const char *cgan_loss_name(cgan_loss_kind k);
 CGAN_API int cgan_loss_parse(const char *s);
@@ -101,6 +106,8 @@ typedef struct cgan_run_opts {
     volatile sig_atomic_t *stop;  /* set asynchronously (a signal): finish the step, save, return */
 } cgan_run_opts;
 
+/* Defaults: cgan_train_defaults, Fashion-MNIST, channels detected, one epoch, run folder
+ * "run", a sample grid every 500 steps, a checkpoint every 1000, keep 3, log every 50. */
 CGAN_API void cgan_run_defaults(cgan_run_opts *o);
 
 typedef enum cgan_run_event_kind {
