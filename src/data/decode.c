@@ -87,6 +87,23 @@ done:
     return st;
 }
 
+/* After a failure: a fresh TurboJPEG handle (libjpeg-turbo 2.1 can leave one that failed
+ * inside a header in a state where the next header reads as 0 x 0), the file's name in
+ * the message. */
+static void reset_tj(cgan_decoder *d)
+{
+    if (d->tj) {
+        tjDestroy(d->tj);
+        d->tj = tjInitDecompress(); /* NULL: the image functions make one per call */
+    }
+}
+
+static void after_failure(cgan_decoder *d, cgan_status st, const char *path)
+{
+    reset_tj(d);
+    cgan_error_wrap(d->ctx, st, "%s", path);
+}
+
 /* Give back a buffer that one large file made large. */
 static void trim_buffer(cgan_decoder *d)
 {
@@ -104,11 +121,12 @@ cgan_status cgan_decoder_probe(cgan_decoder *d, const char *path, int size, int 
     if (st == CGAN_OK) st = cgan_image_probe(d->ctx, d->tj, d->buf, len, size, channels);
     if (st == CGAN_E_FORMAT && len < total && len >= 3 && d->buf[0] == 0xFF && d->buf[1] == 0xD8) {
         /* a JPEG whose tables lie beyond the first bytes (large EXIF or ICC segments) */
+        reset_tj(d);
         st = read_file(d, path, 0, &len, &total);
         if (st == CGAN_OK) st = cgan_image_probe(d->ctx, d->tj, d->buf, len, size, channels);
     }
     trim_buffer(d);
-    if (st != CGAN_OK) cgan_error_wrap(d->ctx, st, "%s", path);
+    if (st != CGAN_OK) after_failure(d, st, path);
     return st;
 }
 
@@ -123,7 +141,7 @@ cgan_status cgan_decoder_load(cgan_decoder *d, const char *path, int size, int c
     if (st == CGAN_OK && src_channels) *src_channels = im.c;
     cgan_image_free(&im);
     trim_buffer(d);
-    if (st != CGAN_OK) cgan_error_wrap(d->ctx, st, "%s", path);
+    if (st != CGAN_OK) after_failure(d, st, path);
     return st;
 }
 
