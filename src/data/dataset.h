@@ -41,7 +41,7 @@
  * partly captioned folder never trains on a silent subset. A line without a tab, with an
  * empty path or a caption without a word, a second line for the same image, or a line
  * naming an image that is not in the folder is an error naming captions.tsv and the line.
- * Images that are skipped are skipped as usual, captioned or not. Captions stay in memory. */
+ * Files skipped at open are left out, captioned or not. Captions stay in memory. */
 #ifndef CGAN_DATA_DATASET_H
 #define CGAN_DATA_DATASET_H
 #include <stdint.h>

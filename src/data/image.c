@@ -53,6 +53,8 @@ static cgan_status jpeg_header(cgan_ctx *ctx, tjhandle tj, const uint8_t *buf, s
     int subsamp = 0, cs = 0;
     if (len > ULONG_MAX || tjDecompressHeader3(tj, buf, (unsigned long)len, w, h, &subsamp, &cs) != 0)
         return cgan_error(ctx, CGAN_E_FORMAT, "bad JPEG header: %s", tjGetErrorStr2(tj));
+    if (*w <= 0 || *h <= 0) /* TurboJPEG 2.1 reads a tables-only stream as 0 x 0 */
+        return cgan_error(ctx, CGAN_E_FORMAT, "bad JPEG header: no image in the stream");
     int num = 1, den = 1;
     *sw = *w;
     *sh = *h;
