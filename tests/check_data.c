@@ -33,6 +33,15 @@ static cgan_dataset *open_ok(cgan_ctx *ctx, const char *dir, const cgan_data_opt
     return ds;
 }
 
+/* Image i's pixels, whatever the mode (a static buffer, valid until the next call). */
+static const uint8_t *image_px(cgan_ctx *ctx, const cgan_dataset *ds, int i)
+{
+    static uint8_t buf[3 * 64 * 64];
+    ck_assert_uint_le(cgan_dataset_image_bytes(ds), sizeof buf);
+    TU_OK(ctx, cgan_dataset_read(ctx, ds, i, buf));
+    return buf;
+}
+
 /* Open must fail with st and a message holding `needle`. */
 static void open_fails(cgan_ctx *ctx, const char *dir, const cgan_data_opts *o, cgan_status st,
                        const char *needle)
@@ -362,8 +371,13 @@ START_TEST(test_folder)
     fx_bytes(fx_path(z, "d_text.jpg"), "not a picture\n", 14);
     fx_bytes(fx_path(z, "e_zero.png"), "", 0);
 
-    cgan_dataset *ds = open_ok(ctx, dir, NULL);
+    cgan_data_opts cached;
+    cgan_data_opts_default(&cached);
+    cached.cache_decoded = 1;
+    cgan_dataset *dc = open_ok(ctx, dir, &cached), *ds = dc;
     ck_assert_str_eq(ds->format, "imagefolder");
+    ck_assert_ptr_nonnull(ds->pixels);
+    ck_assert_ptr_null(ds->path_off);
     ck_assert_int_eq(ds->num_classes, 2);
     ck_assert_str_eq(ds->class_names[0], "apple");
     ck_assert_str_eq(ds->class_names[1], "zebra");
@@ -386,7 +400,30 @@ START_TEST(test_folder)
     }
     im = cgan_dataset_image(ds, 1);
     for (int i = 0; i < 3 * 1024; i++) ck_assert_int_eq(im[i], 60);
+
+    /* streamed (the default): only headers are read at open, so the JPEG cut inside its scan
+     * data is listed, and fails when it is read; the other images are the same bytes */
+    ds = open_ok(ctx, dir, NULL);
+    ck_assert_ptr_null(ds->pixels);
+    ck_assert(cgan_dataset_streamed(ds));
+    ck_assert_int_eq(ds->n, 4);
+    ck_assert_int_eq(ds->channels, 3);
+    ck_assert_int_eq(ds->skipped, 3);
+    for (int i = 0; i < 3; i++)
+        ck_assert_msg(strstr(ds->skipped_examples[i], names[i + 1]) != NULL, "%s", ds->skipped_examples[i]);
+    ck_assert(strstr(ds->skipped_examples[2], "empty file") != NULL);
+    ck_assert_int_eq(ds->labels[3], 1);
+    ck_assert(strstr(cgan_dataset_path(ds, 0), "apple/1.jpg") != NULL);
+    ck_assert(strstr(cgan_dataset_path(ds, 3), "zebra/b_trunc.jpg") != NULL);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(memcmp(image_px(ctx, ds, i), cgan_dataset_image(dc, i), 3 * 1024), 0);
+    uint8_t scratch[3 * 1024];
+    ck_assert_int_eq(cgan_dataset_read(ctx, ds, 3, scratch), CGAN_E_FORMAT);
+    ck_assert_msg(strstr(cgan_last_error(ctx), "b_trunc.jpg: bad JPEG data") != NULL, "%s", cgan_last_error(ctx));
+    ck_assert_int_eq(cgan_dataset_read(ctx, ds, 4, scratch), CGAN_E_INVALID);
+    ck_assert_int_eq(cgan_dataset_read(ctx, ds, -1, scratch), CGAN_E_INVALID);
     cgan_dataset_destroy(ds);
+    cgan_dataset_destroy(dc);
 
     /* forced gray, another size */
     cgan_data_opts o;
@@ -396,19 +433,30 @@ START_TEST(test_folder)
     ds = open_ok(ctx, dir, &o);
     ck_assert_int_eq(ds->channels, 1);
     ck_assert_int_eq(ds->size, 16);
-    ck_assert_int_le(abs(cgan_dataset_image(ds, 0)[40] - 82), 4); /* luma of (250,10,10) */
+    ck_assert_int_le(abs(image_px(ctx, ds, 0)[40] - 82), 4); /* luma of (250,10,10) */
     cgan_dataset_destroy(ds);
 
-    /* all gray: one channel detected */
+    /* all gray: one channel detected (cached: from the decoded images; streamed: from the
+     * headers, where the cut JPEG still counts as colour until it is removed) */
     free(red);
     red = rgb_fill(45, 37, 1, 30, 0, 0);
     fx_png(fx_path(a, "1.jpg"), 45, 37, PNG_COLOR_TYPE_GRAY, 8, red, NULL, 0); /* PNG named .jpg */
+    dc = open_ok(ctx, dir, &cached);
+    ck_assert_int_eq(dc->channels, 1);
+    ck_assert_int_eq(dc->n, 3);
+    for (int i = 0; i < 1024; i++) ck_assert_int_eq(cgan_dataset_image(dc, 0)[i], 30);
+    ck_assert_int_eq(cgan_dataset_image(dc, 2)[500], 60);
+    ds = open_ok(ctx, dir, NULL);
+    ck_assert_int_eq(ds->channels, 3);
+    cgan_dataset_destroy(ds);
+    ck_assert_int_eq(unlink(fx_path(z, "b_trunc.jpg")), 0);
     ds = open_ok(ctx, dir, NULL);
     ck_assert_int_eq(ds->channels, 1);
     ck_assert_int_eq(ds->n, 3);
-    for (int i = 0; i < 1024; i++) ck_assert_int_eq(cgan_dataset_image(ds, 0)[i], 30);
-    ck_assert_int_eq(cgan_dataset_image(ds, 2)[500], 60);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(memcmp(image_px(ctx, ds, i), cgan_dataset_image(dc, i), 1024), 0);
     cgan_dataset_destroy(ds);
+    cgan_dataset_destroy(dc);
     free(a); free(z); free(red); free(gray); free(jpg);
     tu_rmtree(dir);
     free(dir);
@@ -438,7 +486,7 @@ START_TEST(test_folder_subset)
     ck_assert_int_eq(ds->n, 60);
     for (int i = 0; i < 60; i++) {
         ck_assert_int_eq(ds->labels[i], i / 20);
-        ck_assert_int_eq(cgan_dataset_image(ds, i)[0], i);
+        ck_assert_int_eq(image_px(ctx, ds, i)[0], i);
     }
     cgan_dataset_destroy(ds);
     o.max_images = 6;
@@ -447,7 +495,7 @@ START_TEST(test_folder_subset)
     int per[3] = { 0 };
     for (int i = 0; i < 6; i++) per[ds->labels[i]]++;
     ck_assert(per[0] == 2 && per[1] == 2 && per[2] == 2);
-    ck_assert_int_eq(cgan_dataset_image(ds, 1)[0], 10);
+    ck_assert_int_eq(image_px(ctx, ds, 1)[0], 10);
     cgan_dataset_destroy(ds);
     tu_rmtree(dir);
     free(dir);

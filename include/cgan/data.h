@@ -12,9 +12,16 @@
  * Every image comes out as S x S (the shorter side scaled to S, the centre cut out; IDX
  * images a little smaller than S are padded with 0) with 1 or 3 channels.
  *
+ * Image folders stream: opening one reads only each file's header (to skip bad files and
+ * detect the channels), and the loader decodes from disk while training, so memory stays
+ * bounded whatever the folder's size. cache_decoded decodes everything at open instead.
+ * IDX sets are held in memory.
+ *
  * A loader turns a dataset into batches of floats in [-1, 1] (NCHW) and labels, in a
- * reproducible shuffled order per epoch, prepared ahead in its own thread while the caller
- * trains. Its position (epoch, index) can be read and restored for an exact resume. */
+ * reproducible shuffled order per epoch, prepared ahead (at most 4 batches) by worker
+ * threads of its own while the caller trains. The batches depend neither on the number of
+ * workers nor on streaming or caching. Its position (epoch, index) can be read and
+ * restored for an exact resume. */
 #ifndef CGAN_API_DATA_H
 #define CGAN_API_DATA_H
 #include <stdint.h>
@@ -34,6 +41,8 @@ typedef struct cgan_data_opts {
     const char *split;   /* IDX only: NULL or "train", or "test" */
     int captions;        /* 1: read captions.tsv, "class/file<TAB>caption" per line
                           * (ImageFolder only; every image used needs one) */
+    int cache_decoded;   /* ImageFolder: 1 = decode every image at open and keep it in
+                          * memory; 0 = stream from disk (IDX sets are always in memory) */
 } cgan_data_opts;
 
 /* Defaults: size 32, channels detected, all images, the train split, no captions. */
@@ -66,6 +75,13 @@ CGAN_API const char *cgan_dataset_source(const cgan_dataset *ds);
 CGAN_API int cgan_dataset_skipped(const cgan_dataset *ds);
 CGAN_API const char *cgan_dataset_skipped_example(const cgan_dataset *ds, int i);
 
+/* Bytes of one image (channels * size * size), and image i's pixels (CHW, 0..255) into dst,
+ * whatever the mode: a copy, or the file decoded now (threads may read one dataset at
+ * once). CGAN_E_INVALID for a bad i; a file that cannot be read or decoded any more gives
+ * CGAN_E_IO or CGAN_E_FORMAT naming it. */
+CGAN_API size_t cgan_dataset_image_size_bytes(const cgan_dataset *ds);
+CGAN_API cgan_status cgan_dataset_read(cgan_ctx *err_ctx, const cgan_dataset *ds, int i, uint8_t *dst);
+
 /* ---- batch loaders --------------------------------------------------------------- */
 
 #define CGAN_AUG_FLIP 1u   /* mirror each sample left-right with probability 1/2 */
@@ -86,6 +102,10 @@ CGAN_API cgan_status cgan_loader_next(cgan_loader *l, float *images, float *labe
  * loader with the same dataset, batch, seed and flags: the same batches follow). */
 CGAN_API void cgan_loader_tell(const cgan_loader *l, int *epoch, int *index);
 CGAN_API cgan_status cgan_loader_seek(cgan_loader *l, int epoch, int index);
+/* Files of a streamed dataset that failed to decode at batch time so far (each counted
+ * once; their samples took the next image of the epoch's order), and *example (may be
+ * NULL) the first as "path: reason" (NULL when none). */
+CGAN_API int cgan_loader_skipped(cgan_loader *l, const char **example);
 /* Full batches per epoch (count / batch). */
 CGAN_API int cgan_loader_batches_per_epoch(const cgan_loader *l);
 /* Stops the thread and frees (NULL is accepted). */

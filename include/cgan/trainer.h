@@ -95,6 +95,8 @@ typedef struct cgan_run_opts {
     int channels;             /* 0 = detect */
     int max_images;           /* 0 = all */
     int flip;
+    int cache_decoded;        /* image folders: decode every image up front and keep it in
+                               * memory (default: decode from disk while training) */
     const char *out;          /* run folder (created) */
     int64_t steps;            /* total steps; 0 with epochs > 0: epochs * batches per epoch */
     int epochs;

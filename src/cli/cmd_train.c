@@ -32,6 +32,9 @@ static void help(void)
            "                       (default: Fashion-MNIST in %s)\n"
            "  --channels 1|3       force grayscale or colour (default: from the data)\n"
            "  --max-images N       use at most N images (quick runs)\n"
+           "  --cache-decoded      image folders: decode every image before training and keep\n"
+           "                       it in memory (C x S x S bytes each), instead of decoding\n"
+           "                       from disk ahead of each batch; the batches are the same\n"
            "  --flip               random horizontal flips\n"
            "  --diffaug            DiffAugment (translation + cutout) on every image D sees,\n"
            "                       real and fake, with gradients through it to G\n"
@@ -136,7 +139,7 @@ static int parse_float(const char *opt, const char *v, double lo, double hi, flo
 
 enum { O_DATA = 256, O_CHANNELS, O_MAXIMG, O_FLIP, O_ARCH, O_SIZE, O_COND, O_NZ, O_NGF, O_NDF, O_LOSS, O_BATCH,
        O_LR, O_LRD, O_B1, O_B2, O_DSTEPS, O_EMA, O_STEPS, O_EPOCHS, O_SEED, O_OUT, O_SAMPLE, O_CKPT, O_KEEP,
-       O_LOG, O_RESUME, O_INIT, O_DIFFAUG, O_MODEL };
+       O_LOG, O_RESUME, O_INIT, O_DIFFAUG, O_MODEL, O_CACHE };
 
 /* Options of the model that a model file or another option may set too. */
 typedef struct model_opts {
@@ -202,6 +205,7 @@ int cmd_train(int argc, char **argv)
         { "keep", required_argument, 0, O_KEEP }, { "log-every", required_argument, 0, O_LOG },
         { "resume", required_argument, 0, O_RESUME }, { "init", required_argument, 0, O_INIT },
         { "diffaug", no_argument, 0, O_DIFFAUG }, { "model", required_argument, 0, O_MODEL },
+        { "cache-decoded", no_argument, 0, O_CACHE },
         { "device", required_argument, 0, 'd' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
     };
     cgan_run_opts o;
@@ -264,6 +268,7 @@ int cmd_train(int argc, char **argv)
         case O_RESUME: o.resume = optarg; break;
         case O_INIT: o.init = optarg; break;
         case O_DIFFAUG: o.train.model.diffaug = 1; break;
+        case O_CACHE: o.cache_decoded = 1; break;
         default:
             if (optopt) return cli_usage_error("train", "option '%s' needs a value", argv[optind - 1]);
             return cli_usage_error("train", "unknown option '%s'", argv[optind - 1]);

@@ -20,3 +20,5 @@ const char *cgan_dataset_skipped_example(const cgan_dataset *ds, int i)
 {
     return ds && i >= 0 && i < ds->skipped_kept ? ds->skipped_examples[i] : NULL;
 }
+
+size_t cgan_dataset_image_size_bytes(const cgan_dataset *ds) { return ds ? cgan_dataset_image_bytes(ds) : 0; }

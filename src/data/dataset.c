@@ -1,5 +1,5 @@
 /* Opening a dataset: options, choosing the source (IDX pair or ImageFolder), the shared
- * storage helpers, and destruction. */
+ * storage helpers, reading one image, and destruction. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +71,8 @@ void cgan_dataset_destroy(cgan_dataset *ds)
     free(ds->class_names);
     for (int i = 0; i < CGAN_DATA_SKIP_KEEP; i++) free(ds->skipped_examples[i]);
     free(ds->pixels);
+    free(ds->paths);
+    free(ds->path_off);
     free(ds->labels);
     for (int i = 0; ds->captions && i < ds->n; i++) free(ds->captions[i]);
     free(ds->captions);
@@ -143,7 +145,24 @@ static cgan_status resolve_opts(cgan_ctx *ctx, const cgan_data_opts *in, cgan_da
     o->max_images = in->max_images;
     if (in->split) o->split = in->split;
     o->captions = in->captions != 0;
+    o->cache_decoded = in->cache_decoded != 0;
     return CGAN_OK;
+}
+
+cgan_status cgan_dataset_read(cgan_ctx *ctx, const cgan_dataset *ds, int i, uint8_t *dst)
+{
+    if (!ds || !dst || i < 0 || i >= ds->n)
+        return cgan_error(ctx, CGAN_E_INVALID, "dataset: image %d is out of range (0 to %d)", i, ds ? ds->n - 1 : -1);
+    if (ds->pixels) {
+        memcpy(dst, cgan_dataset_image(ds, i), cgan_dataset_image_bytes(ds));
+        return CGAN_OK;
+    }
+    if (!ds->path_off) return cgan_error(ctx, CGAN_E_INVALID, "dataset %s: holds no images", ds->source);
+    cgan_decoder d;
+    cgan_decoder_init(&d, ctx);
+    cgan_status st = cgan_decoder_load(&d, cgan_dataset_path(ds, i), ds->size, ds->channels, dst, NULL);
+    cgan_decoder_free(&d);
+    return st;
 }
 
 cgan_status cgan_dataset_open(cgan_ctx *ctx, const char *path, const cgan_data_opts *opts,

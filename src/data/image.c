@@ -1,10 +1,11 @@
 /* JPEG (TurboJPEG, with DCT scaling) and PNG (libpng's simplified API) decoding into gray
- * or RGB interleaved bytes. */
+ * or RGB interleaved bytes, and the header checks of a folder scan. */
 #include <limits.h>
 #include <png.h>
 #include <stdlib.h>
 #include <string.h>
 #include <turbojpeg.h>
+#include <zlib.h>
 #include "runtime/runtime.h"
 #include "image.h"
 
@@ -45,28 +46,40 @@ static void cmyk_to_rgb(uint8_t *px, size_t npix)
     }
 }
 
-static cgan_status decode_jpeg(cgan_ctx *ctx, const uint8_t *buf, size_t len, int target,
+/* The header of a JPEG: the size decoded at `target`, the pixel format, gray or not. */
+static cgan_status jpeg_header(cgan_ctx *ctx, tjhandle tj, const uint8_t *buf, size_t len, int target,
+                               int *w, int *h, int *sw, int *sh, int *pf, int *gray)
+{
+    int subsamp = 0, cs = 0;
+    if (len > ULONG_MAX || tjDecompressHeader3(tj, buf, (unsigned long)len, w, h, &subsamp, &cs) != 0)
+        return cgan_error(ctx, CGAN_E_FORMAT, "bad JPEG header: %s", tjGetErrorStr2(tj));
+    if (*w <= 0 || *h <= 0) /* TurboJPEG 2.1 reads a tables-only stream as 0 x 0 */
+        return cgan_error(ctx, CGAN_E_FORMAT, "bad JPEG header: no image in the stream");
+    int num = 1, den = 1;
+    *sw = *w;
+    *sh = *h;
+    if (target > 0) cgan_jpeg_pick_scale(*w, *h, target, &num, &den, sw, sh);
+    int cmyk = cs == TJCS_CMYK || cs == TJCS_YCCK;
+    *gray = cs == TJCS_GRAY;
+    *pf = *gray ? TJPF_GRAY : cmyk ? TJPF_CMYK : TJPF_RGB;
+    size_t bytes = (size_t)*sw * (size_t)*sh * (size_t)tjPixelSize[*pf];
+    if (*sw <= 0 || *sh <= 0 || bytes > MAX_DECODED_BYTES)
+        return cgan_error(ctx, CGAN_E_FORMAT, "JPEG of %d x %d is too large", *w, *h);
+    return CGAN_OK;
+}
+
+static cgan_status decode_jpeg(cgan_ctx *ctx, tjhandle own, const uint8_t *buf, size_t len, int target,
                                cgan_image *out)
 {
-    cgan_status st = CGAN_E_FORMAT;
+    cgan_status st;
     uint8_t *px = NULL;
-    tjhandle tj = tjInitDecompress();
+    tjhandle tj = own ? own : tjInitDecompress();
     if (!tj) return cgan_error(ctx, CGAN_E_NOMEM, "TurboJPEG: %s", tjGetErrorStr2(NULL));
-    int w = 0, h = 0, subsamp = 0, cs = 0;
-    if (len > ULONG_MAX ||
-        tjDecompressHeader3(tj, buf, (unsigned long)len, &w, &h, &subsamp, &cs) != 0) {
-        cgan_error(ctx, st, "bad JPEG header: %s", tjGetErrorStr2(tj));
-        goto fail;
-    }
-    int num = 1, den = 1, sw = w, sh = h;
-    if (target > 0) cgan_jpeg_pick_scale(w, h, target, &num, &den, &sw, &sh);
-    int gray = cs == TJCS_GRAY, cmyk = cs == TJCS_CMYK || cs == TJCS_YCCK;
-    int pf = gray ? TJPF_GRAY : cmyk ? TJPF_CMYK : TJPF_RGB;
+    int w = 0, h = 0, sw = 0, sh = 0, pf = 0, gray = 0;
+    if ((st = jpeg_header(ctx, tj, buf, len, target, &w, &h, &sw, &sh, &pf, &gray)) != CGAN_OK) goto fail;
+    st = CGAN_E_FORMAT;
+    int cmyk = pf == TJPF_CMYK;
     size_t bytes = (size_t)sw * (size_t)sh * (size_t)tjPixelSize[pf];
-    if (sw <= 0 || sh <= 0 || bytes > MAX_DECODED_BYTES) {
-        cgan_error(ctx, st, "JPEG of %d x %d is too large", w, h);
-        goto fail;
-    }
     px = malloc(bytes);
     if (!px) {
         st = cgan_error(ctx, CGAN_E_NOMEM, "JPEG of %d x %d: out of memory", w, h);
@@ -90,7 +103,7 @@ static cgan_status decode_jpeg(cgan_ctx *ctx, const uint8_t *buf, size_t len, in
     st = CGAN_OK;
 fail:
     free(px);
-    tjDestroy(tj);
+    if (tj != own) tjDestroy(tj);
     return st;
 }
 
@@ -137,14 +150,78 @@ fail:
     return st;
 }
 
+static const uint8_t png_magic[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+
+static int is_jpeg(const uint8_t *buf, size_t len)
+{
+    return len >= 3 && buf[0] == 0xFF && buf[1] == 0xD8 && buf[2] == 0xFF;
+}
+
+static int is_png(const uint8_t *buf, size_t len)
+{
+    return len >= 8 && memcmp(buf, png_magic, 8) == 0;
+}
+
+cgan_status cgan_image_decode_tj(cgan_ctx *ctx, void *tj, const uint8_t *buf, size_t len, int target,
+                                 cgan_image *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!buf || len == 0) return cgan_error(ctx, CGAN_E_FORMAT, "empty file");
+    if (is_jpeg(buf, len)) return decode_jpeg(ctx, tj, buf, len, target, out);
+    if (is_png(buf, len)) return decode_png(ctx, buf, len, out);
+    return cgan_error(ctx, CGAN_E_FORMAT, "not a JPEG or PNG file");
+}
+
 cgan_status cgan_image_decode(cgan_ctx *ctx, const uint8_t *buf, size_t len, int target,
                               cgan_image *out)
 {
-    static const uint8_t png_magic[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
-    memset(out, 0, sizeof *out);
+    return cgan_image_decode_tj(ctx, NULL, buf, len, target, out);
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* The signature and the IHDR chunk, checked as libpng would before decoding: length, name,
+ * CRC, sizes, bit depth for the colour type, methods. */
+static cgan_status probe_png(cgan_ctx *ctx, const uint8_t *buf, size_t len, int *channels)
+{
+    if (len < 33) return cgan_error(ctx, CGAN_E_FORMAT, "bad PNG: the file ends inside its header");
+    const uint8_t *d = buf + 16;
+    if (be32(buf + 8) != 13 || memcmp(buf + 12, "IHDR", 4) != 0)
+        return cgan_error(ctx, CGAN_E_FORMAT, "bad PNG: the first chunk is not a 13-byte IHDR");
+    if ((uint32_t)crc32(crc32(0L, Z_NULL, 0), buf + 12, 17) != be32(buf + 29))
+        return cgan_error(ctx, CGAN_E_FORMAT, "bad PNG: IHDR: CRC error");
+    uint32_t w = be32(d), h = be32(d + 4);
+    int depth = d[8], type = d[9];
+    int depth_ok = 0;
+    switch (type) {
+    case 0: depth_ok = depth == 1 || depth == 2 || depth == 4 || depth == 8 || depth == 16; break;
+    case 3: depth_ok = depth == 1 || depth == 2 || depth == 4 || depth == 8; break;
+    case 2: case 4: case 6: depth_ok = depth == 8 || depth == 16; break;
+    default: return cgan_error(ctx, CGAN_E_FORMAT, "bad PNG: IHDR: colour type %d", type);
+    }
+    if (!depth_ok) return cgan_error(ctx, CGAN_E_FORMAT, "bad PNG: IHDR: bit depth %d of colour type %d", depth, type);
+    if (d[10] != 0 || d[11] != 0 || d[12] > 1)
+        return cgan_error(ctx, CGAN_E_FORMAT, "bad PNG: IHDR: unknown compression, filter or interlace method");
+    if (w == 0 || h == 0 || w > INT_MAX / 4 || h > INT_MAX / 4 || (size_t)w * h * 3 > MAX_DECODED_BYTES)
+        return cgan_error(ctx, CGAN_E_FORMAT, "PNG of %u x %u is too large", w, h);
+    *channels = type & 2 ? 3 : 1; /* colour and palette types decode to RGB, as in decode_png */
+    return CGAN_OK;
+}
+
+cgan_status cgan_image_probe(cgan_ctx *ctx, void *tj, const uint8_t *buf, size_t len, int target,
+                             int *channels)
+{
     if (!buf || len == 0) return cgan_error(ctx, CGAN_E_FORMAT, "empty file");
-    if (len >= 3 && buf[0] == 0xFF && buf[1] == 0xD8 && buf[2] == 0xFF)
-        return decode_jpeg(ctx, buf, len, target, out);
-    if (len >= 8 && memcmp(buf, png_magic, 8) == 0) return decode_png(ctx, buf, len, out);
-    return cgan_error(ctx, CGAN_E_FORMAT, "not a JPEG or PNG file");
+    if (is_png(buf, len)) return probe_png(ctx, buf, len, channels);
+    if (!is_jpeg(buf, len)) return cgan_error(ctx, CGAN_E_FORMAT, "not a JPEG or PNG file");
+    tjhandle h = tj ? tj : tjInitDecompress();
+    if (!h) return cgan_error(ctx, CGAN_E_NOMEM, "TurboJPEG: %s", tjGetErrorStr2(NULL));
+    int w, hh, sw, sh, pf, gray;
+    cgan_status st = jpeg_header(ctx, h, buf, len, target, &w, &hh, &sw, &sh, &pf, &gray);
+    if (st == CGAN_OK) *channels = gray ? 1 : 3;
+    if (h != tj) tjDestroy(h);
+    return st;
 }

@@ -27,6 +27,20 @@ void cgan_jpeg_pick_scale(int w, int h, int target, int *num, int *denom, int *s
 cgan_status cgan_image_decode(cgan_ctx *err_ctx, const uint8_t *buf, size_t len, int target,
                               cgan_image *out);
 
+/* The same with the caller's TurboJPEG decompressor (a tjhandle from tjInitDecompress; NULL:
+ * one is made for the call). A handle serves one thread at a time. */
+cgan_status cgan_image_decode_tj(cgan_ctx *err_ctx, void *tj, const uint8_t *buf, size_t len,
+                                 int target, cgan_image *out);
+
+/* Check the header of a JPEG or PNG whose first len bytes are in buf (the whole file is not
+ * needed): a JPEG's by TurboJPEG's header parser (tjDecompressHeader3, so its SOF marker must
+ * lie within buf), a PNG's signature and IHDR chunk (length, CRC, sizes, bit depth for the
+ * colour type, methods). The size limits of decoding apply. *channels receives what
+ * cgan_image_decode would give: 1 for a gray image, else 3. CGAN_E_FORMAT with the reason
+ * (the messages of cgan_image_decode where they overlap). tj as for cgan_image_decode_tj. */
+cgan_status cgan_image_probe(cgan_ctx *err_ctx, void *tj, const uint8_t *buf, size_t len, int target,
+                             int *channels);
+
 /* Scale the shorter side of `in` to `size` (area averaging when shrinking, bilinear when
  * enlarging, per axis), cut the centre size x size, convert to `channels` (1 or 3) and
  * write CHW bytes to out (channels * size * size). */

@@ -1,6 +1,8 @@
 /* Pieces shared by the dataset sources in src/data (not for use outside it). */
 #ifndef CGAN_DATA_INTERNAL_H
 #define CGAN_DATA_INTERNAL_H
+#include <stddef.h>
+#include <stdint.h>
 #include "dataset.h"
 
 /* "dir/name", malloc'ed; NULL when out of memory. */
@@ -42,8 +44,37 @@ int cgan_captions_find(cgan_captions *t, const char *rel);
 cgan_status cgan_captions_check_used(cgan_ctx *ctx, const cgan_captions *t, const char *dir);
 void cgan_captions_free(cgan_captions *t);
 
-/* Read an ImageFolder into ds (size set; opts resolved): decode in parallel, skip and
- * record bad files, detect channels when opts->channels is 0. */
+/* Read an ImageFolder into ds (size set; opts resolved): list it, skip and record bad
+ * files, detect channels when opts->channels is 0. With opts->cache_decoded every image is
+ * decoded into ds->pixels; otherwise only the headers are checked and ds->paths keeps the
+ * files for cgan_dataset_read. */
 cgan_status cgan_folder_load(cgan_ctx *ctx, const char *dir, const cgan_data_opts *opts,
                              cgan_dataset *ds);
+
+/* decode.c: reading image files. A decoder belongs to one thread at a time: it holds its
+ * own TurboJPEG handle, a file buffer it reuses, and the context its messages go to. */
+typedef struct cgan_decoder {
+    cgan_ctx *ctx;       /* messages ("path: reason") */
+    int own_ctx;
+    void *tj;            /* tjhandle */
+    uint8_t *buf;        /* file bytes */
+    size_t cap;
+} cgan_decoder;
+
+/* ctx receives the messages; NULL: the decoder makes a context of its own. CGAN_E_NOMEM
+ * leaves a decoder that still works (slower, or failing each file with a message). */
+cgan_status cgan_decoder_init(cgan_decoder *d, cgan_ctx *ctx);
+void cgan_decoder_free(cgan_decoder *d);
+/* The header check of a scan (cgan_image_probe on the start of the file): *channels 1 or 3. */
+cgan_status cgan_decoder_probe(cgan_decoder *d, const char *path, int size, int *channels);
+/* Read, decode and fit the file to channels x size x size CHW bytes in out (as
+ * cgan_image_decode, then cgan_image_fit); *src_channels (may be NULL) gets the file's own
+ * channel count (1 or 3). */
+cgan_status cgan_decoder_load(cgan_decoder *d, const char *path, int size, int channels, uint8_t *out,
+                              int *src_channels);
+/* fn(d, user, i) for every i in [0, count), on up to one thread per CPU (at most 16, and
+ * one per 8 items; the caller is one of them), each with a decoder of its own. The order
+ * of the calls is not defined: fn writes to slots of its own. */
+cgan_status cgan_decoder_parallel(cgan_ctx *ctx, int count, void (*fn)(cgan_decoder *d, void *user, int i),
+                                  void *user);
 #endif

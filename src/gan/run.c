@@ -81,6 +81,7 @@ typedef struct run_state {
     char *desc_owned;                /* the model description read back from a resumed run */
     float *log_rows;                 /* LOG_ROWS rows read from the trainer's log */
     int64_t *log_steps;
+    int skips_said;                  /* loader files reported as failed at batch time */
 } run_state;
 
 #define LOG_ROWS 1024
@@ -305,6 +306,18 @@ static void prune(run_state *s)
     }
 }
 
+/* Streamed data: files that failed to decode during training (each replaced by the next
+ * image of the epoch's order), said when their number has grown. */
+static void report_loader_skips(run_state *s)
+{
+    const char *example = NULL;
+    int n = s->loader ? cgan_loader_skipped(s->loader, &example) : 0;
+    if (n <= s->skips_said) return;
+    info(s, "loader: %d file(s) could not be decoded during training and were replaced by the next image "
+         "of the epoch's order (first: %s)", n, example ? example : "?");
+    s->skips_said = n;
+}
+
 static cgan_status checkpoint(run_state *s)
 {
     char rel[128], path[1200];
@@ -334,6 +347,7 @@ static cgan_status checkpoint(run_state *s)
     snprintf(path, sizeof path, "%s/%s", s->rundir, rel);
     cgan_run_event e = { .kind = CGAN_RUN_CHECKPOINT, .text = path, .step = cgan_trainer_steps(s->t) };
     emit(s, &e);
+    report_loader_skips(s);
     return CGAN_OK;
 }
 
@@ -441,9 +455,11 @@ static cgan_status setup(run_state *s)
     dopts.channels = o->channels;
     dopts.max_images = o->max_images;
     dopts.captions = m->cond == CGAN_COND_TEXT;
+    dopts.cache_decoded = o->cache_decoded;
     if ((st = cgan_dataset_open(ctx, o->data, &dopts, &s->ds))) goto done;
-    info(s, "data: %s (%s): %d images, %d classes, %dx%dx%d", s->ds->source, s->ds->format, s->ds->n,
-         s->ds->num_classes, s->ds->channels, s->ds->size, s->ds->size);
+    info(s, "data: %s (%s): %d images, %d classes, %dx%dx%d, %s", s->ds->source, s->ds->format, s->ds->n,
+         s->ds->num_classes, s->ds->channels, s->ds->size, s->ds->size,
+         cgan_dataset_streamed(s->ds) ? "decoded from disk while training" : "in memory");
     if (s->ds->skipped) {
         info(s, "skipped %d unreadable file(s), e.g.:", s->ds->skipped);
         for (int i = 0; i < s->ds->skipped_kept; i++) info(s, "  %s", s->ds->skipped_examples[i]);
@@ -583,6 +599,7 @@ cgan_status cgan_run_train(cgan_ctx *ctx, const cgan_run_opts *o, cgan_run_callb
             st = checkpoint(&s);
         if (st == CGAN_OK && last_sample != cgan_trainer_steps(s.t)) st = sample(&s);
     }
+    report_loader_skips(&s);
     teardown(&s);
     return st;
 }

@@ -1,4 +1,4 @@
-/* Shared by check_data's sources. Writers for the fixtures: JPEG (TurboJPEG), PNG (libpng, any colour type and
+/* Shared by check_data's and check_stream's sources. Writers for the fixtures: JPEG (TurboJPEG), PNG (libpng, any colour type and
  * depth), IDX (raw or gzip), plain bytes. Each fails the running test on error. */
 #ifndef CGAN_TEST_FIXTURES_H
 #define CGAN_TEST_FIXTURES_H

@@ -165,15 +165,18 @@ START_TEST(test_loader_thread)
     ck_assert_int_eq(cgan_loader_create(ctx, ds, 501, 1, 0, &l), CGAN_E_INVALID);
     ck_assert(strstr(cgan_last_error(ctx), "501") != NULL);
     ck_assert_int_eq(cgan_loader_create(ctx, ds, 8, 1, 0x80, &l), CGAN_E_INVALID);
-    /* the thread prepares two batches without being asked */
+    /* the thread fills every slot without being asked, and stops there */
     TU_OK(ctx, cgan_loader_create(ctx, ds, 64, 1, CGAN_AUG_FLIP, &l));
-    for (int i = 0; i < 5000 && cgan_loader_ready(l) < 2; i++) usleep(1000);
-    ck_assert_int_eq(cgan_loader_ready(l), 2);
+    ck_assert_int_eq(cgan_loader_workers(l), 1); /* in memory */
+    for (int i = 0; i < 5000 && cgan_loader_ready(l) < CGAN_LOADER_SLOTS; i++) usleep(1000);
+    ck_assert_int_eq(cgan_loader_ready(l), CGAN_LOADER_SLOTS);
     float *img = malloc(64 * 3 * 32 * 32 * sizeof(float)), lab[64];
     int ep = 0;
     TU_OK(ctx, cgan_loader_next(l, img, lab, &ep));
-    for (int i = 0; i < 5000 && cgan_loader_ready(l) < 2; i++) usleep(1000);
-    ck_assert_int_eq(cgan_loader_ready(l), 2);
+    for (int i = 0; i < 5000 && cgan_loader_ready(l) < CGAN_LOADER_SLOTS; i++) usleep(1000);
+    ck_assert_int_eq(cgan_loader_ready(l), CGAN_LOADER_SLOTS);
+    usleep(20000);
+    ck_assert_int_eq(cgan_loader_ready(l), CGAN_LOADER_SLOTS);
     for (int k = 0; k < 300; k++) TU_OK(ctx, cgan_loader_next(l, img, lab, &ep));
     ck_assert_int_eq(ep, 300 / 7); /* batch 300, 7 batches an epoch */
     TU_OK(ctx, cgan_loader_next(l, img, lab, &ep)); /* the thread is refilling now */

@@ -25,6 +25,10 @@ typedef struct bench_opts {
     double keep_margin; /* tune: the table stays when default/tuned step time >= this */
     int count;          /* step/generate: count OpenCL host calls per step (clcount.so) */
     int log_every;      /* step --count: read the losses every this many steps */
+    int size;           /* loader: image side */
+    int batches;        /* loader: batches taken */
+    int cache_decoded;  /* loader: decode everything when opening */
+    int workers;        /* loader: decoding threads, 0 = automatic */
 } bench_opts;
 
 double bench_now_ms(void);
@@ -108,6 +112,8 @@ void bench_host_sgemm(const bench_operands *op, float *c);
 int bench_ops(cgan_ctx *ctx, const bench_opts *o);
 int bench_step(cgan_ctx *ctx, const bench_opts *o, int generate);
 int bench_condacc(cgan_ctx *ctx, const bench_opts *o, const char *ckpt, const char *data, int per_class);
+/* bench_loader.c: the batch loader's images/s and peak RSS (no device). */
+int bench_loader(const bench_opts *o);
 int bench_gemm(cgan_ctx *ctx, const bench_opts *o);
 int bench_tune(cgan_ctx *ctx, const bench_opts *o);
 /* ---- bench_count.c: step / generate --count ------------------------------------------- */

@@ -36,6 +36,7 @@ int bench_condacc(cgan_ctx *ctx, const bench_opts *o, const char *arg, const cha
     cgan_sampler *s = NULL;
     double *means = NULL;
     float *z = NULL, *y = NULL, *img = NULL;
+    uint8_t *p = NULL;
     int *count = NULL;
     cgan_train_cfg cfg;
     if (cgan_gen_resolve(ctx, arg, &ckpt) || cgan_st_open(ctx, ckpt, &f) ||
@@ -58,11 +59,12 @@ int bench_condacc(cgan_ctx *ctx, const bench_opts *o, const char *arg, const cha
     means = calloc((size_t)K * px, sizeof *means);
     count = calloc((size_t)K, sizeof *count);
     img = malloc(px * (size_t)(per_class > 64 ? 64 : per_class) * sizeof *img);
-    if (!means || !count || !img) goto done;
+    p = malloc(px); /* one real image, read from memory or decoded from its file */
+    if (!means || !count || !img || !p) goto done;
     /* class means from the first half of the held-out images, ceiling from the second */
     int half = ds->n / 2;
     for (int i = 0; i < half; i++) {
-        const uint8_t *p = ds->pixels + (size_t)i * px;
+        if (cgan_dataset_read(ctx, ds, i, p)) goto done;
         for (size_t j = 0; j < px; j++) means[(size_t)ds->labels[i] * px + j] += p[j] / 127.5 - 1.0;
         count[ds->labels[i]]++;
     }
@@ -70,7 +72,7 @@ int bench_condacc(cgan_ctx *ctx, const bench_opts *o, const char *arg, const cha
         for (size_t j = 0; j < px; j++) means[(size_t)c * px + j] /= count[c] ? count[c] : 1;
     int real_ok = 0;
     for (int i = half; i < ds->n; i++) {
-        const uint8_t *p = ds->pixels + (size_t)i * px;
+        if (cgan_dataset_read(ctx, ds, i, p)) goto done;
         for (size_t j = 0; j < px; j++) img[j] = p[j] / 127.5f - 1.0f;
         real_ok += nearest(means, K, img, px) == ds->labels[i];
     }
@@ -108,7 +110,7 @@ done:
     cgan_sampler_destroy(s);
     cgan_dataset_destroy(ds);
     cgan_st_close(f);
-    free(means); free(count); free(img); free(z); free(y);
+    free(means); free(count); free(img); free(z); free(y); free(p);
     free(ckpt);
     return rc;
 }

@@ -68,6 +68,9 @@ static void usage(FILE *f)
             "            applies to the default GEMM choice ($CGAN_TUNE_DISABLE=1 turns it off)\n"
             "  condacc   how often generated images land nearest the mean of the class asked\n"
             "            for (--checkpoint CKPT|RUNDIR [--data DIR] [--per-class N])\n"
+            "  loader    images/s the batch loader decodes from an image folder, and peak RSS\n"
+            "            (--data DIR [--size S] [--batch B] [--batches N] [--cache-decoded]\n"
+            "            [--workers W]); needs no OpenCL device\n"
             "\n"
             "options:\n"
             "  -d, --device N|NAME   device (see 'cgan-cl devices')\n"
@@ -92,6 +95,13 @@ static void usage(FILE *f)
             "  gemm:\n"
             "      --list            print the recorded GEMM shapes and stop\n"
             "      --square LIST     square sizes, e.g. 256,512,1024 (the default), or none\n"
+            "  loader:\n"
+            "      --data DIR        image folder (class subfolders of JPEG/PNG) or IDX folder\n"
+            "      --size S          side of the images made (default 64)\n"
+            "      --batches N       batches taken (default 50), with flips, as training does\n"
+            "      --cache-decoded   decode every image when opening (timed apart), then serve\n"
+            "                        batches from memory\n"
+            "      --workers W       decoding threads, 1 to 4 (default: one per CPU, at most 4)\n"
             "  tune:\n"
             "      --budget SECONDS  stop searching after this long, keep the best so far\n"
             "                        (default 300)\n"
@@ -109,7 +119,7 @@ int main(int argc, char **argv)
     if (argc < 2) { usage(stderr); return 2; }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) { usage(stdout); return 0; }
     const char *cmd = argv[1];
-    static const char *const cmds[] = { "ops", "condacc", "step", "generate", "gemm", "tune", NULL };
+    static const char *const cmds[] = { "ops", "condacc", "step", "generate", "gemm", "tune", "loader", NULL };
     int known = 0;
     for (int i = 0; cmds[i]; i++) known |= !strcmp(cmd, cmds[i]);
     if (!known) {
@@ -118,8 +128,8 @@ int main(int argc, char **argv)
         return 2;
     }
     bench_opts o = { NULL, 64, 5, 1, 0, NULL, NULL, NULL, 200, 0, "256,512,1024", 300, NULL, 1,
-                     1.02, 0, 5 };
-    enum { OPT_COUNT = 0x100, OPT_LOG_EVERY }; /* long options only */
+                     1.02, 0, 5, 64, 50, 0, 0 };
+    enum { OPT_COUNT = 0x100, OPT_LOG_EVERY, OPT_SIZE, OPT_BATCHES, OPT_CACHE, OPT_WORKERS }; /* long options only */
     o.inject = getenv("CGAN_BENCH_CORRUPT"); /* tests: corrupt this provider's result */
     if (o.inject && !*o.inject) o.inject = NULL;
     static const struct option opts[] = {
@@ -133,6 +143,8 @@ int main(int argc, char **argv)
         { "no-model-check", no_argument, 0, 'N' }, { "keep-margin", required_argument, 0, 'K' },
         { "device-class", required_argument, 0, 'C' },
         { "count", no_argument, 0, OPT_COUNT }, { "log-every", required_argument, 0, OPT_LOG_EVERY },
+        { "size", required_argument, 0, OPT_SIZE }, { "batches", required_argument, 0, OPT_BATCHES },
+        { "cache-decoded", no_argument, 0, OPT_CACHE }, { "workers", required_argument, 0, OPT_WORKERS },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
     };
     const char *device_class = NULL;
@@ -158,6 +170,10 @@ int main(int argc, char **argv)
         case 'K': o.keep_margin = atof(optarg); break;
         case OPT_COUNT: o.count = 1; break;
         case OPT_LOG_EVERY: o.log_every = atoi(optarg); break;
+        case OPT_SIZE: o.size = atoi(optarg); break;
+        case OPT_BATCHES: o.batches = atoi(optarg); break;
+        case OPT_CACHE: o.cache_decoded = 1; break;
+        case OPT_WORKERS: o.workers = atoi(optarg); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -186,6 +202,14 @@ int main(int argc, char **argv)
     if (o.log_every < 1 || o.log_every > 1000) { /* the trainer keeps the last 1024 steps */
         fprintf(stderr, "cgan-bench: --log-every must be between 1 and 1000\n");
         return 2;
+    }
+    if (!strcmp(cmd, "loader")) {
+        if (!o.data || o.size < 1 || o.size > 1024 || o.batches < 1 || o.workers < 0 || o.workers > 4) {
+            fprintf(stderr, "cgan-bench loader: --data DIR is required; --size 1..1024, --batches >= 1, "
+                            "--workers 1..4\n");
+            return 2;
+        }
+        return bench_loader(&o);
     }
     if (o.count && !repeat_given) o.repeat = 2 * o.log_every;
     if (o.count && bench_count_preload(argv)) return 1;
