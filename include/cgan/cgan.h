@@ -12,6 +12,8 @@
  *   cgan/checkpoint.h  checkpoints: save, load, inspect, partial load
  *   cgan/generate.h    samplers and generation jobs (class, prompt, seed; memory or PNG)
  *   cgan/check.h       numerical self-checks and kernel builds
+ *   cgan/tools.h       benchmarking and tuning: GEMM calls and providers, the tuning table,
+ *                      kernel launch timing, node descriptions
  *   cgan/cgan_cl.h     OpenCL interop (not included here: it needs the OpenCL headers) */
 #ifndef CGAN_API_CGAN_H
 #define CGAN_API_CGAN_H
@@ -26,4 +28,5 @@
 #include "cgan/checkpoint.h"
 #include "cgan/generate.h"
 #include "cgan/check.h"
+#include "cgan/tools.h"
 #endif /* CGAN_API_CGAN_H */
