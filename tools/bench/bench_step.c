@@ -6,9 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "bench.h"
-#include "core/rng.h"
-#include "gan/sampler.h"
-#include "gan/trainer.h"
 
 static int run_one(cgan_ctx *ctx, const bench_opts *o, cgan_arch arch, int generate)
 {
@@ -22,10 +19,10 @@ static int run_one(cgan_ctx *ctx, const bench_opts *o, cgan_arch arch, int gener
     cgan_sampler *s = NULL;
     int rc = 1;
     if (!x || !y || !z || !ms) goto done;
-    cgan_rng r;
-    cgan_rng_init(&r, 5, 5);
-    cgan_rng_fill_uniform(&r, x, img, -1, 1);
-    cgan_rng_fill_normal(&r, z, (size_t)B * cfg.model.nz, 0, 1);
+    bench_rng r;
+    bench_rng_init(&r, 5, 5);
+    bench_rng_fill_uniform(&r, x, img, -1, 1);
+    bench_rng_fill_normal(&r, z, (size_t)B * cfg.model.nz, 0, 1);
     for (int i = 0; i < B; i++) y[i] = (float)(cfg.model.num_classes ? i % cfg.model.num_classes : 0);
     if (generate) {
         if (cgan_sampler_create(ctx, &cfg.model, B, &s)) goto done;
@@ -59,7 +56,7 @@ static int run_one(cgan_ctx *ctx, const bench_opts *o, cgan_arch arch, int gener
                B * 1000.0 / med);
     rc = 0;
 done:
-    if (rc) fprintf(stderr, "cgan-bench: %s\n", cgan_last_error(ctx));
+    if (rc) fprintf(stderr, "cgan-bench: %s\n", bench_error(ctx));
     cgan_trainer_destroy(t);
     cgan_sampler_destroy(s);
     free(x); free(y); free(z); free(ms);
