@@ -3,7 +3,7 @@
  *  - the API itself: versions, tensors, graphs built by calls, the executor, Adam and EMA
  *    objects against a plain-C reference, OpenCL interop (cgan_cl.h);
  *  - what the library exports: cgan_ symbols only, each declared in a public header, and
- *    cgan-cl needing nothing else;
+ *    cgan-cl and cgan-bench needing nothing else;
  *  - every public header compiling on its own, in C and in C++;
  *  - the examples: train_fashion -> sample -> PNG, and the classifier reaching 85%;
  *  - `make install DESTDIR=...`, then an example built from the installed cgan.pc alone
@@ -389,9 +389,10 @@ START_TEST(test_exports)
     char *missing = slurp(p);
     ck_assert_msg(!*missing, "declared in a public header but not exported:\n%s", missing);
     free(missing);
-    /* cgan-cl and the examples need nothing but the API from the library */
-    const char *bins[] = { ".libs/cgan-cl", "examples/.libs/classifier", "examples/.libs/sample" };
-    for (int i = 0; i < 3; i++) {
+    /* cgan-cl, cgan-bench and the examples need nothing but the API from the library */
+    const char *bins[] = { ".libs/cgan-cl", ".libs/cgan-bench", "examples/.libs/classifier",
+                           "examples/.libs/sample" };
+    for (size_t i = 0; i < sizeof bins / sizeof *bins; i++) {
         SH_OK("test -x %s/%s", top_build(), bins[i]);
         SH_OK("nm -D --undefined-only %s/%s | awk '{print $2}' | grep '^cgan_' | sort > %s/uses; "
               "comm -23 %s/uses %s/exports > %s/unmet; test ! -s %s/unmet && grep -q cgan_ctx_new %s/uses",
@@ -404,8 +405,8 @@ END_TEST
 /* Every public header compiles on its own, as C11 with warnings as errors and as C++. */
 START_TEST(test_headers_alone)
 {
-    const char *hdrs[] = { "version", "context", "tensor", "graph", "optim", "model", "data", "trainer",
-                           "checkpoint", "generate", "check", "cgan", "cgan_cl" };
+    const char *hdrs[] = { "version", "context", "random", "tensor", "graph", "optim", "model", "data", "trainer",
+                           "checkpoint", "generate", "check", "tools", "cgan", "cgan_cl" };
     for (size_t i = 0; i < sizeof hdrs / sizeof *hdrs; i++) {
         SH_OK("printf '#include <cgan/%s.h>\\nint cgan_test_unit;\\n' > %s/h.c && "
               "%s -std=c11 -Wall -Wextra -Wpedantic -Werror -fsyntax-only -I%s/include -I%s/include %s/h.c",

@@ -3,6 +3,7 @@
  *
  *   cgan/version.h     CGAN_VERSION_*, CGAN_API
  *   cgan/context.h     status codes, errors, contexts, devices, the device profile
+ *   cgan/random.h      the counter-based random numbers (Philox) of noise and shuffles
  *   cgan/tensor.h      shapes and device tensors
  *   cgan/graph.h       graphs built by calls (every op), the executor (forward, backward)
  *   cgan/optim.h       Adam and EMA over a graph's parameters
@@ -12,11 +13,14 @@
  *   cgan/checkpoint.h  checkpoints: save, load, inspect, partial load
  *   cgan/generate.h    samplers and generation jobs (class, prompt, seed; memory or PNG)
  *   cgan/check.h       numerical self-checks and kernel builds
+ *   cgan/tools.h       benchmarking and tuning: GEMM calls and providers, the tuning table,
+ *                      kernel launch timing, node descriptions
  *   cgan/cgan_cl.h     OpenCL interop (not included here: it needs the OpenCL headers) */
 #ifndef CGAN_API_CGAN_H
 #define CGAN_API_CGAN_H
 #include "cgan/version.h"
 #include "cgan/context.h"
+#include "cgan/random.h"
 #include "cgan/tensor.h"
 #include "cgan/graph.h"
 #include "cgan/optim.h"
@@ -26,4 +30,5 @@
 #include "cgan/checkpoint.h"
 #include "cgan/generate.h"
 #include "cgan/check.h"
+#include "cgan/tools.h"
 #endif /* CGAN_API_CGAN_H */

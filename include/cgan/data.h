@@ -75,6 +75,9 @@ CGAN_API const char *cgan_dataset_source(const cgan_dataset *ds);
 CGAN_API int cgan_dataset_skipped(const cgan_dataset *ds);
 CGAN_API const char *cgan_dataset_skipped_example(const cgan_dataset *ds, int i);
 
+/* 1 when the images are decoded from disk as they are read (an image folder opened
+ * without cache_decoded), 0 when they are held in memory. */
+CGAN_API int cgan_dataset_streams(const cgan_dataset *ds);
 /* Bytes of one image (channels * size * size), and image i's pixels (CHW, 0..255) into dst,
  * whatever the mode: a copy, or the file decoded now (threads may read one dataset at
  * once). CGAN_E_INVALID for a bad i; a file that cannot be read or decoded any more gives
@@ -94,6 +97,13 @@ typedef struct cgan_loader cgan_loader;
  * the loader. */
 CGAN_API cgan_status cgan_loader_create(cgan_ctx *err_ctx, const cgan_dataset *ds, int batch,
                                         uint64_t seed, unsigned flags, cgan_loader **out);
+/* The same with the number of decoding threads: 0 = automatic (one per CPU, at most 4, for
+ * a streamed dataset; 1 for one in memory). The batches do not depend on it. */
+CGAN_API cgan_status cgan_loader_create_workers(cgan_ctx *err_ctx, const cgan_dataset *ds, int batch,
+                                                uint64_t seed, unsigned flags, int workers,
+                                                cgan_loader **out);
+/* The decoding threads a loader runs. */
+CGAN_API int cgan_loader_workers(const cgan_loader *l);
 /* The next batch: images (batch * C * S * S floats in [-1, 1], NCHW) and labels (batch
  * floats holding class indices; may be NULL); *epoch (may be NULL) receives its epoch.
  * Blocks only when the loader thread has not finished the batch yet. */

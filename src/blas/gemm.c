@@ -8,6 +8,7 @@
 #include "owngemm.h"
 #include "packgemm.h"
 #include "tune.h"
+#include "cgan/tools.h"
 
 #define FAILED_MAX 64
 
@@ -16,6 +17,8 @@ typedef struct blas_state {
     const cgan_gemm_provider *provider; /* pinned by cgan_gemm_use; NULL: the default */
     cgan_gemm_observer observe;
     void *observe_user;
+    cgan_gemm_record_fn record;         /* the public recorder (cgan/tools.h) */
+    void *record_user;
     int tune_tried;                     /* the table was looked for (once per context) */
     cgan_tune_table tune;
     char tune_warning[512];
@@ -77,6 +80,24 @@ void cgan_gemm_observe(cgan_ctx *ctx, cgan_gemm_observer fn, void *user)
     if (!s) return;
     s->observe = fn;
     s->observe_user = user;
+}
+
+cgan_status cgan_gemm_record(cgan_ctx *ctx, cgan_gemm_record_fn fn, void *user)
+{
+    if (!ctx) return CGAN_E_INVALID;
+    blas_state *s = (fn || ctx->blas) ? state_of(ctx) : NULL;
+    if (!s) return fn ? cgan_error(ctx, CGAN_E_NOMEM, "gemm record: out of memory") : CGAN_OK;
+    s->record = fn;
+    s->record_user = user;
+    return CGAN_OK;
+}
+
+static void record(blas_state *s, const cgan_gemm_args *g, const char *route)
+{
+    cgan_tune_shape t = cgan_tune_shape_of(g);
+    cgan_gemm_shape p = { t.ta, t.tb, t.m, t.n, t.k, t.batch, t.lda, t.ldb, t.ldc,
+                          t.a_stride, t.b_stride, t.c_stride };
+    s->record(s->record_user, &p, g->alpha, g->beta, route);
 }
 
 /* ---- the workspace ------------------------------------------------------------------------- */
@@ -248,6 +269,7 @@ cgan_status cgan_gemm(cgan_ctx *ctx, const cgan_gemm_args *g)
     const char *choice = tuned_choice(ctx, s, g);
     const char *route = route_of(ctx, s, choice);
     if (s && s->observe) s->observe(s->observe_user, g, route);
+    if (s && s->record) record(s, g, route);
     const cgan_gemm_provider *p = cgan_gemm_current(ctx), *own = cgan_gemm_provider_own();
     if (!choice && p == own) return own->gemm(ctx, g);
     if (s && !s->provider && failed_before(s, g)) return own->gemm(ctx, g);
@@ -286,6 +308,7 @@ cgan_status cgan_gemm_viewed(cgan_ctx *ctx, const cgan_gemm_args *g, const cgan_
     if (empty) return *done = 1, CGAN_OK;
     CGAN_TRY(cgan_gemm_own_check_args(ctx, g));
     if (s->observe) s->observe(s->observe_user, g, cgan_gemm_current(ctx)->name);
+    if (s->record) record(s, g, cgan_gemm_current(ctx)->name);
     cgan_packed_cfg c = cgan_gemm_packed_config(ctx, g, NULL);
     CGAN_TRY(cgan_gemm_packed(ctx, g, &c, v));
     *done = 1;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "graph_impl.h"
+#include "cgan/tools.h"
 
 const char *cgan_shape_str(cgan_shape s, char *buf, size_t n)
 {
@@ -94,6 +95,27 @@ cgan_status cgan_graph_set_init(cgan_graph *g, int id, cgan_init init, float mea
 const char *cgan_graph_node_name(const cgan_graph *g, int i)
 {
     return (i >= 0 && i < g->nn) ? g->nodes[i].name : NULL;
+}
+
+_Static_assert(CGAN_NODE_MAX_IN >= CGAN_MAX_IN && CGAN_NODE_MAX_PARAM >= CGAN_MAX_PARAM,
+               "cgan_node_info holds every input and parameter");
+
+cgan_status cgan_graph_node_info(const cgan_graph *g, int i, cgan_node_info *out)
+{
+    if (!g || !out) return CGAN_E_INVALID;
+    if (i < 0 || i >= g->nn)
+        return cgan_error(g->ctx, CGAN_E_INVALID, "graph %s: no node %d (%d nodes)", g->prefix, i, g->nn);
+    const cgan_node *nd = &g->nodes[i];
+    memset(out, 0, sizeof *out);
+    out->name = nd->name;
+    out->op = cgan_op_get(nd->op)->name;
+    out->k = nd->op == CGAN_OP_CONV2D || nd->op == CGAN_OP_DECONV2D ? nd->a.k : 0;
+    out->n_in = nd->n_in;
+    for (int j = 0; j < nd->n_in; j++) out->in[j] = nd->in[j];
+    out->out = nd->out;
+    out->n_param = nd->n_param;
+    for (int j = 0; j < nd->n_param; j++) out->param[j] = nd->param[j];
+    return CGAN_OK;
 }
 
 int cgan_graph_producer(const cgan_graph *g, int id)

@@ -1,6 +1,7 @@
 /* The dataset's public accessors (cgan/data.h). */
 #include <stddef.h>
 #include "dataset.h"
+#include "loader.h"
 
 int cgan_dataset_count(const cgan_dataset *ds) { return ds ? ds->n : 0; }
 int cgan_dataset_channels(const cgan_dataset *ds) { return ds ? ds->channels : 0; }
@@ -22,3 +23,10 @@ const char *cgan_dataset_skipped_example(const cgan_dataset *ds, int i)
 }
 
 size_t cgan_dataset_image_size_bytes(const cgan_dataset *ds) { return ds ? cgan_dataset_image_bytes(ds) : 0; }
+int cgan_dataset_streams(const cgan_dataset *ds) { return ds ? cgan_dataset_streamed(ds) : 0; }
+
+cgan_status cgan_loader_create_workers(cgan_ctx *err_ctx, const cgan_dataset *ds, int batch, uint64_t seed,
+                                       unsigned flags, int workers, cgan_loader **out)
+{
+    return cgan_loader_create_full(err_ctx, ds, batch, seed, flags, NULL, 1, workers, out);
+}

@@ -4,6 +4,7 @@
 #include <string.h>
 #include "runtime.h"
 #include "program.h"
+#include "cgan/tools.h"
 
 cgan_range cgan_range_1d(size_t n)
 {
@@ -130,4 +131,32 @@ cgan_status cgan_profile_enable(cgan_ctx *ctx, int on)
 void cgan_profile_reset(cgan_ctx *ctx)
 {
     ctx->prof_count = 0;
+}
+
+/* The public calls (cgan/tools.h). */
+cgan_status cgan_kernel_profile(cgan_ctx *ctx, int on)
+{
+    if (!ctx) return CGAN_E_INVALID;
+    return cgan_profile_enable(ctx, on != 0);
+}
+
+void cgan_kernel_profile_reset(cgan_ctx *ctx)
+{
+    if (ctx) cgan_profile_reset(ctx);
+}
+
+int cgan_kernel_profile_count(const cgan_ctx *ctx)
+{
+    return ctx ? ctx->prof_count : 0;
+}
+
+cgan_status cgan_kernel_profile_get(const cgan_ctx *ctx, int i, const char **name, unsigned *calls,
+                                    double *ms)
+{
+    if (!ctx || i < 0 || i >= ctx->prof_count) return CGAN_E_INVALID;
+    const cgan_prof_entry *e = &ctx->prof[i];
+    if (name) *name = e->name;
+    if (calls) *calls = e->count;
+    if (ms) *ms = e->total_ms;
+    return CGAN_OK;
 }

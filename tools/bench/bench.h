@@ -1,12 +1,13 @@
-/* cgan-bench: shared helpers of the benchmark subcommands. */
+/* cgan-bench: shared helpers of the benchmark subcommands. cgan-bench is a user of libcgan
+ * like any other: the public headers only (cgan/tools.h for GEMM, tuning and profiling;
+ * cgan/cgan_cl.h for its own timing markers on the context's queue). */
 #ifndef CGAN_BENCH_H
 #define CGAN_BENCH_H
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include "cgan/cgan.h"
-#include "runtime/runtime.h"
-#include "blas/tune.h"
-#include "gan/trainer.h"
+#include "cgan/cgan_cl.h"
 
 typedef struct bench_opts {
     const char *device;
@@ -31,6 +32,19 @@ typedef struct bench_opts {
     int workers;        /* loader: decoding threads, 0 = automatic */
 } bench_opts;
 
+/* ---- errors: the library's are on the context, cgan-bench's own are kept here --------- */
+/* Record cgan-bench's own error (the context's message is cleared: this one is newer). */
+cgan_status bench_fail(cgan_ctx *ctx, cgan_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The last error: the library's on ctx, else cgan-bench's own. */
+const char *bench_error(cgan_ctx *ctx);
+void bench_clear_error(cgan_ctx *ctx);
+#define BENCH_TRY(expr)                          \
+    do {                                         \
+        cgan_status bench_st_ = (expr);          \
+        if (bench_st_ != CGAN_OK) return bench_st_; \
+    } while (0)
+
 double bench_now_ms(void);
 int bench_cmp_double(const void *a, const void *b);
 double bench_median(double *v, int n);
@@ -51,6 +65,8 @@ typedef struct bench_clock {
     cl_event start;
     double t0;
 } bench_clock;
+/* Waits for everything enqueued on ctx's queue. */
+cgan_status bench_finish(cgan_ctx *ctx);
 /* Drains the queue, then marks the start (a profiling marker and the host clock). */
 cgan_status bench_clock_start(cgan_ctx *ctx, bench_clock *c);
 /* Marks the end, drains the queue: *host_ms by the host clock, *event_ms between the two
@@ -63,7 +79,7 @@ cgan_status bench_time(cgan_ctx *ctx, bench_fn fn, void *user, int warmup, int r
 
 /* ---- bench_shapes.c: the GEMM shapes the training steps issue, plus squares ------------- */
 typedef struct bench_shape {
-    cgan_tune_shape s;
+    cgan_gemm_shape s;
     float alpha, beta;    /* of the first call seen */
     int calls;            /* per training step */
     char origin[16];      /* "seed32", "dcgan64", "square" */
@@ -73,12 +89,17 @@ cgan_status bench_model_shapes(cgan_ctx *ctx, const bench_opts *o, bench_shape *
 /* Appends square NN shapes from a list "256,512"; "none" adds none. */
 cgan_status bench_square_shapes(cgan_ctx *ctx, const char *list, bench_shape **v, int *n);
 void bench_shape_label(const bench_shape *s, char *out, size_t n);
+/* "NT m=.. n=.. k=.. batch=.. lda=.. ldb=.. ldc=.. strides=a/b/c" */
+void bench_shape_str(const cgan_gemm_shape *s, char *out, size_t n);
+int bench_shape_eq(const cgan_gemm_shape *a, const cgan_gemm_shape *b);
 double bench_shape_flop(const bench_shape *s);
 json_t *bench_shape_json(const bench_shape *s);
 
 /* ---- bench_ref.c: operands on the device and the host double reference ------------------ */
 typedef struct bench_operands {
-    cgan_gemm_args g;          /* the device buffers at offset 0 */
+    cgan_gemm_shape g;         /* the shape, on the tensors below from their start */
+    float alpha, beta;
+    cgan_tensor *ta, *tb, *tc; /* A, B and C on the device (flat) */
     float *a, *b, *c0;         /* host copies (c0: C before the call, random) */
     size_t na, nb, nc;         /* floats per buffer */
     float *ref;                /* reference of C (batch x m x n), rows not checked are NaN */
@@ -95,11 +116,12 @@ cgan_status bench_operands_reset(cgan_ctx *ctx, bench_operands *op);
 size_t bench_check(const bench_operands *op, const float *c, double *worst);
 /* Perturb one element of c well beyond tolerance (--inject-error). */
 void bench_corrupt(const bench_operands *op, float *c);
-/* Run `run` once from c0, read C back and check it; *ok 1 when it matches. Corrupts the
+/* Enqueue the GEMM of op with a choice (cgan/tools.h; NULL: the default, tuned). */
+cgan_status bench_gemm_call(cgan_ctx *ctx, const bench_operands *op, const char *choice);
+/* Run it once from c0, read C back and check it; *ok 1 when it matches. Corrupts the
  * result first when `corrupt`. */
-typedef cgan_status (*bench_gemm_fn)(cgan_ctx *ctx, const cgan_gemm_args *g, void *user);
-cgan_status bench_verify(cgan_ctx *ctx, bench_operands *op, bench_gemm_fn run, void *user,
-                         int corrupt, int *ok, double *worst);
+cgan_status bench_verify(cgan_ctx *ctx, bench_operands *op, const char *choice, int corrupt,
+                         int *ok, double *worst);
 /* The host BLAS (OpenBLAS cblas_sgemm, batches as a loop); 0 when not built with it. */
 int bench_host_blas(void);
 const char *bench_host_blas_version(void);
@@ -123,8 +145,7 @@ int bench_tune(cgan_ctx *ctx, const bench_opts *o);
 int bench_count_preload(char **argv);
 int bench_count(cgan_ctx *ctx, const bench_opts *o, int generate);
 /* ---- bench_work.c: a training step's flops and least bytes, from the graphs' shapes ---- */
-struct cgan_trainer;
-void bench_step_work(struct cgan_trainer *t, double *flops, double *bytes);
+void bench_step_work(cgan_trainer *t, double *flops, double *bytes);
 /* ---- bench_modelcheck.c: the tuned table on whole training steps and generation --------- */
 /* Times one training step plus one generation batch of each selected model at --batch, in
  * alternating rounds with the tuning table off and on (re-read from its file); medians of
@@ -135,7 +156,7 @@ cgan_status bench_model_check(cgan_ctx *ctx, const bench_opts *o, double *defaul
 /* ---- bench_clblast.c: CLBlast parameter sets the tuner tries ---------------------------- */
 /* Configuration i (Xgemm and XgemmDirect together), 0 <= i < bench_clblast_configs(). */
 int bench_clblast_configs(void);
-void bench_clblast_config(int i, cgan_tune_override ov[2]);
+void bench_clblast_config(int i, cgan_clblast_params ov[2]);
 /* "Xgemm MWG=64 NWG=64 ... | XgemmDirect WGD=32 ..." */
-void bench_clblast_config_str(const cgan_tune_override ov[2], char *out, size_t n);
+void bench_clblast_config_str(const cgan_clblast_params ov[2], char *out, size_t n);
 #endif

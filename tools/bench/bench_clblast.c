@@ -39,7 +39,7 @@ int bench_clblast_configs(void)
     return (int)(sizeof xgemm_sets / sizeof xgemm_sets[0]);
 }
 
-static void fill(cgan_tune_override *ov, const char *kernel, const char *const *names,
+static void fill(cgan_clblast_params *ov, const char *kernel, const char *const *names,
                  const size_t *values, int n)
 {
     memset(ov, 0, sizeof *ov);
@@ -51,13 +51,13 @@ static void fill(cgan_tune_override *ov, const char *kernel, const char *const *
     }
 }
 
-void bench_clblast_config(int i, cgan_tune_override ov[2])
+void bench_clblast_config(int i, cgan_clblast_params ov[2])
 {
     fill(&ov[0], "Xgemm", xgemm_names, xgemm_sets[i], 16);
     fill(&ov[1], "XgemmDirect", direct_names, direct_sets[i], 10);
 }
 
-void bench_clblast_config_str(const cgan_tune_override ov[2], char *out, size_t n)
+void bench_clblast_config_str(const cgan_clblast_params ov[2], char *out, size_t n)
 {
     size_t used = 0;
     out[0] = '\0';

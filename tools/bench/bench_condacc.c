@@ -2,15 +2,50 @@
  * without a trained classifier: each generated image is assigned to the nearest class
  * mean of the real data (L2 in pixel space); the score is the fraction assigned to the
  * class that was asked for. The same nearest-mean rule applied to real held-out images
- * gives the ceiling this proxy can reach. */
+ * gives the ceiling this proxy can reach. The held-out images are read in file order: the
+ * first half gives the class means, the second the ceiling. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "bench.h"
-#include "core/rng.h"
-#include "data/dataset.h"
-#include "gan/checkpoint.h"
-#include "gan/generate.h"
-#include "gan/sampler.h"
+
+/* Images [from, to) of ds in file order, one at a time, as floats in [-1, 1], to fn. */
+typedef void (*image_fn)(void *user, const float *img, int label);
+static cgan_status each_image(cgan_ctx *ctx, const cgan_dataset *ds, size_t px, int from, int to,
+                              image_fn fn, void *user)
+{
+    uint8_t *p = malloc(px);
+    float *img = malloc(px * sizeof *img);
+    cgan_status st = p && img ? CGAN_OK : bench_fail(ctx, CGAN_E_NOMEM, "condacc: out of memory");
+    for (int i = from; st == CGAN_OK && i < to; i++) {
+        st = cgan_dataset_read(ctx, ds, i, p);
+        for (size_t j = 0; st == CGAN_OK && j < px; j++) img[j] = p[j] / 127.5f - 1.0f;
+        if (st == CGAN_OK) fn(user, img, cgan_dataset_label(ds, i));
+    }
+    free(p);
+    free(img);
+    return st;
+}
+
+typedef struct class_means { double *means; int *count; size_t px; } class_means;
+
+static void add_to_mean(void *user, const float *img, int label)
+{
+    class_means *m = user;
+    for (size_t j = 0; j < m->px; j++) m->means[(size_t)label * m->px + j] += img[j];
+    m->count[label]++;
+}
+
+typedef struct ceiling { const double *means; int k; size_t px; int ok, n; } ceiling;
+
+static int nearest(const double *means, int k, const float *img, size_t px);
+
+static void judge(void *user, const float *img, int label)
+{
+    ceiling *c = user;
+    c->ok += nearest(c->means, c->k, img, c->px) == label;
+    c->n++;
+}
 
 static int nearest(const double *means, int k, const float *img, size_t px)
 {
@@ -36,14 +71,13 @@ int bench_condacc(cgan_ctx *ctx, const bench_opts *o, const char *arg, const cha
     cgan_sampler *s = NULL;
     double *means = NULL;
     float *z = NULL, *y = NULL, *img = NULL;
-    uint8_t *p = NULL;
     int *count = NULL;
     cgan_train_cfg cfg;
     if (cgan_gen_resolve(ctx, arg, &ckpt) || cgan_st_open(ctx, ckpt, &f) ||
         cgan_checkpoint_config(ctx, f, &cfg))
         goto done;
     const int K = cfg.model.num_classes, S = cfg.model.size, C = cfg.model.nc;
-    if (K < 2) { cgan_error(ctx, CGAN_E_INVALID, "%s: the model is not conditional", ckpt); goto done; }
+    if (K < 2) { bench_fail(ctx, CGAN_E_INVALID, "%s: the model is not conditional", ckpt); goto done; }
     cgan_data_opts dopts;
     cgan_data_opts_default(&dopts);
     dopts.size = S;
@@ -51,31 +85,24 @@ int bench_condacc(cgan_ctx *ctx, const bench_opts *o, const char *arg, const cha
     dopts.split = "test";
     if (cgan_dataset_open(ctx, data, &dopts, &ds)) {
         dopts.split = NULL; /* image folders have no split */
-        cgan_clear_error(ctx);
+        bench_clear_error(ctx);
         if (cgan_dataset_open(ctx, data, &dopts, &ds)) goto done;
     }
-    if (ds->num_classes != K) { cgan_error(ctx, CGAN_E_SHAPE, "data has %d classes, the model %d", ds->num_classes, K); goto done; }
+    if (cgan_dataset_num_classes(ds) != K) { bench_fail(ctx, CGAN_E_SHAPE, "data has %d classes, the model %d", cgan_dataset_num_classes(ds), K); goto done; }
     const size_t px = (size_t)C * S * S;
     means = calloc((size_t)K * px, sizeof *means);
     count = calloc((size_t)K, sizeof *count);
     img = malloc(px * (size_t)(per_class > 64 ? 64 : per_class) * sizeof *img);
-    p = malloc(px); /* one real image, read from memory or decoded from its file */
-    if (!means || !count || !img || !p) goto done;
+    if (!means || !count || !img) goto done;
     /* class means from the first half of the held-out images, ceiling from the second */
-    int half = ds->n / 2;
-    for (int i = 0; i < half; i++) {
-        if (cgan_dataset_read(ctx, ds, i, p)) goto done;
-        for (size_t j = 0; j < px; j++) means[(size_t)ds->labels[i] * px + j] += p[j] / 127.5 - 1.0;
-        count[ds->labels[i]]++;
-    }
+    const int n_real = cgan_dataset_count(ds), half = n_real / 2;
+    class_means cm = { means, count, px };
+    if (each_image(ctx, ds, px, 0, half, add_to_mean, &cm)) goto done;
     for (int c = 0; c < K; c++)
         for (size_t j = 0; j < px; j++) means[(size_t)c * px + j] /= count[c] ? count[c] : 1;
-    int real_ok = 0;
-    for (int i = half; i < ds->n; i++) {
-        if (cgan_dataset_read(ctx, ds, i, p)) goto done;
-        for (size_t j = 0; j < px; j++) img[j] = p[j] / 127.5f - 1.0f;
-        real_ok += nearest(means, K, img, px) == ds->labels[i];
-    }
+    ceiling ceil_run = { means, K, px, 0, 0 };
+    if (each_image(ctx, ds, px, half, n_real, judge, &ceil_run)) goto done;
+    int real_ok = ceil_run.ok;
     int batch = per_class > 64 ? 64 : per_class;
     if (cgan_sampler_create(ctx, &cfg.model, batch, &s) || cgan_sampler_from_checkpoint(s, f, 1)) goto done;
     z = malloc((size_t)batch * cfg.model.nz * sizeof *z);
@@ -94,7 +121,7 @@ int bench_condacc(cgan_ctx *ctx, const bench_opts *o, const char *arg, const cha
                 total++;
             }
         }
-    double gen = (double)ok / total, real = (double)real_ok / (ds->n - half);
+    double gen = (double)ok / total, real = (double)real_ok / (n_real - half);
     if (o->json)
         bench_emit(ctx, json_pack("{s:s,s:s,s:s,s:s?,s:f,s:f,s:i}", "bench", "condacc", "checkpoint",
                                   ckpt, "cond", cgan_cond_name(cfg.model.cond), "step",
@@ -106,11 +133,11 @@ int bench_condacc(cgan_ctx *ctx, const bench_opts *o, const char *arg, const cha
                ckpt, cgan_cond_name(cfg.model.cond), cgan_st_meta(f, "step"), 100 * gen, 100 * real, 100.0 / K);
     rc = 0;
 done:
-    if (rc) fprintf(stderr, "cgan-bench condacc: %s\n", cgan_last_error(ctx));
+    if (rc) fprintf(stderr, "cgan-bench condacc: %s\n", bench_error(ctx));
     cgan_sampler_destroy(s);
     cgan_dataset_destroy(ds);
     cgan_st_close(f);
-    free(means); free(count); free(img); free(z); free(y); free(p);
+    free(means); free(count); free(img); free(z); free(y);
     free(ckpt);
     return rc;
 }

@@ -11,9 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 #include "bench.h"
-#include "core/rng.h"
-#include "gan/sampler.h"
-#include "gan/trainer.h"
 #include "../clcount/clcount.h"
 
 #ifndef CGAN_PKGLIBDIR
@@ -283,7 +280,7 @@ static int count_one(cgan_ctx *ctx, const bench_opts *o, cgan_arch arch, int gen
     cgan_sampler *s = NULL;
     int rc = 1;
     if (!x || !y || !z || !rows || !row_steps || !r.step || !r.logged) {
-        cgan_error(ctx, CGAN_E_NOMEM, "out of memory");
+        bench_fail(ctx, CGAN_E_NOMEM, "out of memory");
         goto done;
     }
     cgan_rng rng;
@@ -311,7 +308,7 @@ static int count_one(cgan_ctx *ctx, const bench_opts *o, cgan_arch arch, int gen
     report(ctx, o, &cfg, &r, generate, t);
     rc = 0;
 done:
-    if (rc) fprintf(stderr, "cgan-bench: %s\n", cgan_last_error(ctx));
+    if (rc) fprintf(stderr, "cgan-bench: %s\n", bench_error(ctx));
     cgan_trainer_destroy(t);
     cgan_sampler_destroy(s);
     free(x); free(y); free(z); free(rows); free(row_steps); free(r.step); free(r.logged);

@@ -14,26 +14,18 @@ static const char *const pname[P_COUNT] = { "own", "clblast", "tuned", "openblas
 typedef struct result {
     int present, ok;
     double host_ms, event_ms, worst;
-    char route[CGAN_TUNE_CHOICE_MAX + 8];
+    char route[CGAN_GEMM_CHOICE_MAX + 8];
 } result;
 
-typedef struct timed_call { bench_operands *op; bench_gemm_fn run; void *user; } timed_call;
+/* The GEMM choice (cgan/tools.h) of each device provider: NULL, the default, is "tuned". */
+static const char *const pchoice[P_COUNT] = { "own", "clblast", NULL, NULL };
 
-static cgan_status run_provider(cgan_ctx *ctx, const cgan_gemm_args *g, void *user)
-{
-    return ((const cgan_gemm_provider *)user)->gemm(ctx, g);
-}
-
-static cgan_status run_tuned(cgan_ctx *ctx, const cgan_gemm_args *g, void *user)
-{
-    (void)user;
-    return cgan_gemm(ctx, g);
-}
+typedef struct timed_call { bench_operands *op; const char *choice; } timed_call;
 
 static cgan_status call_once(cgan_ctx *ctx, void *user)
 {
     timed_call *t = user;
-    return t->run(ctx, &t->op->g, t->user);
+    return bench_gemm_call(ctx, t->op, t->choice);
 }
 
 static int injected(const bench_opts *o, int p)
@@ -44,12 +36,10 @@ static int injected(const bench_opts *o, int p)
 static cgan_status measure_device(cgan_ctx *ctx, const bench_opts *o, bench_operands *op, int p,
                                   result *r)
 {
-    timed_call t = { op, p == P_TUNED ? run_tuned : run_provider,
-                     p == P_OWN ? (void *)cgan_gemm_provider_own()
-                                : (void *)cgan_gemm_provider_clblast() };
+    timed_call t = { op, pchoice[p] };
     /* the first call builds kernels: it is the check run, outside the timing */
-    CGAN_TRY(bench_verify(ctx, op, t.run, t.user, injected(o, p), &r->ok, &r->worst));
-    CGAN_TRY(bench_time(ctx, call_once, &t, o->warmup, o->repeat, &r->host_ms, &r->event_ms));
+    BENCH_TRY(bench_verify(ctx, op, t.choice, injected(o, p), &r->ok, &r->worst));
+    BENCH_TRY(bench_time(ctx, call_once, &t, o->warmup, o->repeat, &r->host_ms, &r->event_ms));
     r->present = 1;
     return CGAN_OK;
 }
@@ -61,7 +51,7 @@ static cgan_status measure_host(cgan_ctx *ctx, const bench_opts *o, bench_operan
     if (!c || !ms) {
         free(c);
         free(ms);
-        return cgan_error(ctx, CGAN_E_NOMEM, "gemm bench: out of memory");
+        return bench_fail(ctx, CGAN_E_NOMEM, "gemm bench: out of memory");
     }
     bench_host_sgemm(op, c); /* warm-up and check */
     if (injected(o, P_HOST)) bench_corrupt(op, c);
@@ -134,14 +124,12 @@ static json_t *row_json(const bench_shape *s, const result *r, int *fails)
  * here without applying its CLBlast overrides, which would change the clblast column. */
 static int have_table(cgan_ctx *ctx, char *warn, size_t wn)
 {
-    cgan_tune_table t;
-    char saved[CGAN_ERRMSG_MAX];
-    memcpy(saved, ctx->err, sizeof saved);
-    cgan_status st = cgan_gemm_tuning_applies(ctx) ? cgan_tune_load(ctx, &t) : CGAN_E_NOT_FOUND;
-    if (st != CGAN_OK && st != CGAN_E_NOT_FOUND) snprintf(warn, wn, "%s", ctx->err);
-    memcpy(ctx->err, saved, sizeof saved);
-    int n = st == CGAN_OK ? t.n : 0;
-    if (st == CGAN_OK) cgan_tune_table_free(&t);
+    cgan_tuning *t = NULL;
+    cgan_status st = cgan_tuning_applies(ctx) ? cgan_tuning_load(ctx, &t) : CGAN_E_NOT_FOUND;
+    if (st != CGAN_OK && st != CGAN_E_NOT_FOUND) snprintf(warn, wn, "%s", bench_error(ctx));
+    if (st != CGAN_OK) bench_clear_error(ctx); /* not this command's error */
+    int n = cgan_tuning_count(t);
+    cgan_tuning_destroy(t);
     return n > 0;
 }
 
@@ -151,11 +139,11 @@ static cgan_status measure(cgan_ctx *ctx, const bench_opts *o, const bench_shape
                            int tuned_pass, result *r)
 {
     bench_operands op;
-    CGAN_TRY(bench_operands_create(ctx, s, seed, &op));
+    BENCH_TRY(bench_operands_create(ctx, s, seed, &op));
     cgan_status st = CGAN_OK;
     if (tuned_pass) {
-        snprintf(r[P_TUNED].route, sizeof r[P_TUNED].route, "%s", cgan_gemm_route(ctx, &op.g));
-        st = measure_device(ctx, o, &op, P_TUNED, &r[P_TUNED]);
+        st = cgan_gemm_default_route(ctx, &op.g, r[P_TUNED].route, sizeof r[P_TUNED].route);
+        if (st == CGAN_OK) st = measure_device(ctx, o, &op, P_TUNED, &r[P_TUNED]);
     } else {
         st = measure_device(ctx, o, &op, P_OWN, &r[P_OWN]);
         if (st == CGAN_OK) st = measure_device(ctx, o, &op, P_CLBLAST, &r[P_CLBLAST]);
@@ -211,7 +199,7 @@ static void list_shapes(cgan_ctx *ctx, const bench_opts *o, const bench_shape *v
     for (int i = 0; i < n; i++) {
         char label[96], full[256];
         bench_shape_label(&v[i], label, sizeof label);
-        cgan_tune_shape_str(&v[i].s, full, sizeof full);
+        bench_shape_str(&v[i].s, full, sizeof full);
         if (o->json)
             bench_emit(ctx, json_pack("{s:s,s:o}", "bench", "gemm-shape", "shape",
                                       bench_shape_json(&v[i])));
@@ -232,7 +220,7 @@ int bench_gemm(cgan_ctx *ctx, const bench_opts *o)
         rc = 0;
         goto done;
     }
-    char warn[CGAN_ERRMSG_MAX] = "";
+    char warn[8192] = "";
     int tuned = have_table(ctx, warn, sizeof warn);
     if (warn[0]) fprintf(stderr, "cgan-bench gemm: warning: %s\n", warn);
     res = calloc((size_t)n * P_COUNT, sizeof *res);
@@ -272,7 +260,7 @@ int bench_gemm(cgan_ctx *ctx, const bench_opts *o)
         printf("%d wrong GEMM result(s) against the double reference\n", fails);
     rc = fails ? 1 : 0;
 done:
-    if (rc && !fails) fprintf(stderr, "cgan-bench gemm: %s\n", cgan_last_error(ctx));
+    if (rc && !fails) fprintf(stderr, "cgan-bench gemm: %s\n", bench_error(ctx));
     free(v);
     free(res);
     return rc;

@@ -21,7 +21,10 @@ json_t *bench_meta(cgan_ctx *ctx)
     time_t now = time(NULL);
     struct tm tmv;
     if (gmtime_r(&now, &tmv)) strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tmv);
-    if (clGetPlatformInfo(ctx->platform, CL_PLATFORM_VERSION, sizeof plat, plat, NULL) != CL_SUCCESS)
+    cl_platform_id platform = NULL;
+    if (clGetDeviceInfo(cgan_ctx_cl_device(ctx), CL_DEVICE_PLATFORM, sizeof platform, &platform,
+                        NULL) != CL_SUCCESS ||
+        clGetPlatformInfo(platform, CL_PLATFORM_VERSION, sizeof plat, plat, NULL) != CL_SUCCESS)
         plat[0] = '\0';
     plat[sizeof plat - 1] = '\0';
     json_t *m = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:s,s:s,s:s}",

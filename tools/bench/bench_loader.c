@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <sys/resource.h>
 #include "bench.h"
-#include "data/dataset.h"
-#include "data/loader.h"
 
 static double peak_rss_mib(void)
 {
@@ -34,19 +32,20 @@ int bench_loader(const bench_opts *o)
     double t0 = bench_now_ms();
     if (cgan_dataset_open(ctx, o->data, &dopts, &ds)) goto done;
     double open_ms = bench_now_ms() - t0;
-    if (o->batch > ds->n) {
-        cgan_error(ctx, CGAN_E_INVALID, "--batch %d is larger than the data set (%d images)", o->batch, ds->n);
+    const int n = cgan_dataset_count(ds), skipped = cgan_dataset_skipped(ds), S = cgan_dataset_size(ds);
+    if (o->batch > n) {
+        bench_fail(ctx, CGAN_E_INVALID, "--batch %d is larger than the data set (%d images)", o->batch, n);
         goto done;
     }
-    size_t isz = cgan_dataset_image_bytes(ds);
+    size_t isz = cgan_dataset_image_size_bytes(ds);
     img = malloc((size_t)o->batch * isz * sizeof *img);
     lab = malloc((size_t)o->batch * sizeof *lab);
     if (!img || !lab) {
-        cgan_error(ctx, CGAN_E_NOMEM, "out of memory");
+        bench_fail(ctx, CGAN_E_NOMEM, "out of memory");
         goto done;
     }
     t0 = bench_now_ms();
-    if (cgan_loader_create_full(ctx, ds, o->batch, 1, CGAN_AUG_FLIP, NULL, 1, o->workers, &l)) goto done;
+    if (cgan_loader_create_workers(ctx, ds, o->batch, 1, CGAN_AUG_FLIP, o->workers, &l)) goto done;
     double first_ms = 0;
     for (int k = 0; k < o->batches; k++) {
         if (cgan_loader_next(l, img, lab, NULL)) goto done;
@@ -55,28 +54,28 @@ int bench_loader(const bench_opts *o)
     double ms = bench_now_ms() - t0;
     const char *example = NULL;
     int failed = cgan_loader_skipped(l, &example);
-    int streamed = cgan_dataset_streamed(ds), workers = cgan_loader_workers(l);
+    int streamed = cgan_dataset_streams(ds), workers = cgan_loader_workers(l);
     double images = (double)o->batches * o->batch, ips = images / (ms / 1e3);
     double rss = peak_rss_mib();
     if (o->json) {
         json_t *r = json_pack("{s:s, s:s, s:b, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:f, s:i, s:i}",
-                              "bench", "loader", "data", ds->source, "streamed", streamed, "images_in_set", ds->n,
-                              "channels", ds->channels, "size", ds->size, "batch", o->batch, "batches", o->batches,
+                              "bench", "loader", "data", cgan_dataset_source(ds), "streamed", streamed, "images_in_set", n,
+                              "channels", cgan_dataset_channels(ds), "size", S, "batch", o->batch, "batches", o->batches,
                               "workers", workers, "open_ms", open_ms, "first_batch_ms", first_ms, "img_per_s", ips,
-                              "peak_rss_mib", rss, "skipped_at_open", ds->skipped, "failed_in_batches", failed);
+                              "peak_rss_mib", rss, "skipped_at_open", skipped, "failed_in_batches", failed);
         char *text = r ? json_dumps(r, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6)) : NULL;
         if (text) printf("%s\n", text);
         free(text);
         json_decref(r);
     } else {
-        printf("data: %s: %d images, %dx%dx%d, %s; %d skipped at open\n", ds->source, ds->n, ds->channels, ds->size,
-               ds->size, streamed ? "streamed from disk" : "decoded in memory (--cache-decoded)", ds->skipped);
+        printf("data: %s: %d images, %dx%dx%d, %s; %d skipped at open\n", cgan_dataset_source(ds), n, cgan_dataset_channels(ds), S,
+               S, streamed ? "streamed from disk" : "decoded in memory (--cache-decoded)", skipped);
         if (streamed)
-            printf("open: %.2f s (headers of %d files: %.0f files/s)\n", open_ms / 1e3, ds->n + ds->skipped,
-                   (ds->n + ds->skipped) / (open_ms / 1e3));
+            printf("open: %.2f s (headers of %d files: %.0f files/s)\n", open_ms / 1e3, n + skipped,
+                   (n + skipped) / (open_ms / 1e3));
         else
-            printf("open: %.2f s (decoded %d files: %.0f img/s, all CPUs)\n", open_ms / 1e3, ds->n + ds->skipped,
-                   (ds->n + ds->skipped) / (open_ms / 1e3));
+            printf("open: %.2f s (decoded %d files: %.0f img/s, all CPUs)\n", open_ms / 1e3, n + skipped,
+                   (n + skipped) / (open_ms / 1e3));
         printf("loader: %d batches of %d with flips, %d worker thread%s, first batch after %.1f ms\n", o->batches,
                o->batch, workers, workers == 1 ? "" : "s", first_ms);
         printf("%s: %.0f img/s (%.0f images in %.2f s)\n", streamed ? "decoded" : "served from memory", ips, images,
@@ -86,7 +85,7 @@ int bench_loader(const bench_opts *o)
     }
     rc = 0;
 done:
-    if (rc) fprintf(stderr, "cgan-bench loader: %s\n", cgan_last_error(ctx));
+    if (rc) fprintf(stderr, "cgan-bench loader: %s\n", bench_error(ctx));
     cgan_loader_destroy(l);
     cgan_dataset_destroy(ds);
     free(img);

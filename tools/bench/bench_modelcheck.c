@@ -7,9 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "bench.h"
-#include "core/rng.h"
-#include "gan/sampler.h"
-#include "gan/trainer.h"
 
 #define ROUNDS 3
 
@@ -38,14 +35,14 @@ static cgan_status run_init(cgan_ctx *ctx, cgan_arch arch, int batch, model_run 
     r->x = malloc(img * sizeof *r->x);
     r->y = malloc((size_t)batch * sizeof *r->y);
     r->z = malloc((size_t)batch * cfg.model.nz * sizeof *r->z);
-    if (!r->x || !r->y || !r->z) return cgan_error(ctx, CGAN_E_NOMEM, "tune: out of memory");
+    if (!r->x || !r->y || !r->z) return bench_fail(ctx, CGAN_E_NOMEM, "tune: out of memory");
     cgan_rng g;
     cgan_rng_init(&g, 11, 3);
     cgan_rng_fill_uniform(&g, r->x, img, -1, 1);
     cgan_rng_fill_normal(&g, r->z, (size_t)batch * cfg.model.nz, 0, 1);
     r->labelled = cfg.model.num_classes > 0;
     for (int i = 0; i < batch; i++) r->y[i] = (float)(r->labelled ? i % cfg.model.num_classes : 0);
-    CGAN_TRY(cgan_trainer_create(ctx, &cfg, &r->t));
+    BENCH_TRY(cgan_trainer_create(ctx, &cfg, &r->t));
     return cgan_sampler_create(ctx, &cfg.model, batch, &r->s);
 }
 
@@ -54,14 +51,14 @@ static cgan_status run_once(cgan_ctx *ctx, model_run *r, double *ms)
 {
     bench_clock c;
     double h, e;
-    CGAN_TRY(bench_clock_start(ctx, &c));
+    BENCH_TRY(bench_clock_start(ctx, &c));
     cgan_status st = cgan_trainer_step(r->t, r->x, r->labelled ? r->y : NULL);
     if (st == CGAN_OK) st = cgan_sampler_run(r->s, r->z, r->labelled ? r->y : NULL, r->x);
     if (st != CGAN_OK) {
         clReleaseEvent(c.start);
         return st;
     }
-    CGAN_TRY(bench_clock_stop(ctx, &c, &h, &e));
+    BENCH_TRY(bench_clock_stop(ctx, &c, &h, &e));
     *ms = h;
     return CGAN_OK;
 }
@@ -69,8 +66,7 @@ static cgan_status run_once(cgan_ctx *ctx, model_run *r, double *ms)
 /* The table on (tuned) or off, read again from its file. */
 static void use_table(cgan_ctx *ctx, int tuned)
 {
-    ctx->profile.tune = tuned;
-    cgan_gemm_tune_reload(ctx);
+    cgan_tuning_use(ctx, tuned);
 }
 
 cgan_status bench_model_check(cgan_ctx *ctx, const bench_opts *o, double *default_ms,

@@ -3,29 +3,43 @@
 #include <stdlib.h>
 #include <string.h>
 #include "bench.h"
-#include "core/exec.h"
-#include "gan/models.h"
 
 typedef struct row { char name[64]; double fwd, bwd; } row;
 
+/* One kernel's launch timing (cgan_kernel_profile_get). */
+typedef struct kern { const char *name; unsigned calls; double ms; } kern;
+
 static int by_time(const void *a, const void *b)
 {
-    double x = ((const cgan_prof_entry *)a)->total_ms, y = ((const cgan_prof_entry *)b)->total_ms;
+    double x = ((const kern *)a)->ms, y = ((const kern *)b)->ms;
     return (x < y) - (x > y);
 }
 
-/* The kernels of the timed passes by device time, per pass (sorted in place). */
+/* The kernels timed so far, in the profile's order; *n of them (NULL when out of memory). */
+static kern *kernels_of(cgan_ctx *ctx, int *n)
+{
+    *n = cgan_kernel_profile_count(ctx);
+    kern *v = calloc((size_t)(*n > 0 ? *n : 1), sizeof *v);
+    for (int i = 0; v && i < *n; i++)
+        cgan_kernel_profile_get(ctx, i, &v[i].name, &v[i].calls, &v[i].ms);
+    if (!v) *n = 0;
+    return v;
+}
+
+/* The kernels of the timed passes by device time, per pass. */
 static void print_kernels(cgan_ctx *ctx, int repeat)
 {
     double all = 0;
-    qsort(ctx->prof, (size_t)ctx->prof_count, sizeof *ctx->prof, by_time);
-    for (int i = 0; i < ctx->prof_count; i++) all += ctx->prof[i].total_ms;
+    int n;
+    kern *v = kernels_of(ctx, &n);
+    qsort(v, (size_t)n, sizeof *v, by_time);
+    for (int i = 0; i < n; i++) all += v[i].ms;
     printf("%-20s %10s %10s %7s   (per pass, by kernel)\n", "kernel", "calls", "ms", "share");
-    for (int i = 0; i < ctx->prof_count; i++)
-        printf("%-20s %10.1f %10.3f %6.1f%%\n", ctx->prof[i].name,
-               (double)ctx->prof[i].count / repeat, ctx->prof[i].total_ms / repeat,
-               100 * ctx->prof[i].total_ms / (all > 0 ? all : 1));
+    for (int i = 0; i < n; i++)
+        printf("%-20s %10.1f %10.3f %6.1f%%\n", v[i].name, (double)v[i].calls / repeat,
+               v[i].ms / repeat, 100 * v[i].ms / (all > 0 ? all : 1));
     printf("\n");
+    free(v);
 }
 
 static int run_arch(cgan_ctx *ctx, const bench_opts *o, cgan_arch arch)
@@ -52,9 +66,9 @@ static int run_arch(cgan_ctx *ctx, const bench_opts *o, cgan_arch arch)
     double *host = samples + (size_t)o->repeat * (size_t)nrows * 2, *ev = host + o->repeat;
     for (int rep = 0; rep < o->warmup + o->repeat; rep++) {
         int timed = rep >= o->warmup;
-        if (rep == o->warmup) cgan_profile_reset(ctx);
+        if (rep == o->warmup) cgan_kernel_profile_reset(ctx);
         if (cgan_graph_profile(G.g, timed) || cgan_graph_profile(D.g, timed) ||
-            cgan_profile_enable(ctx, timed))
+            cgan_kernel_profile(ctx, timed))
             goto fail;
         bench_clock clk;
         double h, e;
@@ -78,7 +92,7 @@ static int run_arch(cgan_ctx *ctx, const bench_opts *o, cgan_arch arch)
             cgan_graph_profile_get(g, idx, &f, &b, &fc, &bc);
             samples[((size_t)i * 2) * (size_t)o->repeat + (size_t)k] = f;
             samples[((size_t)i * 2 + 1) * (size_t)o->repeat + (size_t)k] = b;
-            snprintf(rows[i].name, sizeof rows[i].name, "%s", cgan_graph_node(g, idx)->name);
+            snprintf(rows[i].name, sizeof rows[i].name, "%s", cgan_graph_node_name(g, idx));
         }
     }
     double total = 0;
@@ -106,11 +120,14 @@ static int run_arch(cgan_ctx *ctx, const bench_opts *o, cgan_arch arch)
                                                     "fwd_ms", rows[i].fwd, "bwd_ms", rows[i].bwd,
                                                     "share", (rows[i].fwd + rows[i].bwd) /
                                                                  (total > 0 ? total : 1)));
+        int nk;
+        kern *kv = kernels_of(ctx, &nk);
         json_t *kernels = json_array();
-        for (int i = 0; kernels && i < ctx->prof_count; i++)
-            json_array_append_new(kernels, json_pack("{s:s,s:f,s:f}", "name", ctx->prof[i].name,
-                                                     "calls", (double)ctx->prof[i].count / o->repeat,
-                                                     "ms", ctx->prof[i].total_ms / o->repeat));
+        for (int i = 0; kernels && i < nk; i++)
+            json_array_append_new(kernels, json_pack("{s:s,s:f,s:f}", "name", kv[i].name,
+                                                     "calls", (double)kv[i].calls / o->repeat,
+                                                     "ms", kv[i].ms / o->repeat));
+        free(kv);
         bench_emit(ctx, json_pack("{s:s,s:s,s:i,s:i,s:f,s:f,s:f,s:o*,s:o*}", "bench", "ops",
                                   "arch", cgan_arch_name(arch), "batch", o->batch, "repeat",
                                   o->repeat, "total_ms", total, "host_ms", host_ms, "event_ms",
@@ -118,8 +135,8 @@ static int run_arch(cgan_ctx *ctx, const bench_opts *o, cgan_arch arch)
     }
     rc = 0;
 fail:
-    cgan_profile_enable(ctx, 0);
-    if (rc) fprintf(stderr, "cgan-bench ops: %s\n", cgan_last_error(ctx));
+    cgan_kernel_profile(ctx, 0);
+    if (rc) fprintf(stderr, "cgan-bench ops: %s\n", bench_error(ctx));
     free(rows);
     free(samples);
     cgan_graph_destroy(G.g);

@@ -8,12 +8,12 @@
  *   16 u (sqrt(k) + 2) |alpha| |row i of op(A)| |column j of op(B)| + 8 u |beta c0|
  *   + 4 u |reference|   (u = 2^-24),
  * about 16 times the rounding error a float GEMM of random data makes. */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "config.h"
 #include "bench.h"
-#include "core/rng.h"
 #ifdef HAVE_OPENBLAS
 #include <cblas.h>
 #endif
@@ -59,26 +59,26 @@ static size_t extent(size_t rows, size_t cols, size_t ld, size_t stride, size_t 
 /* Element (i, l) of op(A) and (l, j) of op(B) of batch entry bi. */
 static double op_a(const bench_operands *op, size_t bi, size_t i, size_t l)
 {
-    const cgan_gemm_args *g = &op->g;
+    const cgan_gemm_shape *g = &op->g;
     const float *A = op->a + bi * g->a_stride;
-    return g->ta == CGAN_TRANS ? A[l * g->lda + i] : A[i * g->lda + l];
+    return g->ta ? A[l * g->lda + i] : A[i * g->lda + l];
 }
 
 static double op_b(const bench_operands *op, size_t bi, size_t l, size_t j)
 {
-    const cgan_gemm_args *g = &op->g;
+    const cgan_gemm_shape *g = &op->g;
     const float *B = op->b + bi * g->b_stride;
-    return g->tb == CGAN_TRANS ? B[j * g->ldb + l] : B[l * g->ldb + j];
+    return g->tb ? B[j * g->ldb + l] : B[l * g->ldb + j];
 }
 
-static size_t c_index(const cgan_gemm_args *g, size_t bi, size_t i, size_t j)
+static size_t c_index(const cgan_gemm_shape *g, size_t bi, size_t i, size_t j)
 {
     return bi * g->c_stride + i * g->ldc + j;
 }
 
 static void norms(bench_operands *op)
 {
-    const cgan_gemm_args *g = &op->g;
+    const cgan_gemm_shape *g = &op->g;
     for (size_t bi = 0; bi < g->batch; bi++) {
         for (size_t i = 0; i < g->m; i++) {
             double s = 0;
@@ -96,7 +96,7 @@ static void norms(bench_operands *op)
 /* Row i of entry bi by the plain loop. */
 static void ref_row(bench_operands *op, size_t bi, size_t i, double *acc)
 {
-    const cgan_gemm_args *g = &op->g;
+    const cgan_gemm_shape *g = &op->g;
     memset(acc, 0, g->n * sizeof *acc);
     for (size_t l = 0; l < g->k; l++) {
         double av = op_a(op, bi, i, l);
@@ -106,10 +106,10 @@ static void ref_row(bench_operands *op, size_t bi, size_t i, double *acc)
 
 static void store_row(bench_operands *op, size_t bi, size_t i, const double *acc)
 {
-    const cgan_gemm_args *g = &op->g;
+    const cgan_gemm_shape *g = &op->g;
     float *r = op->ref + (bi * g->m + i) * g->n;
     for (size_t j = 0; j < g->n; j++)
-        r[j] = (float)(g->alpha * acc[j] + (double)g->beta * op->c0[c_index(g, bi, i, j)]);
+        r[j] = (float)(op->alpha * acc[j] + (double)op->beta * op->c0[c_index(g, bi, i, j)]);
 }
 
 #ifdef HAVE_OPENBLAS
@@ -117,7 +117,7 @@ static void store_row(bench_operands *op, size_t bi, size_t i, const double *acc
  * the device timings that follow on a CPU device. */
 static int ref_blas(bench_operands *op)
 {
-    const cgan_gemm_args *g = &op->g;
+    const cgan_gemm_shape *g = &op->g;
     int threads = openblas_get_num_threads();
     openblas_set_num_threads(1);
     double *a = malloc(op->na * sizeof *a), *b = malloc(op->nb * sizeof *b);
@@ -126,8 +126,8 @@ static int ref_blas(bench_operands *op)
     for (size_t i = 0; ok && i < op->na; i++) a[i] = op->a[i];
     for (size_t i = 0; ok && i < op->nb; i++) b[i] = op->b[i];
     for (size_t bi = 0; ok && bi < g->batch; bi++) {
-        cblas_dgemm(CblasRowMajor, g->ta == CGAN_TRANS ? CblasTrans : CblasNoTrans,
-                    g->tb == CGAN_TRANS ? CblasTrans : CblasNoTrans, (int)g->m, (int)g->n,
+        cblas_dgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans,
+                    g->tb ? CblasTrans : CblasNoTrans, (int)g->m, (int)g->n,
                     (int)g->k, 1.0, a + bi * g->a_stride, (int)g->lda, b + bi * g->b_stride,
                     (int)g->ldb, 0.0, c, (int)g->n);
         for (size_t i = 0; i < g->m; i++) store_row(op, bi, i, c + i * g->n);
@@ -142,7 +142,7 @@ static int ref_blas(bench_operands *op)
 
 static int reference(bench_operands *op, unsigned seed)
 {
-    const cgan_gemm_args *g = &op->g;
+    const cgan_gemm_shape *g = &op->g;
 #ifdef HAVE_OPENBLAS
     const char *plain = getenv("CGAN_BENCH_PLAIN_REF"); /* tests of the loop on this build */
     if (!plain || !*plain || !strcmp(plain, "0")) return ref_blas(op);
@@ -176,16 +176,16 @@ static int reference(bench_operands *op, unsigned seed)
 
 static double tol_of(const bench_operands *op, size_t bi, size_t i, size_t j, double ref)
 {
-    const cgan_gemm_args *g = &op->g;
-    double t = 16 * U * (sqrt((double)g->k) + 2) * fabs((double)g->alpha) *
+    const cgan_gemm_shape *g = &op->g;
+    double t = 16 * U * (sqrt((double)g->k) + 2) * fabs((double)op->alpha) *
                op->anorm[bi * g->m + i] * op->bnorm[bi * g->n + j];
-    return t + 8 * U * fabs((double)g->beta * op->c0[c_index(g, bi, i, j)]) + 4 * U * fabs(ref) +
+    return t + 8 * U * fabs((double)op->beta * op->c0[c_index(g, bi, i, j)]) + 4 * U * fabs(ref) +
            1e-30;
 }
 
 size_t bench_check(const bench_operands *op, const float *c, double *worst)
 {
-    const cgan_gemm_args *g = &op->g;
+    const cgan_gemm_shape *g = &op->g;
     size_t bad = 0;
     *worst = 0;
     for (size_t bi = 0; bi < g->batch; bi++)
@@ -203,7 +203,7 @@ size_t bench_check(const bench_operands *op, const float *c, double *worst)
 
 void bench_corrupt(const bench_operands *op, float *c)
 {
-    const cgan_gemm_args *g = &op->g; /* the last row of the last entry: always checked */
+    const cgan_gemm_shape *g = &op->g; /* the last row of the last entry: always checked */
     size_t bi = g->batch - 1, i = g->m - 1, j = (g->n * 7) / 11;
     float *r = op->ref + (bi * g->m + i) * g->n;
     c[c_index(g, bi, i, j)] += (float)(1.0 + 100 * tol_of(op, bi, i, j, r[j]));
@@ -213,13 +213,10 @@ cgan_status bench_operands_create(cgan_ctx *ctx, const bench_shape *s, unsigned 
                                   bench_operands *op)
 {
     memset(op, 0, sizeof *op);
-    const cgan_tune_shape *t = &s->s;
-    cgan_gemm_args *g = &op->g;
-    *g = (cgan_gemm_args){ .ta = t->ta ? CGAN_TRANS : CGAN_NO_TRANS,
-                           .tb = t->tb ? CGAN_TRANS : CGAN_NO_TRANS, .m = t->m, .n = t->n,
-                           .k = t->k, .alpha = s->alpha, .beta = s->beta, .lda = t->lda,
-                           .a_stride = t->a_stride, .ldb = t->ldb, .b_stride = t->b_stride,
-                           .ldc = t->ldc, .c_stride = t->c_stride, .batch = t->batch };
+    const cgan_gemm_shape *t = &s->s;
+    op->g = *t;
+    op->alpha = s->alpha;
+    op->beta = s->beta;
     op->na = extent(t->ta ? t->k : t->m, t->ta ? t->m : t->k, t->lda, t->a_stride, t->batch);
     op->nb = extent(t->tb ? t->n : t->k, t->tb ? t->k : t->n, t->ldb, t->b_stride, t->batch);
     op->nc = extent(t->m, t->n, t->ldc, t->c_stride, t->batch);
@@ -239,25 +236,30 @@ cgan_status bench_operands_create(cgan_ctx *ctx, const bench_shape *s, unsigned 
     for (size_t i = 0; i < nref; i++) op->ref[i] = NAN;
     norms(op);
     if (!reference(op, seed)) goto nomem;
-    cgan_status st = cgan_buffer_create(ctx, op->na * 4, "gemm bench A", &g->a);
-    if (st == CGAN_OK) st = cgan_buffer_create(ctx, op->nb * 4, "gemm bench B", &g->b);
-    if (st == CGAN_OK) st = cgan_buffer_create(ctx, op->nc * 4, "gemm bench C", &g->c);
-    if (st == CGAN_OK) st = cgan_buffer_write(ctx, g->a, 0, op->na * 4, op->a);
-    if (st == CGAN_OK) st = cgan_buffer_write(ctx, g->b, 0, op->nb * 4, op->b);
+    if (op->na > INT_MAX || op->nb > INT_MAX || op->nc > INT_MAX) {
+        bench_operands_destroy(op);
+        return bench_fail(ctx, CGAN_E_SHAPE, "gemm bench: %zux%zux%zu batch %zu: an operand "
+                          "over %d floats", t->m, t->n, t->k, t->batch, INT_MAX);
+    }
+    cgan_status st = cgan_tensor_create(ctx, cgan_shape4((int)op->na, 1, 1, 1), &op->ta);
+    if (st == CGAN_OK) st = cgan_tensor_create(ctx, cgan_shape4((int)op->nb, 1, 1, 1), &op->tb);
+    if (st == CGAN_OK) st = cgan_tensor_create(ctx, cgan_shape4((int)op->nc, 1, 1, 1), &op->tc);
+    if (st == CGAN_OK) st = cgan_tensor_upload(op->ta, op->a);
+    if (st == CGAN_OK) st = cgan_tensor_upload(op->tb, op->b);
     if (st == CGAN_OK) st = bench_operands_reset(ctx, op);
     if (st != CGAN_OK) bench_operands_destroy(op);
     return st;
 nomem:
     bench_operands_destroy(op);
-    return cgan_error(ctx, CGAN_E_NOMEM, "gemm bench: out of memory for %zux%zux%zu batch %zu",
+    return bench_fail(ctx, CGAN_E_NOMEM, "gemm bench: out of memory for %zux%zux%zu batch %zu",
                       t->m, t->n, t->k, t->batch);
 }
 
 void bench_operands_destroy(bench_operands *op)
 {
-    cgan_buffer_release(op->g.a);
-    cgan_buffer_release(op->g.b);
-    cgan_buffer_release(op->g.c);
+    cgan_tensor_destroy(op->ta);
+    cgan_tensor_destroy(op->tb);
+    cgan_tensor_destroy(op->tc);
     free(op->a);
     free(op->b);
     free(op->c0);
@@ -269,17 +271,23 @@ void bench_operands_destroy(bench_operands *op)
 
 cgan_status bench_operands_reset(cgan_ctx *ctx, bench_operands *op)
 {
-    return cgan_buffer_write(ctx, op->g.c, 0, op->nc * 4, op->c0);
+    (void)ctx;
+    return cgan_tensor_upload(op->tc, op->c0);
 }
 
-cgan_status bench_verify(cgan_ctx *ctx, bench_operands *op, bench_gemm_fn run, void *user,
-                         int corrupt, int *ok, double *worst)
+cgan_status bench_gemm_call(cgan_ctx *ctx, const bench_operands *op, const char *choice)
+{
+    return cgan_gemm_run(ctx, choice, &op->g, op->alpha, op->ta, op->tb, op->beta, op->tc);
+}
+
+cgan_status bench_verify(cgan_ctx *ctx, bench_operands *op, const char *choice, int corrupt,
+                         int *ok, double *worst)
 {
     float *c = malloc(op->nc * sizeof *c);
-    if (!c) return cgan_error(ctx, CGAN_E_NOMEM, "gemm bench: out of memory");
+    if (!c) return bench_fail(ctx, CGAN_E_NOMEM, "gemm bench: out of memory");
     cgan_status st = bench_operands_reset(ctx, op);
-    if (st == CGAN_OK) st = run(ctx, &op->g, user);
-    if (st == CGAN_OK) st = cgan_buffer_read(ctx, op->g.c, 0, op->nc * 4, c);
+    if (st == CGAN_OK) st = bench_gemm_call(ctx, op, choice);
+    if (st == CGAN_OK) st = cgan_tensor_download(op->tc, c);
     if (st == CGAN_OK) {
         if (corrupt) bench_corrupt(op, c);
         *ok = bench_check(op, c, worst) == 0;
@@ -291,13 +299,13 @@ cgan_status bench_verify(cgan_ctx *ctx, bench_operands *op, bench_gemm_fn run, v
 void bench_host_sgemm(const bench_operands *op, float *c)
 {
 #ifdef HAVE_OPENBLAS
-    const cgan_gemm_args *g = &op->g;
+    const cgan_gemm_shape *g = &op->g;
     memcpy(c, op->c0, op->nc * sizeof *c);
     for (size_t bi = 0; bi < g->batch; bi++)
-        cblas_sgemm(CblasRowMajor, g->ta == CGAN_TRANS ? CblasTrans : CblasNoTrans,
-                    g->tb == CGAN_TRANS ? CblasTrans : CblasNoTrans, (int)g->m, (int)g->n,
-                    (int)g->k, g->alpha, op->a + bi * g->a_stride, (int)g->lda,
-                    op->b + bi * g->b_stride, (int)g->ldb, g->beta, c + bi * g->c_stride,
+        cblas_sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans,
+                    g->tb ? CblasTrans : CblasNoTrans, (int)g->m, (int)g->n,
+                    (int)g->k, op->alpha, op->a + bi * g->a_stride, (int)g->lda,
+                    op->b + bi * g->b_stride, (int)g->ldb, op->beta, c + bi * g->c_stride,
                     (int)g->ldc);
 #else
     (void)op;

@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "bench.h"
-#include "core/rng.h"
 
 typedef struct recorder {
     cgan_ctx *ctx;
@@ -18,7 +17,7 @@ static cgan_status push(cgan_ctx *ctx, bench_shape **v, int *n, int *cap, const 
     if (*n == *cap) {
         int nc = *cap ? 2 * *cap : 32;
         bench_shape *nv = realloc(*v, (size_t)nc * sizeof *nv);
-        if (!nv) return cgan_error(ctx, CGAN_E_NOMEM, "out of memory recording GEMM shapes");
+        if (!nv) return bench_fail(ctx, CGAN_E_NOMEM, "out of memory recording GEMM shapes");
         *v = nv;
         *cap = nc;
     }
@@ -26,17 +25,17 @@ static cgan_status push(cgan_ctx *ctx, bench_shape **v, int *n, int *cap, const 
     return CGAN_OK;
 }
 
-static void observe(void *user, const cgan_gemm_args *g, const char *route)
+static void observe(void *user, const cgan_gemm_shape *s, float alpha, float beta,
+                    const char *route)
 {
     recorder *r = user;
     (void)route;
-    cgan_tune_shape s = cgan_tune_shape_of(g);
     for (int i = 0; i < r->n; i++)
-        if (!strcmp(r->v[i].origin, r->origin) && cgan_tune_shape_eq(&r->v[i].s, &s)) {
+        if (!strcmp(r->v[i].origin, r->origin) && bench_shape_eq(&r->v[i].s, s)) {
             r->v[i].calls++;
             return;
         }
-    bench_shape b = { s, g->alpha, g->beta, 1, "" };
+    bench_shape b = { *s, alpha, beta, 1, "" };
     snprintf(b.origin, sizeof b.origin, "%s", r->origin);
     if (r->st == CGAN_OK) r->st = push(r->ctx, &r->v, &r->n, &r->cap, &b);
 }
@@ -49,7 +48,7 @@ static cgan_status record_arch(cgan_ctx *ctx, cgan_arch arch, int batch, recorde
     size_t img = (size_t)batch * cfg.model.nc * S * S;
     float *x = malloc(img * sizeof *x), *y = malloc((size_t)batch * sizeof *y);
     cgan_trainer *t = NULL;
-    cgan_status st = x && y ? CGAN_OK : cgan_error(ctx, CGAN_E_NOMEM, "out of memory");
+    cgan_status st = x && y ? CGAN_OK : bench_fail(ctx, CGAN_E_NOMEM, "out of memory");
     if (st == CGAN_OK) {
         cgan_rng rng;
         cgan_rng_init(&rng, 3, 3);
@@ -60,10 +59,10 @@ static cgan_status record_arch(cgan_ctx *ctx, cgan_arch arch, int batch, recorde
     }
     if (st == CGAN_OK) {
         r->origin = cgan_arch_name(arch);
-        cgan_gemm_observe(ctx, observe, r);
-        st = cgan_trainer_step(t, x, cfg.model.num_classes ? y : NULL);
-        cgan_gemm_observe(ctx, NULL, NULL);
-        if (st == CGAN_OK) st = cgan_finish(ctx);
+        st = cgan_gemm_record(ctx, observe, r);
+        if (st == CGAN_OK) st = cgan_trainer_step(t, x, cfg.model.num_classes ? y : NULL);
+        cgan_gemm_record(ctx, NULL, NULL);
+        if (st == CGAN_OK) st = bench_finish(ctx);
         if (st == CGAN_OK) st = r->st;
     }
     cgan_trainer_destroy(t);
@@ -92,19 +91,33 @@ cgan_status bench_square_shapes(cgan_ctx *ctx, const char *list, bench_shape **v
         char *end;
         long s = strtol(p, &end, 10);
         if (end == p || s < 1 || s > 16384 || (*end && *end != ','))
-            return cgan_error(ctx, CGAN_E_INVALID, "--square '%s': expected sizes like 256,512 "
+            return bench_fail(ctx, CGAN_E_INVALID, "--square '%s': expected sizes like 256,512 "
                               "(1..16384) or 'none'", list);
         size_t z = (size_t)s;
         bench_shape b = { { 0, 0, z, z, z, 1, z, z, z, 0, 0, 0 }, 1.0f, 0.0f, 0, "square" };
-        CGAN_TRY(push(ctx, v, n, &cap, &b));
+        BENCH_TRY(push(ctx, v, n, &cap, &b));
         p = *end ? end + 1 : end;
     }
     return CGAN_OK;
 }
 
+int bench_shape_eq(const cgan_gemm_shape *a, const cgan_gemm_shape *b)
+{
+    return a->ta == b->ta && a->tb == b->tb && a->m == b->m && a->n == b->n && a->k == b->k &&
+           a->batch == b->batch && a->lda == b->lda && a->ldb == b->ldb && a->ldc == b->ldc &&
+           a->a_stride == b->a_stride && a->b_stride == b->b_stride && a->c_stride == b->c_stride;
+}
+
+void bench_shape_str(const cgan_gemm_shape *s, char *out, size_t n)
+{
+    snprintf(out, n, "%s%s m=%zu n=%zu k=%zu batch=%zu lda=%zu ldb=%zu ldc=%zu strides=%zu/%zu/%zu",
+             s->ta ? "T" : "N", s->tb ? "T" : "N", s->m, s->n, s->k, s->batch, s->lda, s->ldb,
+             s->ldc, s->a_stride, s->b_stride, s->c_stride);
+}
+
 void bench_shape_label(const bench_shape *s, char *out, size_t n)
 {
-    const cgan_tune_shape *t = &s->s;
+    const cgan_gemm_shape *t = &s->s;
     if (t->batch > 1)
         snprintf(out, n, "%s%s %zux%zux%zu b%zu", t->ta ? "T" : "N", t->tb ? "T" : "N", t->m, t->n,
                  t->k, t->batch);
@@ -119,7 +132,7 @@ double bench_shape_flop(const bench_shape *s)
 
 json_t *bench_shape_json(const bench_shape *s)
 {
-    const cgan_tune_shape *t = &s->s;
+    const cgan_gemm_shape *t = &s->s;
     return json_pack("{s:s,s:i,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:[I,I,I],s:f,s:f}",
                      "origin", s->origin, "calls_per_step", s->calls, "ta", t->ta ? "T" : "N",
                      "tb", t->tb ? "T" : "N", "m", (json_int_t)t->m, "n", (json_int_t)t->n,

@@ -6,9 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "bench.h"
-#include "core/rng.h"
-#include "gan/sampler.h"
-#include "gan/trainer.h"
 
 static int run_one(cgan_ctx *ctx, const bench_opts *o, cgan_arch arch, int generate)
 {
@@ -59,7 +56,7 @@ static int run_one(cgan_ctx *ctx, const bench_opts *o, cgan_arch arch, int gener
                B * 1000.0 / med);
     rc = 0;
 done:
-    if (rc) fprintf(stderr, "cgan-bench: %s\n", cgan_last_error(ctx));
+    if (rc) fprintf(stderr, "cgan-bench: %s\n", bench_error(ctx));
     cgan_trainer_destroy(t);
     cgan_sampler_destroy(s);
     free(x); free(y); free(z); free(ms);

@@ -4,25 +4,38 @@
 #include <stdlib.h>
 #include "bench.h"
 
+static cgan_status cl_fail(cgan_ctx *ctx, cl_int e, const char *call, const char *what)
+{
+    return bench_fail(ctx, CGAN_E_OPENCL, "%s failed: %s (%d) [%s]", call, cgan_cl_error_name(e),
+                      (int)e, what);
+}
+
 static cgan_status marker(cgan_ctx *ctx, cl_event *ev)
 {
-    CGAN_CL_CHECK(ctx, clEnqueueMarkerWithWaitList(ctx->queue, 0, NULL, ev),
-                  "clEnqueueMarkerWithWaitList", "benchmark timing marker");
-    return CGAN_OK;
+    cl_int e = clEnqueueMarkerWithWaitList(cgan_ctx_cl_queue(ctx), 0, NULL, ev);
+    return e == CL_SUCCESS ? CGAN_OK
+                           : cl_fail(ctx, e, "clEnqueueMarkerWithWaitList", "benchmark timing marker");
 }
 
 static cgan_status end_ns(cgan_ctx *ctx, cl_event ev, cl_ulong *ns)
 {
-    CGAN_CL_CHECK(ctx, clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof *ns, ns, NULL),
-                  "clGetEventProfilingInfo", "CL_PROFILING_COMMAND_END of a timing marker");
-    return CGAN_OK;
+    cl_int e = clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof *ns, ns, NULL);
+    return e == CL_SUCCESS ? CGAN_OK
+                           : cl_fail(ctx, e, "clGetEventProfilingInfo",
+                                     "CL_PROFILING_COMMAND_END of a timing marker");
+}
+
+cgan_status bench_finish(cgan_ctx *ctx)
+{
+    cl_int e = clFinish(cgan_ctx_cl_queue(ctx));
+    return e == CL_SUCCESS ? CGAN_OK : cl_fail(ctx, e, "clFinish", "draining the queue");
 }
 
 cgan_status bench_clock_start(cgan_ctx *ctx, bench_clock *c)
 {
     c->start = NULL;
-    CGAN_TRY(cgan_finish(ctx));
-    CGAN_TRY(marker(ctx, &c->start));
+    BENCH_TRY(bench_finish(ctx));
+    BENCH_TRY(marker(ctx, &c->start));
     c->t0 = bench_now_ms();
     return CGAN_OK;
 }
@@ -32,7 +45,7 @@ cgan_status bench_clock_stop(cgan_ctx *ctx, bench_clock *c, double *host_ms, dou
     cl_event stop = NULL;
     cl_ulong a = 0, b = 0;
     cgan_status st = marker(ctx, &stop);
-    if (st == CGAN_OK) st = cgan_finish(ctx);
+    if (st == CGAN_OK) st = bench_finish(ctx);
     double t1 = bench_now_ms();
     if (st == CGAN_OK) st = end_ns(ctx, c->start, &a);
     if (st == CGAN_OK) st = end_ns(ctx, stop, &b);
@@ -50,10 +63,10 @@ cgan_status bench_time(cgan_ctx *ctx, bench_fn fn, void *user, int warmup, int r
                        double *host_ms, double *event_ms)
 {
     double *h = malloc((size_t)repeat * sizeof *h), *e = malloc((size_t)repeat * sizeof *e);
-    cgan_status st = h && e ? CGAN_OK : cgan_error(ctx, CGAN_E_NOMEM, "out of memory");
+    cgan_status st = h && e ? CGAN_OK : bench_fail(ctx, CGAN_E_NOMEM, "out of memory");
     for (int i = 0; i < warmup && st == CGAN_OK; i++) {
         st = fn(ctx, user);
-        if (st == CGAN_OK) st = cgan_finish(ctx);
+        if (st == CGAN_OK) st = bench_finish(ctx);
     }
     for (int i = 0; i < repeat && st == CGAN_OK; i++) {
         bench_clock c;

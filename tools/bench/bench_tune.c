@@ -2,27 +2,27 @@
  * time the candidates and keep the fastest one whose result matches the double reference:
  *   1. the default choice (untuned), always measured: the "before" column;
  *   2. CLBlast with its default parameters;
- *   3. the own GEMM specs cgan_gemm_own_candidates() proposes, round-robin over the shapes;
+ *   3. the own GEMM specs cgan_gemm_candidates() proposes, round-robin over the shapes;
  *   4. CLBlast parameter configurations (bench_clblast.c), each over all shapes: the one
  *      with the least total time is kept when it beats CLBlast's defaults.
  * Steps 2-4 stop at --budget seconds (the best so far is kept). A winner other than the
  * default is timed again beside the default and kept only when still faster. The table
- * (src/blas/tune.h) is merged with the device's existing one and written atomically.
+ * (cgan/tools.h) is merged with the device's existing one and written atomically.
  * Last, unless --no-model-check, whole training steps and generation batches are timed
  * with and without it (bench_modelcheck.c): when they are not at least --keep-margin times
  * faster with it, the previous file is put back (or the new one removed). */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "io/atomic.h"
 #include "bench.h"
 
 #define MAX_CAND 64
 
 typedef struct cand {
-    char choice[CGAN_TUNE_CHOICE_MAX];
+    char choice[CGAN_GEMM_CHOICE_MAX];
     double ms;            /* host median; < 0 when not measured */
     int ok;               /* matched the reference */
     int tried;
@@ -34,7 +34,7 @@ typedef struct tshape {
     cand c[MAX_CAND + 2]; /* [0] the default, [1] CLBlast, then own specs */
     int nc, next;         /* candidates, the next own one to try */
     double *cfg_ms;       /* per CLBlast configuration; < 0 not measured or wrong */
-    char best[CGAN_TUNE_CHOICE_MAX];
+    char best[CGAN_GEMM_CHOICE_MAX];
     double best_ms, before_ms;
 } tshape;
 
@@ -58,12 +58,7 @@ static int corrupt_for(const bench_opts *o, const char *choice)
     return !strcmp(o->inject, "own") && !strncmp(choice, "own:", 4);
 }
 
-static cgan_status run_choice(cgan_ctx *ctx, const cgan_gemm_args *g, void *user)
-{
-    return cgan_tune_run_choice(ctx, g, (const char *)user);
-}
-
-typedef struct call { const cgan_gemm_args *g; const char *choice; } call;
+typedef struct call { const bench_operands *op; const char *choice; } call;
 
 /* The model check's outcome (ran: it was timed; kept: the table stays). */
 typedef struct verdict { int ran, kept; double default_ms, tuned_ms; } verdict;
@@ -71,7 +66,7 @@ typedef struct verdict { int ran, kept; double default_ms, tuned_ms; } verdict;
 static cgan_status call_once(cgan_ctx *ctx, void *user)
 {
     const call *c = user;
-    return cgan_tune_run_choice(ctx, c->g, c->choice);
+    return bench_gemm_call(ctx, c->op, c->choice);
 }
 
 /* Check, then time one choice on one shape; a failure of the provider (a build error, a
@@ -82,17 +77,17 @@ static void try_choice(tuner *t, tshape *s, cand *c)
     double ev;
     int ok = 0;
     double worst = 0;
-    call cl = { &s->op.g, c->choice };
+    call cl = { &s->op, c->choice };
     c->ms = -1;
     c->ok = 0;
     c->tried = 1;
-    cgan_status st = bench_verify(ctx, &s->op, run_choice, c->choice,
-                                  corrupt_for(t->o, c->choice), &ok, &worst);
+    cgan_status st = bench_verify(ctx, &s->op, c->choice, corrupt_for(t->o, c->choice), &ok,
+                                  &worst);
     if (st == CGAN_OK && ok)
         st = bench_time(ctx, call_once, &cl, t->o->warmup, t->o->repeat, &c->ms, &ev);
     if (st != CGAN_OK) {
-        fprintf(stderr, "cgan-bench tune: %s rejected: %s\n", c->choice, cgan_last_error(ctx));
-        cgan_clear_error(ctx);
+        fprintf(stderr, "cgan-bench tune: %s rejected: %s\n", c->choice, bench_error(ctx));
+        bench_clear_error(ctx);
         c->ms = -1;
         return;
     }
@@ -111,46 +106,35 @@ static int time_left(tuner *t)
     return 0;
 }
 
-/* The name the default choice goes by in the table. */
-static void default_choice(cgan_ctx *ctx, char *out, size_t n)
-{
-    const cgan_gemm_provider *p = cgan_gemm_current(ctx);
-    if (!strcmp(p->name, "own")) {
-        const char *v = cgan_gemm_own_variant_for(ctx);
-        snprintf(out, n, "own:%s", v ? v : "cpu");
-    } else {
-        snprintf(out, n, "%s", p->name);
-    }
-}
-
 static cgan_status setup(tuner *t, bench_shape *v, int n)
 {
     cgan_ctx *ctx = t->ctx;
     t->v = calloc((size_t)n, sizeof *t->v);
-    if (!t->v) return cgan_error(ctx, CGAN_E_NOMEM, "tune: out of memory");
-    char def[CGAN_TUNE_CHOICE_MAX];
-    default_choice(ctx, def, sizeof def);
+    if (!t->v) return bench_fail(ctx, CGAN_E_NOMEM, "tune: out of memory");
+    char def[CGAN_GEMM_CHOICE_MAX];
+    BENCH_TRY(cgan_gemm_default_choice(ctx, def, sizeof def));
     for (int i = 0; i < n; i++) {
         int dup = 0; /* a shape both models issue is tuned once */
-        for (int j = 0; j < t->n; j++) dup |= cgan_tune_shape_eq(&t->v[j].sh.s, &v[i].s);
+        for (int j = 0; j < t->n; j++) dup |= bench_shape_eq(&t->v[j].sh.s, &v[i].s);
         if (dup) continue;
         tshape *s = &t->v[t->n];
         s->sh = v[i];
         s->best_ms = -1;
         s->cfg_ms = malloc((size_t)bench_clblast_configs() * sizeof *s->cfg_ms);
-        if (!s->cfg_ms) return cgan_error(ctx, CGAN_E_NOMEM, "tune: out of memory");
+        if (!s->cfg_ms) return bench_fail(ctx, CGAN_E_NOMEM, "tune: out of memory");
         for (int k = 0; k < bench_clblast_configs(); k++) s->cfg_ms[k] = -1;
         t->n++;
-        CGAN_TRY(bench_operands_create(ctx, &s->sh, 2000u + (unsigned)i, &s->op));
+        BENCH_TRY(bench_operands_create(ctx, &s->sh, 2000u + (unsigned)i, &s->op));
         snprintf(s->c[0].choice, sizeof s->c[0].choice, "%s", def);
         snprintf(s->c[1].choice, sizeof s->c[1].choice, "clblast");
         s->c[0].ms = s->c[1].ms = -1;
-        char specs[MAX_CAND][CGAN_GEMM_SPEC_MAX];
-        int ns = cgan_gemm_own_candidates(ctx, &s->op.g, specs, MAX_CAND);
+        char specs[MAX_CAND][CGAN_GEMM_CHOICE_MAX];
+        int ns = 0;
+        BENCH_TRY(cgan_gemm_candidates(ctx, &s->op.g, specs, MAX_CAND, &ns));
         s->nc = 2;
         for (int k = 0; k < ns; k++) {
             cand *c = &s->c[s->nc];
-            snprintf(c->choice, sizeof c->choice, "own:%.*s", CGAN_GEMM_SPEC_MAX - 1, specs[k]);
+            memcpy(c->choice, specs[k], sizeof c->choice);
             if (!strcmp(c->choice, def)) continue; /* the default is measured already */
             c->ms = -1;
             s->nc++;
@@ -171,12 +155,12 @@ static void tune_clblast(tuner *t)
     double best = base;
     t->clblast_base = base;
     for (int k = 0; k < bench_clblast_configs() && time_left(t); k++) {
-        cgan_tune_override ov[2];
+        cgan_clblast_params ov[2];
         bench_clblast_config(k, ov);
         t->applied = 1;
-        if (cgan_tune_apply_overrides(t->ctx, ov, 2) != CGAN_OK) {
-            fprintf(stderr, "cgan-bench tune: %s\n", cgan_last_error(t->ctx));
-            cgan_clear_error(t->ctx);
+        if (cgan_clblast_apply(t->ctx, ov, 2) != CGAN_OK) {
+            fprintf(stderr, "cgan-bench tune: %s\n", bench_error(t->ctx));
+            bench_clear_error(t->ctx);
             continue;
         }
         double total = 0;
@@ -185,7 +169,7 @@ static void tune_clblast(tuner *t)
             if (!time_left(t)) { complete = 0; break; }
             cand c = { "clblast", -1, 0, 0 };
             tshape *s = &t->v[i];
-            char saved[CGAN_TUNE_CHOICE_MAX];
+            char saved[CGAN_GEMM_CHOICE_MAX];
             double saved_ms = s->best_ms;
             snprintf(saved, sizeof saved, "%s", s->best);
             try_choice(t, s, &c);
@@ -220,12 +204,12 @@ static void confirm(tuner *t, int clblast_state_ok)
         tshape *s = &t->v[i];
         if (s->best_ms < 0 || !strcmp(s->best, s->c[0].choice)) continue;
         if (!strcmp(s->best, "clblast") && !clblast_state_ok) continue;
-        call a = { &s->op.g, s->c[0].choice }, b = { &s->op.g, s->best };
+        call a = { &s->op, s->c[0].choice }, b = { &s->op, s->best };
         double ta, tb, ev;
         if (!s->c[0].ok ||
             bench_time(t->ctx, call_once, &a, 0, t->o->repeat, &ta, &ev) != CGAN_OK ||
             bench_time(t->ctx, call_once, &b, 0, t->o->repeat, &tb, &ev) != CGAN_OK) {
-            cgan_clear_error(t->ctx);
+            bench_clear_error(t->ctx);
             continue;
         }
         s->before_ms = ta;
@@ -259,13 +243,25 @@ static void search(tuner *t)
     tune_clblast(t); /* 4 */
     int clblast_ok = t->cfg >= 0;
     if (clblast_ok) { /* the kept set again, for the confirmation and the rest of the run */
-        cgan_tune_override ov[2];
+        cgan_clblast_params ov[2];
         bench_clblast_config(t->cfg, ov);
-        clblast_ok = cgan_tune_apply_overrides(t->ctx, ov, 2) == CGAN_OK;
+        clblast_ok = cgan_clblast_apply(t->ctx, ov, 2) == CGAN_OK;
     } else {
         clblast_ok = !t->applied; /* still CLBlast's defaults */
     }
     confirm(t, clblast_ok);
+}
+
+/* The same CLBlast parameter sets (kernel, names and values, in order). */
+static int same_params(const cgan_clblast_params *a, int na, const cgan_clblast_params *b, int nb)
+{
+    if (na != nb) return 0;
+    for (int i = 0; i < na; i++) {
+        if (strcmp(a[i].kernel, b[i].kernel) || a[i].count != b[i].count) return 0;
+        for (int j = 0; j < a[i].count; j++)
+            if (strcmp(a[i].names[j], b[i].names[j]) || a[i].values[j] != b[i].values[j]) return 0;
+    }
+    return 1;
 }
 
 /* Merge into the device's table: new entries replace old ones; when the CLBlast parameters
@@ -273,43 +269,42 @@ static void search(tuner *t)
 static cgan_status store(tuner *t, char *path, size_t pn, int *written)
 {
     cgan_ctx *ctx = t->ctx;
-    cgan_tune_table tab;
+    cgan_tuning *tab = NULL;
     *written = 0;
-    CGAN_TRY(cgan_tune_path(ctx, path, pn));
-    cgan_status st = cgan_tune_load(ctx, &tab);
+    BENCH_TRY(cgan_tuning_path(ctx, path, pn));
+    cgan_status st = cgan_tuning_load(ctx, &tab);
     if (st != CGAN_OK) {
         if (st != CGAN_E_NOT_FOUND)
-            fprintf(stderr, "cgan-bench tune: replacing it: %s\n", cgan_last_error(ctx));
-        cgan_clear_error(ctx);
-        cgan_tune_table_init(&tab);
+            fprintf(stderr, "cgan-bench tune: replacing it: %s\n", bench_error(ctx));
+        bench_clear_error(ctx);
+        BENCH_TRY(cgan_tuning_create(ctx, &tab));
     }
-    cgan_tune_override ov[2];
-    int n_ov = 0;
+    cgan_clblast_params ov[2], old[2];
+    int n_ov = 0, n_old = 0;
     if (t->cfg >= 0) {
         bench_clblast_config(t->cfg, ov);
         n_ov = 2;
     }
-    int changed = n_ov != tab.n_ov || (n_ov && memcmp(ov, tab.ov, sizeof ov) != 0);
-    if (changed) {
-        int keep = 0;
-        for (int i = 0; i < tab.n; i++) {
+    st = cgan_tuning_clblast(tab, old, &n_old);
+    if (st == CGAN_OK && !same_params(ov, n_ov, old, n_old)) {
+        for (int i = cgan_tuning_count(tab) - 1; i >= 0 && st == CGAN_OK; i--) {
+            cgan_gemm_shape es;
+            const char *choice = "";
             int tuned_now = 0;
-            for (int j = 0; j < t->n; j++) tuned_now |= cgan_tune_shape_eq(&tab.e[i].s, &t->v[j].sh.s);
-            if (tuned_now || strcmp(tab.e[i].choice, "clblast")) tab.e[keep++] = tab.e[i];
+            st = cgan_tuning_entry(tab, i, &es, &choice);
+            for (int j = 0; st == CGAN_OK && j < t->n; j++) tuned_now |= bench_shape_eq(&es, &t->v[j].sh.s);
+            if (st == CGAN_OK && !tuned_now && !strcmp(choice, "clblast")) st = cgan_tuning_remove(tab, i);
         }
-        tab.n = keep;
-        memcpy(tab.ov, ov, sizeof ov);
-        tab.n_ov = n_ov;
+        if (st == CGAN_OK) st = cgan_tuning_set_clblast(tab, ov, n_ov);
     }
-    st = CGAN_OK;
     for (int i = 0; i < t->n && st == CGAN_OK; i++) {
         tshape *s = &t->v[i];
         if (s->best_ms < 0) continue; /* nothing correct was found: no entry */
-        st = cgan_tune_table_set(ctx, &tab, &s->sh.s, s->best, s->before_ms, s->best_ms);
+        st = cgan_tuning_set(tab, &s->sh.s, s->best, s->before_ms, s->best_ms);
     }
-    if (st == CGAN_OK) st = cgan_tune_save(ctx, &tab);
+    if (st == CGAN_OK) st = cgan_tuning_save(tab);
     if (st == CGAN_OK) *written = 1;
-    cgan_tune_table_free(&tab);
+    cgan_tuning_destroy(tab);
     return st;
 }
 
@@ -319,7 +314,7 @@ static void report(const tuner *t, const char *path, int written, double elapsed
     const bench_opts *o = t->o;
     char cfg[512] = "";
     if (t->cfg >= 0) {
-        cgan_tune_override ov[2];
+        cgan_clblast_params ov[2];
         bench_clblast_config(t->cfg, ov);
         bench_clblast_config_str(ov, cfg, sizeof cfg);
     }
@@ -410,6 +405,27 @@ static unsigned char *slurp(const char *path, size_t *len)
     return buf;
 }
 
+/* Write the previous file back atomically: a temporary file beside it, flushed, then
+ * renamed over it, so a reader sees one file or the other. */
+static cgan_status put_back(cgan_ctx *ctx, const char *path, const unsigned char *data, size_t len)
+{
+    size_t n = strlen(path) + 32;
+    char *tmp = malloc(n);
+    if (!tmp) return bench_fail(ctx, CGAN_E_NOMEM, "tune: out of memory");
+    snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    int ok = f && fwrite(data, 1, len, f) == len && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    if (f && fclose(f) != 0) ok = 0;
+    if (ok && rename(tmp, path) == 0) {
+        free(tmp);
+        return CGAN_OK;
+    }
+    cgan_status st = bench_fail(ctx, CGAN_E_IO, "tune: cannot write %s back: %s", path, strerror(errno));
+    if (f) unlink(tmp);
+    free(tmp);
+    return st;
+}
+
 /* The model check (see the top): on failure to keep, restores the previous table. */
 static cgan_status model_check(tuner *t, const char *path, const unsigned char *old, size_t old_len,
                                int had_old, int *written, verdict *v)
@@ -418,16 +434,16 @@ static cgan_status model_check(tuner *t, const char *path, const unsigned char *
     memset(v, 0, sizeof *v);
     v->kept = 1;
     if (!t->o->model_check || !*written) return CGAN_OK;
-    CGAN_TRY(bench_model_check(ctx, t->o, &v->default_ms, &v->tuned_ms));
+    BENCH_TRY(bench_model_check(ctx, t->o, &v->default_ms, &v->tuned_ms));
     v->ran = 1;
     v->kept = v->tuned_ms > 0 && v->default_ms / v->tuned_ms >= t->o->keep_margin;
     if (v->kept) return CGAN_OK;
     *written = 0;
     cgan_status st = CGAN_OK;
-    if (had_old) st = cgan_atomic_write(ctx, path, old, old_len);
+    if (had_old) st = put_back(ctx, path, old, old_len);
     else if (unlink(path) != 0)
-        st = cgan_error(ctx, CGAN_E_IO, "tune: cannot remove %s", path);
-    cgan_gemm_tune_reload(ctx);
+        st = bench_fail(ctx, CGAN_E_IO, "tune: cannot remove %s", path);
+    cgan_tuning_use(ctx, 1); /* read it again */
     return st;
 }
 
@@ -441,31 +457,30 @@ int bench_tune(cgan_ctx *ctx, const bench_opts *o)
     size_t old_len = 0;
     verdict mv = { 0, 1, 0, 0 };
     double t0 = bench_now_ms();
-    cgan_gemm_use(ctx, NULL);
-    if (!cgan_gemm_tuning_applies(ctx))
+    if (!cgan_tuning_applies(ctx))
         fprintf(stderr, "cgan-bench tune: note: $CGAN_GEMM_PROVIDER, $CGAN_GEMM_VARIANT or "
                 "$CGAN_TUNE_DISABLE is set: the table will not apply while it is\n");
     t.cfg_total = malloc((size_t)bench_clblast_configs() * sizeof *t.cfg_total);
     if (!t.cfg_total) {
-        cgan_error(ctx, CGAN_E_NOMEM, "tune: out of memory");
+        bench_fail(ctx, CGAN_E_NOMEM, "tune: out of memory");
         goto done;
     }
     for (int k = 0; k < bench_clblast_configs(); k++) t.cfg_total[k] = -1;
     if (bench_model_shapes(ctx, o, &v, &n) || setup(&t, v, n)) goto done;
     t.deadline = bench_now_ms() + o->budget * 1000.0;
     search(&t);
-    if (cgan_tune_path(ctx, path, sizeof path) != CGAN_OK) goto done;
+    if (cgan_tuning_path(ctx, path, sizeof path) != CGAN_OK) goto done;
     old = slurp(path, &old_len);
     had_old = old != NULL;
     if (store(&t, path, sizeof path, &written) != CGAN_OK) goto done;
-    if (cgan_gemm_tuning_applies(ctx) &&
+    if (cgan_tuning_applies(ctx) &&
         model_check(&t, path, old, old_len, had_old, &written, &mv) != CGAN_OK)
         goto done;
     report(&t, path, written, (bench_now_ms() - t0) / 1000.0, &mv);
     rc = 0;
 done:
     free(old);
-    if (rc) fprintf(stderr, "cgan-bench tune: %s\n", cgan_last_error(ctx));
+    if (rc) fprintf(stderr, "cgan-bench tune: %s\n", bench_error(ctx));
     for (int i = 0; i < t.n; i++) {
         bench_operands_destroy(&t.v[i].op);
         free(t.v[i].cfg_ms);

@@ -1,9 +1,34 @@
 /* cgan-bench: measure what this device does with cgan-cl's kernels. */
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "bench.h"
+
+static char bench_msg[2048];
+
+cgan_status bench_fail(cgan_ctx *ctx, cgan_status st, const char *fmt, ...)
+{
+    va_list ap;
+    cgan_clear_error(ctx);
+    va_start(ap, fmt);
+    vsnprintf(bench_msg, sizeof bench_msg, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+const char *bench_error(cgan_ctx *ctx)
+{
+    const char *e = ctx ? cgan_last_error(ctx) : "";
+    return *e ? e : bench_msg;
+}
+
+void bench_clear_error(cgan_ctx *ctx)
+{
+    cgan_clear_error(ctx);
+    bench_msg[0] = '\0';
+}
 
 double bench_now_ms(void)
 {
@@ -223,7 +248,7 @@ int main(int argc, char **argv)
     cgan_ctx *ctx = cgan_ctx_new();
     if (!ctx || cgan_ctx_set_device_class(ctx, device_class) != CGAN_OK ||
         cgan_ctx_open(ctx, o.device) != CGAN_OK) {
-        fprintf(stderr, "cgan-bench: device: %s\n", ctx ? cgan_last_error(ctx) : "out of memory");
+        fprintf(stderr, "cgan-bench: device: %s\n", ctx ? bench_error(ctx) : "out of memory");
         cgan_ctx_destroy(ctx);
         return 1;
     }
