@@ -4,6 +4,7 @@
  * No OpenCL device is needed. */
 #include <math.h>
 #include <png.h>
+#include <zlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -532,6 +533,43 @@ START_TEST(test_folder_errors)
 }
 END_TEST
 
+/* A PNG whose IHDR says 0 x N (issue 15, defect 18): skipped as an image without pixels,
+ * never called "too large", streamed (header probe) or decoded up front. */
+START_TEST(test_png_zero_size)
+{
+    cgan_ctx *ctx = cgan_ctx_new();
+    char *dir = tu_tempdir("png0");
+    fx_mkdir(dir, "cls");
+    uint8_t *px = rgb_fill(8, 8, 1, 1, 0, 0);
+    fx_png(fx_path(dir, "cls/good.png"), 8, 8, PNG_COLOR_TYPE_GRAY, 8, px, NULL, 0);
+    /* signature, then an IHDR of width 0, height 8, 8-bit gray, with its CRC */
+    uint8_t png[8 + 25] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R',
+                            0, 0, 0, 0, 0, 0, 0, 8, 8, 0, 0, 0, 0 };
+    uint32_t crc = (uint32_t)crc32(0L, png + 12, 17);
+    png[29] = (uint8_t)(crc >> 24), png[30] = (uint8_t)(crc >> 16), png[31] = (uint8_t)(crc >> 8), png[32] = (uint8_t)crc;
+    fx_bytes(fx_path(dir, "cls/zero.png"), png, sizeof png);
+    for (int cached = 0; cached < 2; cached++) {
+        cgan_data_opts o;
+        cgan_data_opts_default(&o);
+        o.cache_decoded = cached;
+        cgan_dataset *ds = NULL;
+        TU_OK(ctx, cgan_dataset_open(ctx, dir, &o, &ds));
+        ck_assert_int_eq(ds->n, 1);
+        ck_assert_int_eq(ds->skipped, 1);
+        /* our header probe says "no pixels"; libpng's own decoder "Invalid IHDR data" */
+        const char *why = ds->skipped_examples[0];
+        ck_assert_msg(strstr(why, "zero.png") && (strstr(why, "no pixels") || strstr(why, "IHDR")) &&
+                          !strstr(why, "too large"),
+                      "%s", why);
+        cgan_dataset_destroy(ds);
+    }
+    free(px);
+    tu_rmtree(dir);
+    free(dir);
+    cgan_ctx_destroy(ctx);
+}
+END_TEST
+
 /* ---- IDX ------------------------------------------------------------------ */
 
 /* n random 28x28 images with labels i % 10, as the train pair in dir. */
@@ -739,6 +777,7 @@ int main(void)
     tcase_add_test(tc, test_folder);
     tcase_add_test(tc, test_folder_subset);
     tcase_add_test(tc, test_folder_errors);
+    tcase_add_test(tc, test_png_zero_size);
     tcase_add_test(tc, test_idx);
     tcase_add_test(tc, test_idx_bad);
     if (access(FASHION_DIR, R_OK) == 0) tcase_add_test(tc, test_fashion_mnist);

@@ -112,6 +112,10 @@ CGAN_API const char *cgan_device_type_str(cgan_device_type t);
 /* List every device of every platform. *out is freed with cgan_devices_free. */
 CGAN_API cgan_status cgan_devices_list(cgan_ctx *ctx, cgan_device_info **out, int *count);
 CGAN_API void cgan_devices_free(cgan_device_info *list);
+/* The device a spec names, as cgan_ctx_open would choose it (NULL or "": the default,
+ * else an index or a case-insensitive part of a name), without opening it: its flat index
+ * into *index. CGAN_E_NOT_FOUND listing the devices when nothing matches. */
+CGAN_API cgan_status cgan_devices_find(cgan_ctx *ctx, const char *spec, int *index);
 
 /* The device the context opened (valid after cgan_ctx_open). */
 CGAN_API const cgan_device_info *cgan_ctx_device(const cgan_ctx *ctx);

@@ -87,7 +87,18 @@ int cmd_devices(int argc, char **argv)
         printf("    fp64            %s\n", d->fp64 ? "yes" : "no");
         if (verbose && print_profile(d->index) != CGAN_OK) rc = CLI_EXIT_FAIL;
     }
-    if (env && *env) printf("\nCGAN_DEVICE=%s overrides the default.\n", env);
+    if (env && *env) {
+        /* an override that names no device is an error now, not at the next command */
+        int idx = -1;
+        if (cgan_devices_find(ctx, env, &idx) == CGAN_OK) {
+            printf("\nCGAN_DEVICE=%s overrides the default: device [%d].\n", env, idx);
+        } else {
+            char msg[4300];
+            snprintf(msg, sizeof msg, "CGAN_DEVICE=%s: %s", env, cgan_last_error(ctx));
+            cli_error("devices", msg);
+            rc = CLI_EXIT_FAIL;
+        }
+    }
     cgan_devices_free(list);
     cgan_ctx_destroy(ctx);
     return rc;

@@ -54,22 +54,23 @@ int cmd_selftest(int argc, char **argv)
     char prof[2048];
     if (cgan_ctx_profile_str(ctx, prof, sizeof prof) > 0) printf("profile:\n%s\n", prof);
 
-    int fails = 0, passes = 0;
+    int fails = 0, passes = 0, skips = 0, checks = 0, built = 0, programs = 0;
     double total_ms = 0;
     printf("%-22s %10s  %s\n", "program", "build ms", "source");
     for (const char *const *name = cgan_kernel_programs(); !only && *name; name++) {
         int from_cache = 0;
         double build_ms = 0;
+        programs++;
         cgan_status st = cgan_kernel_program_build(ctx, *name, &from_cache, &build_ms);
         if (st != CGAN_OK) {
             printf("%-22s %10s  FAIL\n", *name, "-");
             fprintf(stderr, "%s\n", cgan_last_error(ctx));
-            fails++;
+            fails++; /* a kernel program that does not build fails the run */
             continue;
         }
         total_ms += build_ms;
         printf("%-22s %10.1f  %s\n", *name, build_ms, from_cache ? "cached" : "cold");
-        passes++;
+        built++;
     }
     if (!only) printf("%-22s %10.1f\n\n", "all programs", total_ms);
 
@@ -82,13 +83,21 @@ int cmd_selftest(int argc, char **argv)
         cgan_status st = cgan_check_run(ctx, i, &r);
         const char *res = st == CGAN_OK ? "PASS" : st == CGAN_E_UNSUPPORTED ? "SKIP" : "FAIL";
         printf("%-30s %11.3e %9.1e  %s\n", name, r.max_err, r.tol, res);
+        checks++;
         if (st == CGAN_OK) passes++;
+        else if (st == CGAN_E_UNSUPPORTED) skips++;
         else if (st != CGAN_E_UNSUPPORTED) {
             fails++;
             fprintf(stderr, "  %s: %s\n", name, cgan_last_error(ctx));
         }
     }
-    printf("\n%d passed, %d failed\n", passes, fails);
+    /* passed and failed count checks (and programs that fail to build); the programs built
+     * are said apart */
+    printf("\n%d passed, %d failed", passes, fails);
+    if (skips) printf(", %d skipped", skips);
+    printf(" (%d check%s", checks, checks == 1 ? "" : "s");
+    if (!only) printf("; %d of %d kernel programs built", built, programs);
+    printf(")\n");
     cgan_ctx_destroy(ctx);
     return fails ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }

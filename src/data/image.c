@@ -123,7 +123,11 @@ static cgan_status decode_png(cgan_ctx *ctx, const uint8_t *buf, size_t len, cga
      * assume linear and brighten them) */
     im.flags |= PNG_IMAGE_FLAG_16BIT_sRGB;
     im.format = color ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
-    if (im.width == 0 || im.height == 0 || im.width > INT_MAX / 4 || im.height > INT_MAX / 4 ||
+    if (im.width == 0 || im.height == 0) {
+        cgan_error(ctx, st, "bad PNG: the image is %u x %u (no pixels)", im.width, im.height);
+        goto fail;
+    }
+    if (im.width > INT_MAX / 4 || im.height > INT_MAX / 4 ||
         (size_t)im.width * im.height * 3 > MAX_DECODED_BYTES) {
         cgan_error(ctx, st, "PNG of %u x %u is too large", im.width, im.height);
         goto fail;
@@ -205,7 +209,9 @@ static cgan_status probe_png(cgan_ctx *ctx, const uint8_t *buf, size_t len, int 
     if (!depth_ok) return cgan_error(ctx, CGAN_E_FORMAT, "bad PNG: IHDR: bit depth %d of colour type %d", depth, type);
     if (d[10] != 0 || d[11] != 0 || d[12] > 1)
         return cgan_error(ctx, CGAN_E_FORMAT, "bad PNG: IHDR: unknown compression, filter or interlace method");
-    if (w == 0 || h == 0 || w > INT_MAX / 4 || h > INT_MAX / 4 || (size_t)w * h * 3 > MAX_DECODED_BYTES)
+    if (w == 0 || h == 0)
+        return cgan_error(ctx, CGAN_E_FORMAT, "bad PNG: IHDR: the image is %u x %u (no pixels)", w, h);
+    if (w > INT_MAX / 4 || h > INT_MAX / 4 || (size_t)w * h * 3 > MAX_DECODED_BYTES)
         return cgan_error(ctx, CGAN_E_FORMAT, "PNG of %u x %u is too large", w, h);
     *channels = type & 2 ? 3 : 1; /* colour and palette types decode to RGB, as in decode_png */
     return CGAN_OK;

@@ -225,3 +225,15 @@ void cgan_devices_free(cgan_device_info *list)
 {
     free(list);
 }
+
+cgan_status cgan_devices_find(cgan_ctx *ctx, const char *spec, int *index)
+{
+    if (!ctx || !index) return CGAN_E_INVALID;
+    cgan_device_entry *list = NULL;
+    int n = 0, i = 0;
+    CGAN_TRY(cgan_device_enumerate(ctx, &list, &n));
+    cgan_status st = cgan_device_resolve(ctx, list, n, spec, "device", &i);
+    if (st == CGAN_OK) *index = list[i].info.index;
+    free(list);
+    return st;
+}

@@ -1,0 +1,86 @@
+/* check_cli: the command line says what is true (issue 15, "CLI honesty"): an invalid
+ * CGAN_DEVICE is an error in `devices`, selftest counts checks as checks, and
+ * tools/install-deps answers --help. Each runs the real program. */
+#include <stdlib.h>
+#include <string.h>
+#include "testutil.h"
+
+static char *out_text, *err_text;
+
+static int run(const char *exe, const char *const *argv, const char *const *env)
+{
+    free(out_text);
+    free(err_text);
+    out_text = err_text = NULL;
+    return tu_spawn("cli", exe, argv, env, NULL, &out_text, &err_text);
+}
+
+static const char *cli(void)
+{
+    const char *p = getenv("CGAN_CLI");
+    ck_assert_msg(p != NULL, "CGAN_CLI is not set (run through make check)");
+    return p;
+}
+
+/* defect 16: CGAN_DEVICE naming no device fails `devices`, naming the variable */
+START_TEST(test_devices_bad_env)
+{
+    const char *argv[] = { "cgan-cl", "devices", NULL };
+    const char *bad[] = { "CGAN_DEVICE=99", NULL }, *bad_name[] = { "CGAN_DEVICE=no-such-gpu-here", NULL };
+    ck_assert_int_eq(run(cli(), argv, bad), 1);
+    ck_assert_msg(strstr(err_text, "CGAN_DEVICE=99") && strstr(err_text, "no device with that index"), "%s", err_text);
+    ck_assert_msg(strstr(out_text, "[0] "), "the devices are still listed: %s", out_text);
+    ck_assert_int_eq(run(cli(), argv, bad_name), 1);
+    ck_assert_msg(strstr(err_text, "no-such-gpu-here") && strstr(err_text, "matches no device"), "%s", err_text);
+    const char *good[] = { "CGAN_DEVICE=0", NULL };
+    ck_assert_int_eq(run(cli(), argv, good), 0);
+    ck_assert_msg(strstr(out_text, "CGAN_DEVICE=0 overrides the default: device [0]"), "%s", out_text);
+}
+END_TEST
+
+/* defect 23: "N passed" counts checks, not checks plus kernel programs */
+START_TEST(test_selftest_counts)
+{
+    const char *one[] = { "cgan-cl", "selftest", "--only", "op.add", NULL };
+    ck_assert_int_eq(run(cli(), one, NULL), 0);
+    ck_assert_msg(strstr(out_text, "\n1 passed, 0 failed (1 check)"), "%s", out_text);
+    const char *list[] = { "cgan-cl", "selftest", "--list", NULL };
+    ck_assert_int_eq(run(cli(), list, NULL), 0);
+    int checks = 0;
+    for (const char *p = out_text; (p = strchr(p, '\n')); p++) checks++;
+    const char *all[] = { "cgan-cl", "selftest", NULL };
+    ck_assert_int_eq(run(cli(), all, NULL), 0);
+    char want[64];
+    snprintf(want, sizeof want, "\n%d passed, 0 failed (%d checks; ", checks, checks);
+    ck_assert_msg(strstr(out_text, want), "want '%s' in:\n%s", want + 1, out_text);
+    ck_assert_msg(strstr(out_text, "kernel programs built)"), "%s", out_text);
+}
+END_TEST
+
+/* defect 19: tools/install-deps --help describes it and installs nothing */
+START_TEST(test_install_deps_help)
+{
+    const char *src = getenv("CGAN_TOP_SRCDIR");
+    ck_assert_ptr_nonnull(src);
+    char *path = tu_pathf("%s/tools/install-deps", src);
+    const char *help[] = { "install-deps", "--help", NULL };
+    ck_assert_int_eq(run(path, help, NULL), 0);
+    ck_assert_msg(strstr(out_text, "usage: tools/install-deps") && strstr(out_text, "apt-get"), "%s", out_text);
+    const char *bad[] = { "install-deps", "--frobnicate", NULL };
+    ck_assert_int_eq(run(path, bad, NULL), 2);
+    ck_assert_msg(strstr(err_text, "--frobnicate"), "%s", err_text);
+}
+END_TEST
+
+int main(void)
+{
+    tu_require_device();
+    Suite *s = suite_create("cli");
+    TCase *tc = tcase_create("honesty");
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, test_devices_bad_env);
+    tcase_add_test(tc, test_selftest_counts);
+    tcase_add_test(tc, test_install_deps_help);
+    suite_add_tcase(s, tc);
+    return tu_run(s);
+}
