@@ -209,6 +209,9 @@ static void step_like(const char *cmd, const char *name)
     json_array_foreach(all, i, rec) {
         ck_assert(num(rec, "img_per_s") > 0 && num(rec, "ms") > 0 && num(rec, "event_ms") > 0);
         ck_assert_int_eq((int)num(rec, "batch"), 2);
+        /* the widths are said, not assumed (issue 15, defect 24) */
+        ck_assert_int_eq((int)num(rec, "ngf"), 64);
+        ck_assert_int_eq((int)num(rec, "ndf"), 64);
     }
     json_t *s0 = json_array_get(all, 0), *s1 = json_array_get(all, 1);
     ck_assert_str_eq(json_string_value(json_object_get(s0, "arch")), "seed32");
@@ -226,6 +229,10 @@ START_TEST(test_step)
     ck_assert_int_eq(bench(NULL, "step", "--device-class", "gpu", "--arch", "seed32", "--batch",
                            "2", "--repeat", "1", "--warmup", "0", NULL), 0);
     ck_assert_ptr_nonnull(strstr(out_buf, "seed32"));
+    ck_assert_ptr_nonnull(strstr(out_buf, "ngf=64 ndf=64"));
+    ck_assert_int_eq(bench(NULL, "step", "--arch", "seed32", "--ngf", "8", "--ndf", "16", "--batch", "2",
+                           "--repeat", "1", "--warmup", "0", NULL), 0);
+    ck_assert_msg(strstr(out_buf, "ngf=8 ndf=16"), "%s", out_buf);
     ck_assert_int_eq(bench(NULL, "step", "--device-class", "tpu", NULL), 1);
     ck_assert_ptr_nonnull(strstr(err_buf, "device class 'tpu'"));
 }

@@ -30,6 +30,7 @@ typedef struct bench_opts {
     int batches;        /* loader: batches taken */
     int cache_decoded;  /* loader: decode everything when opening */
     int workers;        /* loader: decoding threads, 0 = automatic */
+    int ngf, ndf;       /* step, generate: model widths (0: the default, 64) */
 } bench_opts;
 
 /* ---- errors: the library's are on the context, cgan-bench's own are kept here --------- */
@@ -51,6 +52,8 @@ double bench_median(double *v, int n);
 /* The training configuration the benchmarks use for arch (the peer's workload): seed32
  * nc=1 K=10 concat, dcgan64 nc=3 K=0, no EMA. */
 void bench_train_cfg(cgan_arch arch, int batch, cgan_train_cfg *c);
+/* --ngf/--ndf into c (step, generate and their --count). */
+void bench_apply_widths(const bench_opts *o, cgan_train_cfg *c);
 /* 1 when arch is selected by --arch (NULL: all). */
 int bench_arch_on(const bench_opts *o, cgan_arch arch);
 

@@ -206,10 +206,11 @@ static void report(cgan_ctx *ctx, const bench_opts *o, const cgan_train_cfg *cfg
             json_object_set_new(summary, "flops_per_step", json_real(flops));
             json_object_set_new(summary, "min_bytes_per_step", json_real(bytes));
         }
-        json_t *rec = json_pack("{s:s,s:s,s:i,s:i,s:s,s:i,s:i,s:i}", "bench",
+        json_t *rec = json_pack("{s:s,s:s,s:i,s:i,s:s,s:i,s:i,s:i,s:i,s:i}", "bench",
                                 generate ? "generate_count" : "train_count", "arch",
                                 cgan_model_family_name(cfg->model.size), "nc", cfg->model.nc, "classes",
                                 cfg->model.num_classes, "cond", cgan_cond_name(cfg->model.cond),
+                                "ngf", cfg->model.ngf, "ndf", cfg->model.ndf,
                                 "batch", cfg->model.batch, "steps", r->n, "log_every",
                                 generate ? 1 : o->log_every);
         if (rec) {
@@ -224,8 +225,9 @@ static void report(cgan_ctx *ctx, const bench_opts *o, const cgan_train_cfg *cfg
         char how[64];
         if (generate) snprintf(how, sizeof how, "every batch reads its images");
         else snprintf(how, sizeof how, "losses read every %d steps and after the last", o->log_every);
-        printf("%s %s nc=%d K=%d batch %d: OpenCL host calls per %s (clcount; %s)\n", what,
-               cgan_model_family_name(cfg->model.size), cfg->model.nc, cfg->model.num_classes,
+        printf("%s %s nc=%d K=%d ngf=%d ndf=%d batch %d: OpenCL host calls per %s (clcount; %s)\n", what,
+               cgan_model_family_name(cfg->model.size), cfg->model.nc, cfg->model.num_classes, cfg->model.ngf,
+               cfg->model.ndf,
                cfg->model.batch, generate ? "batch" : "step", how);
         printf("           %-23s %-31s %s\n", "created", "blocking", "enqueued");
         printf("step %-4s  kern prog  buf other   finish wait read write  map   flush launch  copy  fill async\n",
@@ -269,6 +271,7 @@ static int count_one(cgan_ctx *ctx, const bench_opts *o, cgan_arch arch, int gen
 {
     cgan_train_cfg cfg;
     bench_train_cfg(arch, o->batch, &cfg);
+    bench_apply_widths(o, &cfg);
     const int S = cfg.model.size, B = o->batch, N = o->repeat;
     size_t img = (size_t)B * cfg.model.nc * S * S;
     float *x = malloc(img * sizeof *x), *y = malloc((size_t)B * sizeof *y),

@@ -11,6 +11,7 @@ static int run_one(cgan_ctx *ctx, const bench_opts *o, cgan_arch arch, int gener
 {
     cgan_train_cfg cfg;
     bench_train_cfg(arch, o->batch, &cfg);
+    bench_apply_widths(o, &cfg);
     const int S = cfg.model.size, B = o->batch;
     size_t img = (size_t)B * cfg.model.nc * S * S;
     float *x = malloc(img * sizeof *x), *y = malloc((size_t)B * sizeof *y), *z = malloc((size_t)B * cfg.model.nz * sizeof *z);
@@ -44,15 +45,17 @@ static int run_one(cgan_ctx *ctx, const bench_opts *o, cgan_arch arch, int gener
     double med = bench_median(ms, o->repeat), emed = bench_median(ev, o->repeat);
     const char *what = generate ? "generate" : "train";
     if (o->json)
-        bench_emit(ctx, json_pack("{s:s,s:s,s:i,s:i,s:s,s:i,s:i,s:i,s:f,s:f,s:f,s:f}", "bench", what,
+        bench_emit(ctx, json_pack("{s:s,s:s,s:i,s:i,s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:f,s:f,s:f,s:f}", "bench", what,
                                   "arch", cgan_arch_name(arch), "nc", cfg.model.nc, "classes",
                                   cfg.model.num_classes, "cond", cgan_cond_name(cfg.model.cond),
+                                  "nz", cfg.model.nz, "ngf", cfg.model.ngf, "ndf", cfg.model.ndf,
                                   "batch", B, "repeat", o->repeat, "warmup", o->warmup, "ms", med,
                                   "event_ms", emed, "img_per_s", B * 1000.0 / med,
                                   "img_per_s_event", emed > 0 ? B * 1000.0 / emed : 0.0));
     else
-        printf("%-8s %-8s nc=%d K=%-2d batch %-4d %9.2f ms (events %9.2f ms)  %8.1f img/s\n", what,
-               cgan_arch_name(arch), cfg.model.nc, cfg.model.num_classes, B, med, emed,
+        printf("%-8s %-8s nc=%d K=%-2d ngf=%d ndf=%d batch %-4d %9.2f ms (events %9.2f ms)  %8.1f img/s\n",
+               what, cgan_arch_name(arch), cfg.model.nc, cfg.model.num_classes, cfg.model.ngf, cfg.model.ndf, B,
+               med, emed,
                B * 1000.0 / med);
     rc = 0;
 done:

@@ -63,6 +63,12 @@ void bench_train_cfg(cgan_arch arch, int batch, cgan_train_cfg *c)
     }
 }
 
+void bench_apply_widths(const bench_opts *o, cgan_train_cfg *c)
+{
+    if (o->ngf > 0) c->model.ngf = o->ngf;
+    if (o->ndf > 0) c->model.ndf = o->ndf;
+}
+
 int bench_arch_on(const bench_opts *o, cgan_arch arch)
 {
     return !o->arch || !strcmp(o->arch, cgan_arch_name(arch));
@@ -106,6 +112,8 @@ static void usage(FILE *f)
             "  -r, --repeat N        timed repetitions; the median is reported (default 5)\n"
             "  -w, --warmup N        untimed repetitions first (default 1)\n"
             "  -a, --arch NAME       seed32 or dcgan64 (default: both; gemm also takes none)\n"
+            "      --ngf N --ndf N   step, generate: the models' widths (default 64 each, as\n"
+            "                        cgan-cl train; printed with every result)\n"
             "      --json            one JSON object per line, with the device, driver, OpenCL C,\n"
             "                        CLBlast and git versions, build flags and date under \"meta\"\n"
             "  step, generate:\n"
@@ -153,8 +161,8 @@ int main(int argc, char **argv)
         return 2;
     }
     bench_opts o = { NULL, 64, 5, 1, 0, NULL, NULL, NULL, 200, 0, "256,512,1024", 300, NULL, 1,
-                     1.02, 0, 5, 64, 50, 0, 0 };
-    enum { OPT_COUNT = 0x100, OPT_LOG_EVERY, OPT_SIZE, OPT_BATCHES, OPT_CACHE, OPT_WORKERS }; /* long options only */
+                     1.02, 0, 5, 64, 50, 0, 0, 0, 0 };
+    enum { OPT_COUNT = 0x100, OPT_LOG_EVERY, OPT_SIZE, OPT_BATCHES, OPT_CACHE, OPT_WORKERS, OPT_NGF, OPT_NDF }; /* long options only */
     o.inject = getenv("CGAN_BENCH_CORRUPT"); /* tests: corrupt this provider's result */
     if (o.inject && !*o.inject) o.inject = NULL;
     static const struct option opts[] = {
@@ -170,6 +178,7 @@ int main(int argc, char **argv)
         { "count", no_argument, 0, OPT_COUNT }, { "log-every", required_argument, 0, OPT_LOG_EVERY },
         { "size", required_argument, 0, OPT_SIZE }, { "batches", required_argument, 0, OPT_BATCHES },
         { "cache-decoded", no_argument, 0, OPT_CACHE }, { "workers", required_argument, 0, OPT_WORKERS },
+        { "ngf", required_argument, 0, OPT_NGF }, { "ndf", required_argument, 0, OPT_NDF },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
     };
     const char *device_class = NULL;
@@ -199,6 +208,8 @@ int main(int argc, char **argv)
         case OPT_BATCHES: o.batches = atoi(optarg); break;
         case OPT_CACHE: o.cache_decoded = 1; break;
         case OPT_WORKERS: o.workers = atoi(optarg); break;
+        case OPT_NGF: o.ngf = atoi(optarg); break;
+        case OPT_NDF: o.ndf = atoi(optarg); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
