@@ -243,6 +243,40 @@ START_TEST(test_cache_corrupt)
 }
 END_TEST
 
+/* A cache folder that cannot be written (issue 15, defect 12): building still works, and
+ * the context says so once, however many programs it builds. Entries are written through
+ * the atomic writer (defect 13): nothing but the entry is left in a writable folder. */
+START_TEST(test_cache_unwritable)
+{
+    char *dir = tu_tempdir("rocache");
+    char *file = tu_pathf("%s/plain-file", dir);
+    FILE *f = fopen(file, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    cgan_ctx *ctx = ctx_with_cache(tu_pathf("%s/plain-file/kc", dir));
+    run_saxpy(ctx, 5.0f, 0);
+    run_saxpy(ctx, 6.0f, 0);
+    const char *w = cgan_ctx_next_warning(ctx);
+    ck_assert_msg(w && strstr(w, "kernel cache cannot be written") && strstr(w, "plain-file/kc"), "%s",
+                  w ? w : "(no warning)");
+    ck_assert_ptr_null(cgan_ctx_next_warning(ctx));
+    ck_assert_uint_eq(cgan_ctx_cache_stats(ctx).stores, 0);
+    cgan_ctx_destroy(ctx);
+    /* a writable folder: one entry, no temporary file beside it */
+    char *good = tu_pathf("%s/kc", dir);
+    ctx = ctx_with_cache(good);
+    run_saxpy(ctx, 5.0f, 0);
+    ck_assert_ptr_null(cgan_ctx_next_warning(ctx));
+    cgan_ctx_destroy(ctx);
+    char path[1200], cmd[1400];
+    only_entry(good, path, sizeof path);
+    snprintf(cmd, sizeof cmd, "test \"$(ls -A %s | wc -l)\" = 1", good);
+    ck_assert_int_eq(system(cmd), 0);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_cache_disabled)
 {
     char *dir = tu_tempdir("nocache");
@@ -381,6 +415,7 @@ int main(void)
     tcase_add_test(tc, test_cache_hit_miss);
     tcase_add_loop_test(tc, test_cache_corrupt, 0, 4);
     tcase_add_test(tc, test_cache_disabled);
+    tcase_add_test(tc, test_cache_unwritable);
     suite_add_tcase(s, tc);
     tc = tcase_create("names");
     tcase_add_test(tc, test_error_names);

@@ -10,7 +10,7 @@
 #include <time.h>
 #include "config.h"
 #include "tune.h"
-#include "io/atomic.h"
+#include "runtime/atomic.h"
 
 #ifndef CGAN_CLBLAST_VERSION
 #define CGAN_CLBLAST_VERSION "unknown"

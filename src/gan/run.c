@@ -18,7 +18,7 @@
 #include "core/rng.h"
 #include "data/dataset.h"
 #include "data/loader.h"
-#include "io/atomic.h"
+#include "runtime/atomic.h"
 #include "io/image.h"
 
 void cgan_run_defaults(cgan_run_opts *o)

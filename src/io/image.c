@@ -6,7 +6,7 @@
 #include <string.h>
 #include <strings.h>
 #include <turbojpeg.h>
-#include "io/atomic.h"
+#include "runtime/atomic.h"
 #include "io/image.h"
 #include "runtime/runtime.h"
 

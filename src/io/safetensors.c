@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
-#include "io/atomic.h"
+#include "runtime/atomic.h"
 #include "io/safetensors.h"
 #include "runtime/runtime.h"
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <zlib.h>
 #include "runtime.h"
+#include "atomic.h"
 
 #define MAGIC "CGANKBIN"
 #define FORMAT 1u
@@ -140,30 +141,25 @@ cgan_status cgan_cache_store(cgan_ctx *ctx, const char *key, const unsigned char
     if (mkdir_p(ctx->cache_dir) != 0)
         return cgan_error(ctx, CGAN_E_IO, "kernel cache %s: cannot create: %s", ctx->cache_dir,
                           strerror(errno));
-    char path[1200], tmp[1300];
+    char path[1200];
     cgan_cache_path(ctx, key, path, sizeof path);
-    static unsigned counter;
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%u", path, (long)getpid(),
-             __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED)); /* unique per process, any thread */
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
-    if (fd < 0)
-        return cgan_error(ctx, CGAN_E_IO, "kernel cache %s: %s", tmp, strerror(errno));
+    /* the entry goes through the atomic writer every file users keep goes through */
     size_t klen = strlen(key);
-    unsigned char hdr[16];
+    unsigned char hdr[16], tail[12];
     memcpy(hdr, MAGIC, 8);
     put_u32(hdr + 8, FORMAT);
     put_u32(hdr + 12, (uint32_t)klen);
-    unsigned char tail[12];
     put_u64(tail, len);
     put_u32(tail + 8, (uint32_t)crc32(0L, bin, (uInt)len));
-    int ok = write(fd, hdr, 16) == 16 && write(fd, key, klen) == (ssize_t)klen &&
-             write(fd, tail, 12) == 12 && write(fd, bin, len) == (ssize_t)len && fsync(fd) == 0;
-    if (close(fd) != 0) ok = 0;
-    if (!ok || rename(tmp, path) != 0) {
+    cgan_atomic_file af;
+    CGAN_TRY(cgan_atomic_open(ctx, path, &af));
+    if (fwrite(hdr, 1, 16, af.fp) != 16 || fwrite(key, 1, klen, af.fp) != klen || fwrite(tail, 1, 12, af.fp) != 12 ||
+        fwrite(bin, 1, len, af.fp) != len) {
         int err = errno;
-        unlink(tmp);
+        cgan_atomic_abort(&af);
         return cgan_error(ctx, CGAN_E_IO, "kernel cache %s: write failed: %s", path, strerror(err));
     }
+    CGAN_TRY(cgan_atomic_commit(ctx, &af));
     ctx->cache.stores++;
     return CGAN_OK;
 }

@@ -166,7 +166,12 @@ static cgan_status build(cgan_ctx *ctx, const char *name, const char *text, cons
         if (bin) {
             char saved[CGAN_ERRMSG_MAX];
             memcpy(saved, ctx->err, sizeof saved);
-            (void)cgan_cache_store(ctx, key, bin, blen); /* a full disk must not stop training */
+            /* a full disk or a read-only cache must not stop training, but it is said once */
+            if (cgan_cache_store(ctx, key, bin, blen) != CGAN_OK && !ctx->cache_warned) {
+                ctx->cache_warned = 1;
+                cgan_warn(ctx, "the kernel cache cannot be written, so kernels will be compiled again next "
+                          "time (%s; set CGAN_CACHE_DIR to a writable folder, or CGAN_CACHE_DISABLE=1)", ctx->err);
+            }
             memcpy(ctx->err, saved, sizeof saved);
         }
     }

@@ -43,6 +43,7 @@ struct cgan_ctx {
     cgan_program *programs;        /* built programs, a list */
     cgan_cache_stats cache;
     int cache_disabled;
+    int cache_warned;              /* the cache could not be written: said once */
     char cache_dir[1024];
     /* profiling of launches: off unless a tool turns it on */
     int profiling;

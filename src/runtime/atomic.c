@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "io/atomic.h"
+#include "runtime/atomic.h"
 #include "runtime/runtime.h"
 
 static void release(cgan_atomic_file *af)

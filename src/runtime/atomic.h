@@ -1,9 +1,10 @@
-/* Atomic file replacement for files users keep (checkpoints, images, plots).
+/* Atomic file replacement for files users keep (checkpoints, images, plots) and for
+ * kernel cache entries.
  * The bytes go to a temporary file in the target's folder, are flushed and synced, and
  * are renamed over the target only when everything succeeded: a crash or a failed write
  * leaves the previous file untouched and no temporary file behind. */
-#ifndef CGAN_IO_ATOMIC_H
-#define CGAN_IO_ATOMIC_H
+#ifndef CGAN_RUNTIME_ATOMIC_H
+#define CGAN_RUNTIME_ATOMIC_H
 #include <stdio.h>
 #include "cgan/cgan.h"
 
