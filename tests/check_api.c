@@ -445,11 +445,6 @@ END_TEST
 
 START_TEST(test_example_classifier)
 {
-    if (sh("test -f /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz || "
-           "test -f /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte")) {
-        fprintf(stderr, "check_api: Fashion-MNIST not installed; classifier not run\n");
-        return;
-    }
     int rc = sh("%s/examples/classifier", top_build());
     char *o = out_text();
     ck_assert_msg(rc == 0, "classifier exit %d:\n%s", rc, o);
@@ -528,7 +523,14 @@ int main(void)
     tcase_add_test(tc, test_exports);
     tcase_add_test(tc, test_headers_alone);
     tcase_add_test(tc, test_examples_train_and_sample);
-    tcase_add_test(tc, test_example_classifier);
+    /* the classifier needs Fashion-MNIST: without it this program ends as SKIP, and under
+     * CGAN_TEST_STRICT (CI, which installs it) as a failure */
+    int have_fashion = access("/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz", R_OK) == 0 ||
+                       access("/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte", R_OK) == 0;
+    const char *strict = getenv("CGAN_TEST_STRICT");
+    int strict_on = strict && *strict && strcmp(strict, "0") != 0;
+    if (have_fashion) tcase_add_test(tc, test_example_classifier);
+    else printf("%s: Fashion-MNIST missing; the classifier example is not run\n", strict_on ? "FAIL" : "SKIP");
     tcase_add_test(tc, test_install_and_pkg_config);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
@@ -538,5 +540,6 @@ int main(void)
     char cmd[700];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0) fprintf(stderr, "check_api: could not remove %s\n", tmpdir);
-    return failed ? 1 : 0;
+    if (failed || (!have_fashion && strict_on)) return 1;
+    return have_fashion ? 0 : 77;
 }

@@ -1,6 +1,7 @@
 /* check_cli: the command line says what is true (issue 15, "CLI honesty"): an invalid
  * CGAN_DEVICE is an error in `devices`, selftest counts checks as checks, and
  * tools/install-deps answers --help. Each runs the real program. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "testutil.h"

@@ -780,7 +780,8 @@ int main(void)
     tcase_add_test(tc, test_png_zero_size);
     tcase_add_test(tc, test_idx);
     tcase_add_test(tc, test_idx_bad);
-    if (access(FASHION_DIR, R_OK) == 0) tcase_add_test(tc, test_fashion_mnist);
+    if (tu_require(access(FASHION_DIR, R_OK) == 0, 1, "Fashion-MNIST (apt-get install dataset-fashion-mnist)"))
+        tcase_add_test(tc, test_fashion_mnist);
     else printf("SKIP test_fashion_mnist: %s is not present\n", FASHION_DIR);
     suite_add_tcase(s, tc);
     suite_add_tcase(s, data_loader_tcase());

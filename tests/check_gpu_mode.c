@@ -278,11 +278,6 @@ END_TEST
 START_TEST(test_provider_fallback)
 {
     const char *cli = getenv("CGAN_CLI");
-    if (!cli || access(cli, X_OK) != 0) { printf("SKIP fallback: CGAN_CLI not set\n"); return; }
-    if (access("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", R_OK) != 0) {
-        printf("SKIP fallback: Fashion-MNIST missing\n");
-        return;
-    }
     char *dir = tu_tempdir("fallback");
     char cmd[2048];
     snprintf(cmd, sizeof cmd,
@@ -319,7 +314,11 @@ int main(void)
     tcase_add_test(tc, test_wg_limit);
     tcase_add_test(tc, test_pinned_staging);
     tcase_add_test(tc, test_gpu_matches_cpu);
-    tcase_add_test(tc, test_provider_fallback);
+    const char *cli = getenv("CGAN_CLI");
+    if (tu_require(cli && access(cli, X_OK) == 0, 1, "cgan-cl ($CGAN_CLI, set by make check)") &&
+        tu_require(access("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", R_OK) == 0, 1,
+                   "Fashion-MNIST (apt-get install dataset-fashion-mnist)"))
+        tcase_add_test(tc, test_provider_fallback);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

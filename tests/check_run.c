@@ -75,7 +75,6 @@ static char *metrics_without_time(const char *dir)
 
 START_TEST(test_end_to_end)
 {
-    if (!have_fmnist()) { printf("SKIP end-to-end: %s missing (apt-get install dataset-fashion-mnist)\n", FMNIST); return; }
     cgan_ctx *ctx = tu_ctx();
     char *dir = tu_tempdir("e2e");
     cgan_run_opts o = small_run(dir);
@@ -128,7 +127,6 @@ END_TEST
 
 START_TEST(test_resume_equals_uninterrupted)
 {
-    if (!have_fmnist()) { printf("SKIP resume: %s missing\n", FMNIST); return; }
     cgan_ctx *ctx = tu_ctx();
     char *a = tu_tempdir("full"), *b = tu_tempdir("part");
     cgan_run_opts o = small_run(a);
@@ -157,7 +155,6 @@ END_TEST
 
 START_TEST(test_sigint_checkpoint)
 {
-    if (!have_fmnist()) { printf("SKIP sigint: %s missing\n", FMNIST); return; }
     const char *cli = getenv("CGAN_CLI");
     ck_assert_msg(cli != NULL, "CGAN_CLI is not set");
     char *dir = tu_tempdir("sigint");
@@ -224,7 +221,6 @@ static void poison_at_3(void *user, const cgan_run_event *e)
 
 START_TEST(test_nonfinite_stops)
 {
-    if (!have_fmnist()) { printf("SKIP non-finite: %s missing\n", FMNIST); return; }
     cgan_ctx *ctx = tu_ctx();
     char *dir = tu_tempdir("nan");
     cgan_run_opts o = small_run(dir);
@@ -288,10 +284,12 @@ int main(void)
     Suite *s = suite_create("run");
     TCase *tc = tcase_create("run");
     tcase_set_timeout(tc, 900);
-    tcase_add_test(tc, test_end_to_end);
-    tcase_add_test(tc, test_resume_equals_uninterrupted);
-    tcase_add_test(tc, test_sigint_checkpoint);
-    tcase_add_test(tc, test_nonfinite_stops);
+    if (tu_require(have_fmnist(), 1, "Fashion-MNIST (apt-get install dataset-fashion-mnist)")) {
+        tcase_add_test(tc, test_end_to_end);
+        tcase_add_test(tc, test_resume_equals_uninterrupted);
+        tcase_add_test(tc, test_sigint_checkpoint);
+        tcase_add_test(tc, test_nonfinite_stops);
+    }
     tcase_add_test(tc, test_bad_data);
     suite_add_tcase(s, tc);
     return tu_run(s);

@@ -586,8 +586,7 @@ int main(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("run");
     tcase_set_timeout(tc, 900);
-    if (have_device()) tcase_add_test(tc, test_stream_run);
-    else printf("SKIP test_stream_run: no OpenCL device\n");
+    if (tu_require(have_device(), 1, "an OpenCL device")) tcase_add_test(tc, test_stream_run);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

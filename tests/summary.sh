@@ -1,6 +1,6 @@
 #!/bin/sh
 # summary.sh DIR: print the Check summary of every test log in DIR, then one total line
-# "N passed, N failed" (N skipped when test programs skipped themselves).
+# "N passed, N failed" (before it, how many test programs skipped tests, when any did).
 dir=${1:-tests}
 passed=0; failed=0; skipped=0; progs=0
 for trs in "$dir"/*.trs; do
@@ -11,6 +11,8 @@ for trs in "$dir"/*.trs; do
   progs=$((progs + 1))
   line=$(grep -E '^[0-9]+%: Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+' "$log" 2>/dev/null | tail -n 1)
   if [ -n "$line" ]; then
+    why=$(sed -n 's/^SKIP: //p' "$log" 2>/dev/null | head -n 1)
+    if [ "$res" = SKIP ] && [ -n "$why" ]; then line="$line (skipped: $why)"; skipped=$((skipped + 1)); fi
     printf '%-22s %s\n' "$name:" "$line"
     c=$(echo "$line" | sed -E 's/.*Checks: ([0-9]+).*/\1/')
     f=$(echo "$line" | sed -E 's/.*Failures: ([0-9]+).*/\1/')
@@ -29,5 +31,6 @@ for trs in "$dir"/*.trs; do
   fi
 done
 if [ "$progs" = 0 ]; then echo "no test results found in $dir"; echo "0 passed, 1 failed"; exit 1; fi
-if [ "$skipped" -gt 0 ]; then echo "$passed passed, $failed failed, $skipped skipped"
-else echo "$passed passed, $failed failed"; fi
+# the last line is always "N passed, N failed" (how a run is seen to have run tests)
+if [ "$skipped" -gt 0 ]; then echo "$skipped test program(s) skipped tests (reasons above)"; fi
+echo "$passed passed, $failed failed"

@@ -10,8 +10,15 @@
 void tu_require_device(void);
 /* Open a context on the default device or fail the test with the library's message. */
 cgan_ctx *tu_ctx(void);
-/* Run a suite with a summary line; returns the process exit code. */
+/* Run a suite with a summary line; returns the process exit code: 1 when a test failed,
+ * else 77 (automake's SKIP) when tu_require found a prerequisite missing, else 0. */
 int tu_run(Suite *s);
+/* Call when registering tests that need something the machine may lack (data, a tool, a
+ * device); returns present, so: if (tu_require(ok, 1, "Fashion-MNIST")) tcase_add_test(...).
+ * A missing prerequisite is printed, and the program ends as SKIP (exit 77) once its other
+ * tests pass: never as a silent pass. With CGAN_TEST_STRICT=1 (CI sets it), a missing
+ * prerequisite that CI installs (ci_provides) makes the program fail instead. */
+int tu_require(int present, int ci_provides, const char *what);
 /* A fresh empty folder under $TMPDIR (or /tmp); the returned string is static per call site. */
 char *tu_tempdir(const char *tag);
 void tu_rmtree(const char *dir);
