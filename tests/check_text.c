@@ -606,6 +606,12 @@ START_TEST(test_shapes_end_to_end)
     err = read_all(err_txt, NULL);
     ck_assert_msg(strstr(err, "no word is in the vocabulary") && strstr(err, "known words: a, blue"), "%s", err);
     free(err);
+    /* known only through a stop word (issue 15, defect 17): refused, saying which words */
+    ck_assert_int_eq(cli(pathf("generate -c '%s' --prompt 'a purple hexagon' -o '%s/x.png'", run, work)), 1);
+    err = read_all(err_txt, NULL);
+    ck_assert_msg(strstr(err, "no content word") && strstr(err, "known only a (") &&
+                      strstr(err, "unknown: purple, hexagon"), "%s", err);
+    free(err);
     ck_assert_int_eq(cli(pathf("generate -c '%s' --prompt ' ... ' -o '%s/x.png'", run, work)), 2);
     ck_assert_int_eq(cli(pathf("generate -c '%s' -o '%s/x.png'", run, work)), 1);
     ck_assert_int_eq(access(pathf("%s/x.png", work), F_OK), -1);

@@ -174,6 +174,40 @@ cgan_status cgan_vocab_encode_all(cgan_ctx *ctx, const cgan_vocab *v, char *cons
     return CGAN_OK;
 }
 
+/* Words that carry no content of their own: a prompt known only through these ("a purple
+ * hexagon" where only "a" is in the vocabulary) describes nothing the model learned. */
+static int stop_word(const char *w)
+{
+    static const char *const stops[] = {
+        "a", "an", "the", "of", "with", "and", "or", "in", "on", "at", "to", "for", "by", "from", "is",
+        "are", "be", "some", "this", "that", "these", "those", "it", "its", "into", "onto", "very", "please",
+        "me", "show", "draw", "make", "picture", "image", "photo", NULL
+    };
+    for (const char *const *s = stops; *s; s++)
+        if (!strcmp(*s, w)) return 1;
+    return 0;
+}
+
+/* The prompt's known words split into content words and stop words (lists, as list_add). */
+static cgan_status known_words(cgan_ctx *ctx, const cgan_vocab *v, const char *prompt, int *content,
+                               char *stops, size_t size)
+{
+    size_t pos = 0, b, l, tlen = strlen(prompt);
+    *content = 0;
+    if (size) stops[0] = '\0';
+    while (cgan_text_next_word(prompt, tlen, &pos, &b, &l)) {
+        char *w = malloc(l + 1);
+        if (!w) return cgan_error(ctx, CGAN_E_NOMEM, "out of memory");
+        lower_word(prompt, b, l, w);
+        if (cgan_vocab_find(v, w) >= 0) {
+            if (stop_word(w)) list_add(stops, size, w);
+            else (*content)++;
+        }
+        free(w);
+    }
+    return CGAN_OK;
+}
+
 cgan_status cgan_vocab_prompt(cgan_ctx *ctx, const cgan_vocab *v, const char *prompt, float *ids, int len,
                               char *unknown_list, size_t size)
 {
@@ -183,6 +217,15 @@ cgan_status cgan_vocab_prompt(cgan_ctx *ctx, const cgan_vocab *v, const char *pr
     int known = 0;
     CGAN_TRY(cgan_vocab_encode(ctx, v, prompt, ids, len, &known, NULL, NULL, unk, sizeof unk));
     if (unknown_list && size) snprintf(unknown_list, size, "%s", unk);
+    char stops[256];
+    int content = 0;
+    CGAN_TRY(known_words(ctx, v, prompt, &content, stops, sizeof stops));
+    if (known > 0 && content == 0)
+        return cgan_error(ctx, CGAN_E_INVALID,
+                          "prompt '%s': no content word is in the vocabulary: known only %s (%s), unknown: %s; "
+                          "name what the captions name (colours, shapes, sizes)", prompt, stops,
+                          strchr(stops, ',') ? "words that describe nothing" : "a word that describes nothing",
+                          unk[0] ? unk : "none");
     if (known > 0) return CGAN_OK;
     char words[512] = "";
     for (int i = 0; i < v->n; i++) list_add(words, sizeof words, v->words[i]);
