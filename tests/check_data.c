@@ -713,6 +713,23 @@ START_TEST(test_idx_bad)
     ck_assert_int_eq(stat(gp, &sb), 0);
     ck_assert_int_eq(truncate(gp, sb.st_size / 2), 0);
     open_fails(ctx, dir, NULL, CGAN_E_FORMAT, "train-images-idx3-ubyte.gz");
+    /* every byte of data there, only the gzip trailer (CRC and length, 8 bytes) cut off
+     * (issue 15, defect 10): reported, not taken as complete */
+    fx_idx(gp, 1, 0x803, (uint32_t[]){ 4, 28, 28 }, 3, data, 4 * 784);
+    ck_assert_int_eq(stat(gp, &sb), 0);
+    ck_assert_int_eq(truncate(gp, sb.st_size - 8), 0);
+    open_fails(ctx, dir, NULL, CGAN_E_FORMAT, "without its trailer");
+    /* more data than the header counts */
+    fx_idx(gp, 1, 0x803, (uint32_t[]){ 3, 28, 28 }, 3, data, 4 * 784);
+    fx_idx(fx_path(dir, "train-labels-idx1-ubyte"), 0, 0x801, (uint32_t[]){ 3 }, 1, lab, 3);
+    open_fails(ctx, dir, NULL, CGAN_E_FORMAT, "after the last record");
+    /* and whole files open */
+    fx_idx(gp, 1, 0x803, (uint32_t[]){ 4, 28, 28 }, 3, data, 4 * 784);
+    fx_idx(fx_path(dir, "train-labels-idx1-ubyte"), 0, 0x801, (uint32_t[]){ 4 }, 1, lab, 4);
+    cgan_dataset *whole = NULL;
+    TU_OK(ctx, cgan_dataset_open(ctx, dir, NULL, &whole));
+    ck_assert_int_eq(whole->n, 4);
+    cgan_dataset_destroy(whole);
     tu_rmtree(dir);
     free(dir);
     cgan_ctx_destroy(ctx);

@@ -76,6 +76,23 @@ static cgan_status read_exact(cgan_ctx *ctx, gzFile f, const char *path, void *b
     return cgan_error(ctx, CGAN_E_FORMAT, "%s: truncated: the file ends inside %s", path, what);
 }
 
+/* After the last record of a file read whole: the file must end there, and a gzip stream
+ * must end with its trailer (a file cut inside it reads as complete data otherwise). */
+static cgan_status check_end(cgan_ctx *ctx, gzFile f, const char *path)
+{
+    uint8_t extra;
+    int got = gzread(f, &extra, 1);
+    int zerr = Z_OK;
+    const char *msg = gzerror(f, &zerr);
+    if (got > 0)
+        return cgan_error(ctx, CGAN_E_FORMAT, "%s: unexpected bytes after the last record (the header's count "
+                          "is smaller than the data)", path);
+    if (zerr == Z_BUF_ERROR)
+        return cgan_error(ctx, CGAN_E_FORMAT, "%s: truncated: the gzip stream ends without its trailer", path);
+    if (got < 0 || zerr != Z_OK) return cgan_error(ctx, CGAN_E_FORMAT, "%s: cannot read: %s", path, msg);
+    return CGAN_OK;
+}
+
 /* Open an IDX file and check its magic; dims receives ndims big-endian sizes. */
 static cgan_status idx_open(cgan_ctx *ctx, const char *path, uint32_t magic, int ndims,
                             uint32_t *dims, gzFile *out)
@@ -234,6 +251,9 @@ cgan_status cgan_idx_load(cgan_ctx *ctx, const char *dir, const char *images,
             if (lab[i] > max_label) max_label = lab[i];
         }
     }
+    /* every record was read: the files must end here, whole */
+    if (total == (int)idim[0] && ((st = check_end(ctx, fi, images)) || (st = check_end(ctx, fl, labels))))
+        goto fail;
     if (cap > ds->n) { /* give back the growth slack */
         size_t osz = (size_t)ds->channels * (size_t)ds->size * (size_t)ds->size;
         uint8_t *px = realloc(ds->pixels, (size_t)ds->n * osz);
