@@ -644,6 +644,22 @@ START_TEST(test_idx)
         cgan_dataset_destroy(ds);
         fx_bytes(fx_path(dir, "classes.txt"), "a\nb\n", 4); /* labels go up to 6 */
         open_fails(ctx, dir, NULL, CGAN_E_FORMAT, "classes.txt");
+        /* long lines (issue 15, defect 8): a 4,000-byte name is one class, not two; a
+         * 5,000-byte one is refused naming the line */
+        char *longnames = malloc(5200 + 64);
+        memset(longnames, 'x', 4000);
+        strcpy(longnames + 4000, "\nb\nc\nd\ne\nf\ng\n");
+        fx_bytes(fx_path(dir, "classes.txt"), longnames, strlen(longnames));
+        ds = open_ok(ctx, dir, &o);
+        ck_assert_int_eq(ds->num_classes, 7);
+        ck_assert_int_eq((int)strlen(ds->class_names[0]), 4000);
+        ck_assert_str_eq(ds->class_names[1], "b");
+        cgan_dataset_destroy(ds);
+        memset(longnames, 'y', 5000);
+        strcpy(longnames + 5000, "\nb\nc\nd\ne\nf\ng\n");
+        fx_bytes(fx_path(dir, "classes.txt"), longnames, strlen(longnames));
+        open_fails(ctx, dir, &o, CGAN_E_FORMAT, "line 1: a class name of 5000 bytes");
+        free(longnames);
         free(src);
         tu_rmtree(dir);
         free(dir);

@@ -18,6 +18,7 @@
 #define IDX_MAX_SIDE 4096
 #define IDX_CHUNK 256          /* images read per gzread */
 #define MAX_CLASSES 100000
+#define MAX_CLASS_NAME 4096   /* bytes of one name in classes.txt */
 
 static const char *const fashion_names[10] = {
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -124,12 +125,20 @@ static cgan_status read_classes(cgan_ctx *ctx, const char *dir, cgan_dataset *ds
     char *path = cgan_data_join(dir, "classes.txt");
     if (!path) return cgan_error(ctx, CGAN_E_NOMEM, "out of memory");
     cgan_status st = CGAN_E_NOT_FOUND;
-    char **names = NULL, line[4096];
-    int k = 0, cap = 0;
+    char **names = NULL, *line = NULL;
+    size_t line_cap = 0;
+    int k = 0, cap = 0, lineno = 0;
     FILE *f = exists(path) ? fopen(path, "r") : NULL;
     if (!f) goto done;
-    while (fgets(line, sizeof line, f)) {
+    /* lines of any length (getline): a long name is one name, never split in two */
+    while (getline(&line, &line_cap, f) >= 0) {
+        lineno++;
         size_t len = strcspn(line, "\r\n");
+        if (len > MAX_CLASS_NAME) {
+            st = cgan_error(ctx, CGAN_E_FORMAT, "%s: line %d: a class name of %zu bytes (at most %d)", path, lineno,
+                            len, MAX_CLASS_NAME);
+            goto done;
+        }
         while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t')) len--;
         line[len] = '\0';
         if (len == 0) continue;
@@ -159,6 +168,7 @@ static cgan_status read_classes(cgan_ctx *ctx, const char *dir, cgan_dataset *ds
 nomem:
     st = cgan_error(ctx, CGAN_E_NOMEM, "%s: out of memory", path);
 done:
+    free(line);
     if (f) fclose(f);
     for (int i = 0; i < k; i++) free(names[i]);
     free(names);
