@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "testutil.h"
 
 static char *out_text, *err_text;
@@ -73,6 +74,34 @@ START_TEST(test_install_deps_help)
 }
 END_TEST
 
+/* defect 9: a FIFO where a checkpoint, a 'latest' pointer or a model file should be is
+ * refused at once, never waited on (timeout(1) turns a hang into exit 124) */
+START_TEST(test_fifos_refused)
+{
+    char *dir = tu_tempdir("fifo");
+    char *fifo = strdup(tu_pathf("%s/ckpt.safetensors", dir));
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    const char *info[] = { "timeout", "20", cli(), "info", fifo, NULL };
+    ck_assert_int_eq(run("/usr/bin/timeout", info, NULL), 1);
+    ck_assert_msg(strstr(err_text, "not a regular file"), "%s", err_text);
+    /* a run folder whose latest is a FIFO */
+    char *rundir = strdup(tu_pathf("%s/run", dir));
+    ck_assert_int_eq(mkdir(rundir, 0700), 0);
+    ck_assert_int_eq(mkfifo(tu_pathf("%s/latest", rundir), 0600), 0);
+    const char *gen[] = { "timeout", "20", cli(), "generate", "-c", rundir, "-o", tu_pathf("%s/x.png", dir), NULL };
+    ck_assert_int_eq(run("/usr/bin/timeout", gen, NULL), 1);
+    ck_assert_msg(strstr(err_text, "latest") && strstr(err_text, "not a regular file"), "%s", err_text);
+    /* a model file that is a FIFO */
+    const char *train[] = { "timeout", "20", cli(), "train", "--model", fifo, "--out", tu_pathf("%s/r2", dir), NULL };
+    ck_assert_int_eq(run("/usr/bin/timeout", train, NULL), 1);
+    ck_assert_msg(strstr(err_text, "not a regular file") && strstr(err_text, "model file"), "%s", err_text);
+    free(rundir);
+    free(fifo);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 int main(void)
 {
     tu_require_device();
@@ -82,6 +111,7 @@ int main(void)
     tcase_add_test(tc, test_devices_bad_env);
     tcase_add_test(tc, test_selftest_counts);
     tcase_add_test(tc, test_install_deps_help);
+    tcase_add_test(tc, test_fifos_refused);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

@@ -265,7 +265,7 @@ START_TEST(test_st_bad_files)
     for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | b[i];
 
     open_fails(at("missing.safetensors"), CGAN_E_NOT_FOUND, NULL);
-    open_fails(dir, CGAN_E_IO, "not a regular file");
+    open_fails(dir, CGAN_E_IO, "a folder, not a safetensors file");
     spit(bad, "", 0);
     open_fails(bad, CGAN_E_FORMAT, "0 bytes");
     spit(bad, "\x10\x00\x00", 3);

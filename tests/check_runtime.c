@@ -277,6 +277,30 @@ START_TEST(test_cache_unwritable)
 }
 END_TEST
 
+/* A FIFO in place of a cache entry (issue 15, defect 9): rebuilt, never waited on. */
+START_TEST(test_cache_fifo)
+{
+    char *dir = tu_tempdir("fifocache");
+    cgan_ctx *ctx = ctx_with_cache(dir);
+    run_saxpy(ctx, 7.0f, 0);
+    cgan_ctx_destroy(ctx);
+    char path[1200];
+    only_entry(dir, path, sizeof path);
+    ck_assert_int_eq(unlink(path), 0);
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    ctx = ctx_with_cache(dir);
+    run_saxpy(ctx, 7.0f, 0);
+    ck_assert_uint_eq(cgan_ctx_cache_stats(ctx).rejected, 1);
+    ck_assert_uint_eq(cgan_ctx_cache_stats(ctx).stores, 1);
+    cgan_ctx_destroy(ctx);
+    ctx = ctx_with_cache(dir); /* the entry is a file again */
+    run_saxpy(ctx, 7.0f, 1);
+    cgan_ctx_destroy(ctx);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_cache_disabled)
 {
     char *dir = tu_tempdir("nocache");
@@ -416,6 +440,7 @@ int main(void)
     tcase_add_loop_test(tc, test_cache_corrupt, 0, 4);
     tcase_add_test(tc, test_cache_disabled);
     tcase_add_test(tc, test_cache_unwritable);
+    tcase_add_test(tc, test_cache_fifo);
     suite_add_tcase(s, tc);
     tc = tcase_create("names");
     tcase_add_test(tc, test_error_names);

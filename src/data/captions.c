@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "runtime/atomic.h"
 #include "runtime/runtime.h"
 #include "internal.h"
 
@@ -83,11 +84,11 @@ cgan_status cgan_captions_read(cgan_ctx *ctx, const char *dir, cgan_captions *t)
     memset(t, 0, sizeof *t);
     if (!(t->file = cgan_data_join(dir, CGAN_DATA_CAPTIONS)))
         return cgan_error(ctx, CGAN_E_NOMEM, "out of memory");
-    FILE *f = fopen(t->file, "rb");
+    cgan_status ost = CGAN_OK;
+    FILE *f = cgan_fopen_regular(ctx, t->file, "captions file", &ost);
     if (!f) {
-        cgan_status st = cgan_error(ctx, errno == ENOENT ? CGAN_E_NOT_FOUND : CGAN_E_IO,
-                                    "%s: %s (text conditioning needs a caption per image: lines "
-                                    "'relative/image/path<TAB>caption')", t->file, strerror(errno));
+        cgan_status st = cgan_error_wrap(ctx, ost, "text conditioning needs a caption per image (lines "
+                                         "'relative/image/path<TAB>caption')");
         cgan_captions_free(t);
         return st;
     }

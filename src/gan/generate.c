@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "runtime/atomic.h"
 #include "generate.h"
 #include "checkpoint.h"
 #include "prompt.h"
@@ -173,7 +174,12 @@ cgan_status cgan_gen_resolve(cgan_ctx *ctx, const char *arg, char **path)
     }
     char *latest = join(arg, "latest");
     if (!latest) return cgan_error(ctx, CGAN_E_NOMEM, "out of memory");
-    FILE *fp = fopen(latest, "r");
+    cgan_status lst = CGAN_OK;
+    FILE *fp = cgan_fopen_regular(ctx, latest, "'latest' pointer", &lst);
+    if (!fp && lst != CGAN_E_NOT_FOUND) { /* there, but a FIFO or the like: say so */
+        free(latest);
+        return lst;
+    }
     char rel[4096] = "";
     int ok = fp && fgets(rel, sizeof rel, fp);
     if (fp) fclose(fp);

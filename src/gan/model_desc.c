@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "runtime/atomic.h"
 #include "model_desc.h"
 #include "ops/builders.h"
 #include "ops/diffaug.h"
@@ -391,9 +392,9 @@ cgan_status cgan_model_parse(cgan_ctx *ctx, const char *text, const char *origin
 cgan_status cgan_model_file_read(cgan_ctx *ctx, const char *path, char **text, cgan_model_head *head)
 {
     *text = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return cgan_error(ctx, errno == ENOENT ? CGAN_E_NOT_FOUND : CGAN_E_IO, "%s: cannot open the model file: %s",
-                              path, strerror(errno));
+    cgan_status ost = CGAN_OK;
+    FILE *f = cgan_fopen_regular(ctx, path, "model file", &ost);
+    if (!f) return ost;
     char *buf = NULL;
     size_t n = 0, cap = 0;
     cgan_status st = CGAN_OK;

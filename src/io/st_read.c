@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "runtime/atomic.h"
 #include "io/safetensors.h"
 #include "runtime/runtime.h"
 
@@ -41,10 +42,8 @@ static cgan_status load(cgan_ctx *ctx, cgan_st_file *f)
 {
     const char *path = f->path;
     cgan_status st = CGAN_OK;
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return cgan_error(ctx, errno == ENOENT ? CGAN_E_NOT_FOUND : CGAN_E_IO, "%s: %s", path,
-                          strerror(errno));
+    FILE *fp = cgan_fopen_regular(ctx, path, "safetensors file", &st);
+    if (!fp) return st;
     struct stat sb;
     if (fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode)) {
         st = cgan_error(ctx, CGAN_E_IO, "%s: not a regular file", path);

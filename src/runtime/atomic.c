@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "runtime/atomic.h"
 #include "runtime/runtime.h"
@@ -114,4 +115,32 @@ cgan_status cgan_atomic_write(cgan_ctx *ctx, const char *path, const void *data,
                           "is unchanged)", path, strerror(err));
     }
     return cgan_atomic_commit(ctx, &af);
+}
+
+FILE *cgan_fopen_regular(cgan_ctx *ctx, const char *path, const char *what, cgan_status *st)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        *st = cgan_error(ctx, e == ENOENT ? CGAN_E_NOT_FOUND : CGAN_E_IO, "%s: cannot open the %s: %s", path, what,
+                         strerror(e));
+        return NULL;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        int e = errno;
+        close(fd);
+        *st = S_ISDIR(sb.st_mode) ? cgan_error(ctx, CGAN_E_IO, "%s: a folder, not a %s", path, what)
+              : cgan_error(ctx, CGAN_E_IO, "%s: not a regular file (a FIFO, socket or device): refused as a %s%s%s",
+                           path, what, e ? ": " : "", e ? strerror(e) : "");
+        return NULL;
+    }
+    int flags = fcntl(fd, F_GETFL);
+    FILE *fp = flags >= 0 && fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == 0 ? fdopen(fd, "rb") : NULL;
+    if (!fp) {
+        int e = errno;
+        close(fd);
+        *st = cgan_error(ctx, CGAN_E_IO, "%s: cannot open the %s: %s", path, what, strerror(e));
+    }
+    return fp;
 }

@@ -103,8 +103,17 @@ cgan_status cgan_cache_load(cgan_ctx *ctx, const char *key, unsigned char **bin,
     if (ctx->cache_disabled) return CGAN_E_NOT_FOUND;
     char path[1200];
     cgan_cache_path(ctx, key, path, sizeof path);
-    FILE *f = fopen(path, "rb");
-    if (!f) return CGAN_E_NOT_FOUND;
+    struct stat lsb;
+    if (lstat(path, &lsb) != 0) return CGAN_E_NOT_FOUND;
+    cgan_status ost = CGAN_OK;
+    char saved[CGAN_ERRMSG_MAX];
+    memcpy(saved, ctx->err, sizeof saved); /* a bad entry is rebuilt, not an error */
+    FILE *f = cgan_fopen_regular(ctx, path, "kernel cache entry", &ost);
+    memcpy(ctx->err, saved, sizeof saved);
+    if (!f) {
+        if (!S_ISREG(lsb.st_mode) && !S_ISDIR(lsb.st_mode)) return reject(ctx, path); /* a FIFO: never waited on */
+        return CGAN_E_NOT_FOUND;
+    }
     unsigned char *data = NULL;
     struct stat sb;
     if (fstat(fileno(f), &sb) != 0 || sb.st_size < 28 || sb.st_size > (1l << 31)) goto bad;
