@@ -545,7 +545,7 @@ START_TEST(test_stream_run)
             ck_assert_msg(strstr(out, "25 images") && strstr(out, "decoded from disk while training"), "%s", out);
             ck_assert_msg(strstr(out, "zz_text.jpg: not a JPEG or PNG file"), "%s", out);
             ck_assert_msg(strstr(out, "loader: 1 file(s) could not be decoded during training") &&
-                          strstr(out, "zz_cut.jpg: bad JPEG data"), "%s", out);
+                          strstr(out, "zz_cut.jpg: corrupt JPEG data"), "%s", out);
         }
         free(out);
         free(err);

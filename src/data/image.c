@@ -85,14 +85,13 @@ static cgan_status decode_jpeg(cgan_ctx *ctx, tjhandle own, const uint8_t *buf, 
         st = cgan_error(ctx, CGAN_E_NOMEM, "JPEG of %d x %d: out of memory", w, h);
         goto fail;
     }
-    /* Warnings (stray bytes between markers, say) leave a usable image; a stream that
-     * ends early is rejected: libjpeg would pad it with grey. */
+    /* A warning means damaged data that libjpeg papered over (a stream that ends early is
+     * padded with grey, a corrupt segment skipped): such a file is skipped, with the reason,
+     * never trained on. */
     if (tjDecompress2(tj, buf, (unsigned long)len, px, sw, 0, sh, pf, TJFLAG_ACCURATEDCT) != 0) {
         const char *why = tjGetErrorStr2(tj);
-        if (tjGetErrorCode(tj) != TJERR_WARNING || strstr(why, "Premature end")) {
-            cgan_error(ctx, st, "bad JPEG data: %s", why);
-            goto fail;
-        }
+        cgan_error(ctx, st, "%s JPEG data: %s", tjGetErrorCode(tj) == TJERR_WARNING ? "corrupt" : "bad", why);
+        goto fail;
     }
     if (cmyk) cmyk_to_rgb(px, (size_t)sw * (size_t)sh);
     out->w = sw;
