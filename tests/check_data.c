@@ -567,6 +567,46 @@ START_TEST(test_jpeg_warning_skipped)
 }
 END_TEST
 
+/* Entries with an image's name that cannot be read as files (issue 15, defect 7): a FIFO, a
+ * link that loops, a link to nothing. Each is skipped with its reason and counted by kind,
+ * and the scan never waits on the FIFO. */
+START_TEST(test_scan_not_files)
+{
+    cgan_ctx *ctx = cgan_ctx_new();
+    char *dir = tu_tempdir("notfiles");
+    fx_mkdir(dir, "cls");
+    uint8_t *px = rgb_fill(8, 8, 1, 1, 0, 0);
+    fx_png(fx_path(dir, "cls/good.png"), 8, 8, PNG_COLOR_TYPE_GRAY, 8, px, NULL, 0);
+    ck_assert_int_eq(mkfifo(fx_path(dir, "cls/pipe.png"), 0600), 0);
+    ck_assert_int_eq(symlink("loop2.jpg", fx_path(dir, "cls/loop1.jpg")), 0);
+    ck_assert_int_eq(symlink("loop1.jpg", fx_path(dir, "cls/loop2.jpg")), 0);
+    ck_assert_int_eq(symlink("nowhere.png", fx_path(dir, "cls/dangling.png")), 0);
+    for (int cached = 0; cached < 2; cached++) {
+        cgan_data_opts o;
+        cgan_data_opts_default(&o);
+        o.cache_decoded = cached;
+        cgan_dataset *ds = NULL;
+        TU_OK(ctx, cgan_dataset_open(ctx, dir, &o, &ds));
+        ck_assert_int_eq(ds->n, 1);
+        ck_assert_int_eq(ds->skipped, 4);
+        ck_assert_int_eq(ds->skipped_by[CGAN_SKIP_NOT_FILE], 1);
+        ck_assert_int_eq(ds->skipped_by[CGAN_SKIP_LINK], 3);
+        char sum[256];
+        cgan_dataset_skip_summary(ds, sum, sizeof sum);
+        ck_assert_msg(strstr(sum, "1 not a file (a FIFO") && strstr(sum, "3 a link that loops or leads nowhere"),
+                      "%s", sum);
+        int fifo_said = 0;
+        for (int i = 0; i < ds->skipped_kept; i++) fifo_said |= strstr(ds->skipped_examples[i], "pipe.png: a FIFO") != 0;
+        ck_assert(fifo_said);
+        cgan_dataset_destroy(ds);
+    }
+    free(px);
+    tu_rmtree(dir);
+    free(dir);
+    cgan_ctx_destroy(ctx);
+}
+END_TEST
+
 /* A PNG whose IHDR says 0 x N (issue 15, defect 18): skipped as an image without pixels,
  * never called "too large", streamed (header probe) or decoded up front. */
 START_TEST(test_png_zero_size)
@@ -846,6 +886,7 @@ int main(void)
     tcase_add_test(tc, test_folder_errors);
     tcase_add_test(tc, test_png_zero_size);
     tcase_add_test(tc, test_jpeg_warning_skipped);
+    tcase_add_test(tc, test_scan_not_files);
     tcase_add_test(tc, test_idx);
     tcase_add_test(tc, test_idx_bad);
     if (tu_require(access(FASHION_DIR, R_OK) == 0, 1, "Fashion-MNIST (apt-get install dataset-fashion-mnist)"))

@@ -74,6 +74,10 @@ CGAN_API const char *cgan_dataset_source(const cgan_dataset *ds);
 /* Files skipped at open, and up to a few of them as "path: reason" (NULL past the end). */
 CGAN_API int cgan_dataset_skipped(const cgan_dataset *ds);
 CGAN_API const char *cgan_dataset_skipped_example(const cgan_dataset *ds, int i);
+/* The skipped files counted by reason, as text into buf (n bytes): "3 with bad or damaged
+ * image data, 1 not a file (a FIFO, socket or device), 1 a link that loops or leads
+ * nowhere, 1 unreadable"; "" when none. Returns buf. */
+CGAN_API const char *cgan_dataset_skip_summary(const cgan_dataset *ds, char *buf, size_t n);
 
 /* 1 when the images are decoded from disk as they are read (an image folder opened
  * without cache_decoded), 0 when they are held in memory. */

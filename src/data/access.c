@@ -1,5 +1,7 @@
 /* The dataset's public accessors (cgan/data.h). */
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
 #include "dataset.h"
 #include "loader.h"
 
@@ -29,4 +31,22 @@ cgan_status cgan_loader_create_workers(cgan_ctx *err_ctx, const cgan_dataset *ds
                                        unsigned flags, int workers, cgan_loader **out)
 {
     return cgan_loader_create_full(err_ctx, ds, batch, seed, flags, NULL, 1, workers, out);
+}
+
+const char *cgan_dataset_skip_summary(const cgan_dataset *ds, char *buf, size_t n)
+{
+    static const char *const what[CGAN_SKIP_KINDS] = {
+        "with bad or damaged image data", "not a file (a FIFO, socket or device)",
+        "a link that loops or leads nowhere", "unreadable"
+    };
+    if (!buf || !n) return buf;
+    buf[0] = '\0';
+    size_t used = 0;
+    for (int k = 0; ds && k < CGAN_SKIP_KINDS; k++) {
+        if (!ds->skipped_by[k]) continue;
+        int w = snprintf(buf + used, n - used, "%s%d %s", used ? ", " : "", ds->skipped_by[k], what[k]);
+        if (w < 0 || (size_t)w >= n - used) break;
+        used += (size_t)w;
+    }
+    return buf;
 }

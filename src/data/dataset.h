@@ -49,6 +49,15 @@
 
 #define CGAN_DATA_SKIP_KEEP 5   /* skipped files remembered for the report */
 
+/* Why a file of an image folder was skipped at open. */
+enum {
+    CGAN_SKIP_DATA = 0,     /* not an image, or damaged image data */
+    CGAN_SKIP_NOT_FILE,     /* a FIFO, socket or device with an image's name */
+    CGAN_SKIP_LINK,         /* a link that loops or leads nowhere */
+    CGAN_SKIP_UNREADABLE,   /* no permission, or another error reaching it */
+    CGAN_SKIP_KINDS
+};
+
 
 #define CGAN_DATA_CAPTIONS "captions.tsv"
 
@@ -66,6 +75,7 @@ typedef struct cgan_dataset {
     int skipped;                 /* files skipped at open */
     int skipped_kept;            /* entries used in skipped_examples */
     char *skipped_examples[CGAN_DATA_SKIP_KEEP];  /* "path: reason" */
+    int skipped_by[CGAN_SKIP_KINDS];              /* skipped, by kind of reason */
 } cgan_dataset;
 
 /* Defaults: size 32, channels detected, all images, the train split. */

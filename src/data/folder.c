@@ -84,15 +84,50 @@ static int ar_sort(arena *a)
     return 0;
 }
 
+static void record_skip(cgan_dataset *ds, const char *path, const char *msg, int kind)
+{
+    if (ds->skipped_kept < CGAN_DATA_SKIP_KEEP) {
+        char *s = msg ? strdup(msg) : NULL;
+        if (!s) { /* the message was lost for want of memory */
+            size_t n = strlen(path) + 16;
+            if ((s = malloc(n))) snprintf(s, n, "%s: out of memory", path);
+        }
+        if (s) ds->skipped_examples[ds->skipped_kept++] = s;
+    }
+    ds->skipped++;
+    ds->skipped_by[kind]++;
+}
+
 static int is_image_name(const char *name)
 {
     const char *dot = strrchr(name, '.');
     return dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") || !strcasecmp(dot, ".png"));
 }
 
+/* Why an entry with an image's name is not a file to read, or NULL when it is one. */
+static const char *not_a_file(const char *full, int *kind)
+{
+    struct stat sb;
+    if (stat(full, &sb) != 0) {
+        *kind = errno == ELOOP || errno == ENOENT ? CGAN_SKIP_LINK : CGAN_SKIP_UNREADABLE;
+        return errno == ELOOP ? "a link that loops" : errno == ENOENT ? "a link that leads nowhere" : strerror(errno);
+    }
+    if (S_ISDIR(sb.st_mode)) return NULL; /* a folder named like an image: not one, not reported */
+    if (!S_ISREG(sb.st_mode)) {
+        *kind = CGAN_SKIP_NOT_FILE;
+        return S_ISFIFO(sb.st_mode) ? "a FIFO, not a file" : "not a regular file (a socket or device)";
+    }
+    if (access(full, R_OK) != 0) {
+        *kind = CGAN_SKIP_UNREADABLE;
+        return strerror(errno);
+    }
+    return NULL;
+}
+
 /* Sorted non-hidden names in dir: subfolders (want_dirs) or image files, appended to out
- * (emptied first). Links are followed. */
-static cgan_status list_dir(cgan_ctx *ctx, const char *dir, int want_dirs, arena *out)
+ * (emptied first). Links are followed. With ds, image-named entries that cannot be read as
+ * files (FIFOs, looping or dangling links, unreadable files) are skipped with their reason. */
+static cgan_status list_dir(cgan_ctx *ctx, const char *dir, int want_dirs, arena *out, cgan_dataset *ds)
 {
     out->n = 0;
     out->len = 0;
@@ -112,6 +147,20 @@ static cgan_status list_dir(cgan_ctx *ctx, const char *dir, int want_dirs, arena
             keep = full && stat(full, &sb) == 0 && (want_dirs ? S_ISDIR(sb.st_mode) : S_ISREG(sb.st_mode));
             free(full);
         }
+        if (!want_dirs && ds) { /* a regular file can still be unreadable; the rest is said */
+            char *full = cgan_data_join(dir, e->d_name);
+            int kind = CGAN_SKIP_DATA;
+            const char *why = full ? not_a_file(full, &kind) : NULL;
+            if (why) {
+                size_t n = strlen(full) + strlen(why) + 3;
+                char *msg = malloc(n);
+                if (msg) snprintf(msg, n, "%s: %s", full, why);
+                record_skip(ds, full, msg, kind);
+                free(msg);
+                keep = 0;
+            }
+            free(full);
+        }
         if (keep && ar_push(out, NULL, e->d_name) != 0) {
             st = cgan_error(ctx, CGAN_E_NOMEM, "listing %s: out of memory", dir);
             break;
@@ -122,32 +171,21 @@ static cgan_status list_dir(cgan_ctx *ctx, const char *dir, int want_dirs, arena
     return st;
 }
 
-static void record_skip(cgan_dataset *ds, const char *path, const char *msg)
-{
-    if (ds->skipped_kept < CGAN_DATA_SKIP_KEEP) {
-        char *s = msg ? strdup(msg) : NULL;
-        if (!s) { /* the message was lost for want of memory */
-            size_t n = strlen(path) + 16;
-            if ((s = malloc(n))) snprintf(s, n, "%s: out of memory", path);
-        }
-        if (s) ds->skipped_examples[ds->skipped_kept++] = s;
-    }
-    ds->skipped++;
-}
 
 /* Classes (subfolders holding image files) and the flat list of files with labels. */
-static cgan_status scan(cgan_ctx *ctx, const char *dir, arena *classes, arena *files, int **labels)
+static cgan_status scan(cgan_ctx *ctx, const char *dir, arena *classes, arena *files, int **labels,
+                        cgan_dataset *ds)
 {
     arena subs = { 0 }, names = { 0 };
     int cap = 0;
-    cgan_status st = list_dir(ctx, dir, 1, &subs);
+    cgan_status st = list_dir(ctx, dir, 1, &subs, NULL);
     for (int c = 0; st == CGAN_OK && c < subs.n; c++) {
         char *cdir = cgan_data_join(dir, ar_get(&subs, c));
         if (!cdir) {
             st = cgan_error(ctx, CGAN_E_NOMEM, "listing %s: out of memory", dir);
             break;
         }
-        st = list_dir(ctx, cdir, 0, &names);
+        st = list_dir(ctx, cdir, 0, &names, ds);
         if (st == CGAN_OK && names.n > 0) {
             int label = classes->n;
             if (ar_push(classes, NULL, ar_get(&subs, c)) != 0) st = CGAN_E_NOMEM;
@@ -169,7 +207,7 @@ static cgan_status scan(cgan_ctx *ctx, const char *dir, arena *classes, arena *f
         free(cdir);
     }
     if (st == CGAN_OK && classes->n == 0) {
-        st = list_dir(ctx, dir, 0, &names);
+        st = list_dir(ctx, dir, 0, &names, NULL);
         if (st == CGAN_OK && names.n > 0)
             st = cgan_error(ctx, CGAN_E_NOT_FOUND,
                             "dataset %s holds images but no class subfolders (expected "
@@ -268,7 +306,7 @@ static void keep_decoded(const cgan_data_opts *opts, work *w, int count, const i
     int any_colour = 0;
     for (int i = 0; i < count; i++) {
         if (!w->kind[i]) {
-            record_skip(ds, ar_get(w->files, i), w->why[i]);
+            record_skip(ds, ar_get(w->files, i), w->why[i], CGAN_SKIP_DATA);
             continue;
         }
         if (ds->n != i) memmove(w->pixels + (size_t)ds->n * isz, w->pixels + (size_t)i * isz, isz);
@@ -298,7 +336,7 @@ static cgan_status keep_listed(cgan_ctx *ctx, const char *dir, const cgan_data_o
     int any_colour = 0;
     for (int i = 0; i < count; i++) {
         if (!w->kind[i]) {
-            record_skip(ds, ar_get(files, i), w->why[i]);
+            record_skip(ds, ar_get(files, i), w->why[i], CGAN_SKIP_DATA);
             continue;
         }
         kept[ds->n] = i;
@@ -322,7 +360,7 @@ cgan_status cgan_folder_load(cgan_ctx *ctx, const char *dir, const cgan_data_opt
     cgan_captions caps = { 0 };
     work w = { 0 };
     int count = 0;
-    cgan_status st = scan(ctx, dir, &classes, &files, &all_labels);
+    cgan_status st = scan(ctx, dir, &classes, &files, &all_labels, ds);
     if (st == CGAN_OK && opts->captions) st = match_captions(ctx, dir, &files, &caps, &which);
     if (st != CGAN_OK) goto done;
     count = files.n;

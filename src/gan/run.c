@@ -461,7 +461,8 @@ static cgan_status setup(run_state *s)
          s->ds->num_classes, s->ds->channels, s->ds->size, s->ds->size,
          cgan_dataset_streamed(s->ds) ? "decoded from disk while training" : "in memory");
     if (s->ds->skipped) {
-        info(s, "skipped %d unreadable file(s), e.g.:", s->ds->skipped);
+        char why[256];
+        info(s, "skipped %d file(s): %s; e.g.:", s->ds->skipped, cgan_dataset_skip_summary(s->ds, why, sizeof why));
         for (int i = 0; i < s->ds->skipped_kept; i++) info(s, "  %s", s->ds->skipped_examples[i]);
     }
     if (o->resume && (m->nc != s->ds->channels)) {
