@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -274,36 +275,64 @@ static cgan_status sample(run_state *s)
     return CGAN_OK;
 }
 
-static int cmp_str(const void *a, const void *b)
+/* A checkpoint of the run folder: its step number (from step_<N>.safetensors) and name. */
+typedef struct ckpt_name { long long step; char *name; } ckpt_name;
+
+static int cmp_step(const void *a, const void *b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    const ckpt_name *x = a, *y = b;
+    return x->step < y->step ? -1 : x->step > y->step;
 }
 
-/* Delete all but the newest `keep` checkpoints. */
-static void prune(run_state *s)
+/* N of "step_<N>.safetensors" (decimal digits only), -1 for any other name. */
+static long long ckpt_step(const char *name)
 {
+    static const char suffix[] = ".safetensors";
+    size_t l = strlen(name), ls = sizeof suffix - 1;
+    if (strncmp(name, "step_", 5) != 0 || l <= 5 + ls || strcmp(name + l - ls, suffix) != 0) return -1;
+    long long v = 0;
+    for (const char *p = name + 5; p < name + l - ls; p++) {
+        if (*p < '0' || *p > '9' || v > (LLONG_MAX - 9) / 10) return -1;
+        v = v * 10 + (*p - '0');
+    }
+    return v;
+}
+
+cgan_status cgan_run_prune(cgan_ctx *ctx, const char *rundir, int keep)
+{
+    if (keep < 1) return cgan_error(ctx, CGAN_E_INVALID, "keep %d: at least 1 checkpoint is kept", keep);
     char dir[1024];
-    snprintf(dir, sizeof dir, "%s/checkpoints", s->rundir);
+    snprintf(dir, sizeof dir, "%s/checkpoints", rundir);
     DIR *d = opendir(dir);
-    if (!d) return;
-    char *names[4096];
-    int n = 0;
+    if (!d) return CGAN_OK;
+    ckpt_name *v = NULL;
+    size_t n = 0, cap = 0;
+    cgan_status st = CGAN_OK;
     struct dirent *de;
-    while ((de = readdir(d)) && n < 4096) {
-        size_t l = strlen(de->d_name);
-        if (!strncmp(de->d_name, "step_", 5) && l > 12 && !strcmp(de->d_name + l - 12, ".safetensors"))
-            names[n++] = strdup(de->d_name);
-    }
-    closedir(d);
-    qsort(names, (size_t)n, sizeof *names, cmp_str);
-    for (int i = 0; i < n; i++) {
-        if (names[i] && i < n - s->o.keep) {
-            char p[1400];
-            snprintf(p, sizeof p, "%s/%s", dir, names[i]);
-            unlink(p);
+    while ((de = readdir(d))) {
+        long long step = ckpt_step(de->d_name);
+        if (step < 0) continue;
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 16;
+            ckpt_name *nv = realloc(v, nc * sizeof *nv);
+            if (!nv) { st = cgan_error(ctx, CGAN_E_NOMEM, "out of memory"); goto cleanup; }
+            v = nv;
+            cap = nc;
         }
-        free(names[i]);
+        if (!(v[n].name = strdup(de->d_name))) { st = cgan_error(ctx, CGAN_E_NOMEM, "out of memory"); goto cleanup; }
+        v[n++].step = step;
     }
+    qsort(v, n, sizeof *v, cmp_step);
+    for (size_t i = 0; i + (size_t)keep < n; i++) {
+        char p[1400];
+        snprintf(p, sizeof p, "%s/%s", dir, v[i].name);
+        unlink(p);
+    }
+cleanup:
+    closedir(d);
+    for (size_t i = 0; i < n; i++) free(v[i].name);
+    free(v);
+    return st;
 }
 
 /* Streamed data: files that failed to decode during training (each replaced by the next
@@ -343,7 +372,7 @@ static cgan_status checkpoint(run_state *s)
     int l = snprintf(ptr, sizeof ptr, "%s\n", rel);
     snprintf(path, sizeof path, "%s/latest", s->rundir);
     CGAN_TRY(cgan_atomic_write(s->ctx, path, ptr, (size_t)l));
-    prune(s);
+    CGAN_TRY(cgan_run_prune(s->ctx, s->rundir, s->o.keep));
     snprintf(path, sizeof path, "%s/%s", s->rundir, rel);
     cgan_run_event e = { .kind = CGAN_RUN_CHECKPOINT, .text = path, .step = cgan_trainer_steps(s->t) };
     emit(s, &e);
