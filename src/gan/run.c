@@ -83,6 +83,7 @@ typedef struct run_state {
     float *log_rows;                 /* LOG_ROWS rows read from the trainer's log */
     int64_t *log_steps;
     int skips_said;                  /* loader files reported as failed at batch time */
+    int lock_fd;                     /* the run folder's lock, -1 when not held */
 } run_state;
 
 #define LOG_ROWS 1024
@@ -275,66 +276,6 @@ static cgan_status sample(run_state *s)
     return CGAN_OK;
 }
 
-/* A checkpoint of the run folder: its step number (from step_<N>.safetensors) and name. */
-typedef struct ckpt_name { long long step; char *name; } ckpt_name;
-
-static int cmp_step(const void *a, const void *b)
-{
-    const ckpt_name *x = a, *y = b;
-    return x->step < y->step ? -1 : x->step > y->step;
-}
-
-/* N of "step_<N>.safetensors" (decimal digits only), -1 for any other name. */
-static long long ckpt_step(const char *name)
-{
-    static const char suffix[] = ".safetensors";
-    size_t l = strlen(name), ls = sizeof suffix - 1;
-    if (strncmp(name, "step_", 5) != 0 || l <= 5 + ls || strcmp(name + l - ls, suffix) != 0) return -1;
-    long long v = 0;
-    for (const char *p = name + 5; p < name + l - ls; p++) {
-        if (*p < '0' || *p > '9' || v > (LLONG_MAX - 9) / 10) return -1;
-        v = v * 10 + (*p - '0');
-    }
-    return v;
-}
-
-cgan_status cgan_run_prune(cgan_ctx *ctx, const char *rundir, int keep)
-{
-    if (keep < 1) return cgan_error(ctx, CGAN_E_INVALID, "keep %d: at least 1 checkpoint is kept", keep);
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s/checkpoints", rundir);
-    DIR *d = opendir(dir);
-    if (!d) return CGAN_OK;
-    ckpt_name *v = NULL;
-    size_t n = 0, cap = 0;
-    cgan_status st = CGAN_OK;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        long long step = ckpt_step(de->d_name);
-        if (step < 0) continue;
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 16;
-            ckpt_name *nv = realloc(v, nc * sizeof *nv);
-            if (!nv) { st = cgan_error(ctx, CGAN_E_NOMEM, "out of memory"); goto cleanup; }
-            v = nv;
-            cap = nc;
-        }
-        if (!(v[n].name = strdup(de->d_name))) { st = cgan_error(ctx, CGAN_E_NOMEM, "out of memory"); goto cleanup; }
-        v[n++].step = step;
-    }
-    qsort(v, n, sizeof *v, cmp_step);
-    for (size_t i = 0; i + (size_t)keep < n; i++) {
-        char p[1400];
-        snprintf(p, sizeof p, "%s/%s", dir, v[i].name);
-        unlink(p);
-    }
-cleanup:
-    closedir(d);
-    for (size_t i = 0; i < n; i++) free(v[i].name);
-    free(v);
-    return st;
-}
-
 /* Streamed data: files that failed to decode during training (each replaced by the next
  * image of the epoch's order), said when their number has grown. */
 static void report_loader_skips(run_state *s)
@@ -436,6 +377,17 @@ static void report_init(void *user, const char *line)
     info(user, "init: %s", line);
 }
 
+/* One writer per run folder: its lock, then what a writer that died left behind. */
+static cgan_status take_folder(run_state *s)
+{
+    CGAN_TRY(cgan_rundir_lock(s->ctx, s->rundir, &s->lock_fd));
+    int removed = 0;
+    CGAN_TRY(cgan_rundir_clean_tmp(s->ctx, s->rundir, &removed));
+    if (removed)
+        info(s, "%s: removed %d stale temporary file(s) left by an interrupted save", s->rundir, removed);
+    return CGAN_OK;
+}
+
 static cgan_status setup(run_state *s)
 {
     cgan_ctx *ctx = s->ctx;
@@ -446,6 +398,9 @@ static cgan_status setup(run_state *s)
         char latest[1200], rel[256] = "";
         snprintf(s->rundir, sizeof s->rundir, "%s", o->resume);
         snprintf(latest, sizeof latest, "%s/latest", o->resume);
+        if (access(o->resume, F_OK) != 0)
+            return cgan_error(ctx, CGAN_E_NOT_FOUND, "--resume %s: no such run folder", o->resume);
+        CGAN_TRY(take_folder(s));
         FILE *f = fopen(latest, "r");
         if (!f || !fgets(rel, sizeof rel, f)) {
             if (f) fclose(f);
@@ -470,6 +425,13 @@ static cgan_status setup(run_state *s)
         info(s, "resuming %s at step %s", path, cgan_st_meta(resume, "step") ? cgan_st_meta(resume, "step") : "?");
     } else {
         snprintf(s->rundir, sizeof s->rundir, "%s", o->out);
+        CGAN_TRY(mkdirs(ctx, s->rundir));
+        CGAN_TRY(take_folder(s));
+        const char *what = cgan_rundir_existing(s->rundir);
+        if (what)
+            return cgan_error(ctx, CGAN_E_INVALID, "--out %s: this folder holds a run already (its %s); continue it "
+                              "with --resume %s, or choose another --out (nothing in it was changed)", s->rundir,
+                              what, s->rundir);
     }
     char sub[1100];
     snprintf(sub, sizeof sub, "%s/samples", s->rundir);
@@ -583,6 +545,8 @@ static void teardown(run_state *s)
     free(s->data_owned); free(s->desc_owned); free(s->log_rows); free(s->log_steps);
     free(s->tokens);
     cgan_vocab_free(&s->vocab);
+    cgan_rundir_unlock(s->lock_fd);
+    s->lock_fd = -1;
 }
 
 cgan_status cgan_run_train(cgan_ctx *ctx, const cgan_run_opts *o, cgan_run_callback cb, void *user, int *stopped)
@@ -593,6 +557,7 @@ cgan_status cgan_run_train(cgan_ctx *ctx, const cgan_run_opts *o, cgan_run_callb
     s.o = *o;
     s.cb = cb;
     s.user = user;
+    s.lock_fd = -1;
     *stopped = 0;
     if (o->sample_every < 1 || o->ckpt_every < 1 || o->keep < 1 || o->log_every < 1) {
         return cgan_error(ctx, CGAN_E_INVALID, "--sample-every, --ckpt-every, --keep and --log-every must be at least 1");
