@@ -130,27 +130,50 @@ static char *run_json(const run_state *s)
     return out;
 }
 
-/* Settings of a run saved in its checkpoint's "run" metadata. */
+/* Settings of a run saved in its checkpoint's "run" metadata, each checked against its
+ * range (the same as the options') before use. */
 static cgan_status read_run_json(run_state *s, const char *text, const char *path)
 {
     json_error_t jerr;
     json_t *r = text ? json_loads(text, 0, &jerr) : NULL;
     if (!r) return cgan_error(s->ctx, CGAN_E_FORMAT, "%s: missing or malformed 'run' metadata", path);
     const char *data = NULL;
-    json_int_t steps = 0;
+    json_int_t steps = 0, channels, max_images, sample_every, ckpt_every, keep, log_every;
     int flip = 0;
-    int bad = json_unpack_ex(r, &jerr, 0, "{s?s, s:i, s:i, s:b, s:I, s:i, s:i, s:i, s:i}", "data", &data,
-                             "channels", &s->o.channels, "max_images", &s->o.max_images, "flip", &flip,
-                             "steps", &steps, "sample_every", &s->o.sample_every, "ckpt_every", &s->o.ckpt_every,
-                             "keep", &s->o.keep, "log_every", &s->o.log_every);
-    if (!bad) {
-        s->o.flip = flip;
-        if (s->o.steps == 0) s->o.steps = steps;
-        s->o.data = s->data_owned = data && *data ? strdup(data) : NULL;
+    int bad = json_unpack_ex(r, &jerr, 0, "{s?s, s:I, s:I, s:b, s:I, s:I, s:I, s:I, s:I}", "data", &data,
+                             "channels", &channels, "max_images", &max_images, "flip", &flip, "steps", &steps,
+                             "sample_every", &sample_every, "ckpt_every", &ckpt_every, "keep", &keep,
+                             "log_every", &log_every);
+    cgan_status st = CGAN_OK;
+    if (bad) {
+        st = cgan_error(s->ctx, CGAN_E_FORMAT, "%s: 'run' metadata: %s", path, jerr.text);
+        goto done;
     }
+    const struct { const char *name; json_int_t v, lo, hi; } f[] = {
+        { "channels", channels, 0, 3 }, { "max_images", max_images, 0, 100000000 },
+        { "steps", steps, 0, CGAN_CKPT_MAX_STEPS }, { "sample_every", sample_every, 1, 1000000000 },
+        { "ckpt_every", ckpt_every, 1, 1000000000 }, { "keep", keep, 1, 10000 }, { "log_every", log_every, 1, 1000 },
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        if (f[i].v < f[i].lo || f[i].v > f[i].hi || (!strcmp(f[i].name, "channels") && f[i].v == 2)) {
+            st = cgan_error(s->ctx, CGAN_E_FORMAT, "%s: 'run' metadata: field '%s' = %lld: expected %s in [%lld, %lld]",
+                            path, f[i].name, (long long)f[i].v, i ? "an integer" : "0 (from the data), 1 or 3",
+                            (long long)f[i].lo, (long long)f[i].hi);
+            goto done;
+        }
+    s->o.channels = (int)channels;
+    s->o.max_images = (int)max_images;
+    s->o.sample_every = (int)sample_every;
+    s->o.ckpt_every = (int)ckpt_every;
+    s->o.keep = (int)keep;
+    s->o.log_every = (int)log_every;
+    s->o.flip = flip;
+    if (s->o.steps == 0) s->o.steps = steps;
+    if (data && *data && !(s->o.data = s->data_owned = strdup(data)))
+        st = cgan_error(s->ctx, CGAN_E_NOMEM, "out of memory");
+done:
     json_decref(r);
-    if (bad) return cgan_error(s->ctx, CGAN_E_FORMAT, "%s: 'run' metadata: %s", path, jerr.text);
-    return CGAN_OK;
+    return st;
 }
 
 static cgan_status metrics_add(run_state *s, double step, double ld, double lg)
@@ -480,10 +503,14 @@ static cgan_status setup(run_state *s)
     if (resume) {
         const char *path = cgan_st_path(resume);
         if ((st = cgan_checkpoint_load(s->t, path, NULL))) goto done;
-        int ok1 = cgan_st_meta(resume, "loader_epoch") != NULL, ok2 = cgan_st_meta(resume, "loader_index") != NULL;
-        if (!ok1 || !ok2) { st = cgan_error(ctx, CGAN_E_FORMAT, "%s: loader position missing", path); goto done; }
-        if ((st = cgan_loader_seek(s->loader, atoi(cgan_st_meta(resume, "loader_epoch")),
-                                   atoi(cgan_st_meta(resume, "loader_index"))))) goto done;
+        int64_t epoch, index; /* an index within the data set; the loader moves to the next epoch */
+        if ((st = cgan_ckpt_meta_int(ctx, resume, "loader_epoch", 0, INT_MAX - 1, &epoch)) ||
+            (st = cgan_ckpt_meta_int(ctx, resume, "loader_index", 0, s->ds->n - 1, &index)))
+            goto done;
+        if ((st = cgan_loader_seek(s->loader, (int)epoch, (int)index))) {
+            st = cgan_error(ctx, st, "%s: cannot seek the loader to epoch %d, index %d", path, (int)epoch, (int)index);
+            goto done;
+        }
         if ((st = metrics_reload(s, cgan_trainer_steps(s->t) + 1))) goto done;
     } else {
         char path[1100];
