@@ -226,10 +226,23 @@ cgan_status cgan_checkpoint_save(cgan_trainer *t, const char *path, char *const 
     cfg = cgan_train_cfg_json(cgan_trainer_cfg(t));
     model = cgan_model_json(&cgan_trainer_cfg(t)->model);
     json_t *arr = json_array();
-    for (int i = 0; arr && classes && i < num_classes; i++) json_array_append_new(arr, json_string(classes[i]));
+    for (int i = 0; arr && classes && i < num_classes; i++) {
+        json_t *name = json_string(classes[i]); /* NULL when not UTF-8 */
+        if (!name) {
+            st = cgan_error(ctx, CGAN_E_FORMAT, "%s: class %d (\"%s\") is not valid UTF-8; not saved", path, i,
+                            classes[i]);
+            json_decref(arr);
+            goto done;
+        }
+        if (json_array_append_new(arr, name) != 0) { json_decref(arr); arr = NULL; }
+    }
     cls = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
     json_decref(arr);
-    if (!cfg || !cls || !model) { st = cgan_error(ctx, CGAN_E_NOMEM, "%s: out of memory", path); goto done; }
+    if (!cfg || !cls || !model) {
+        st = cgan_error(ctx, CGAN_E_FORMAT, "%s: cannot encode the %s as JSON (out of memory or not UTF-8); not saved",
+                        path, !cfg ? "config" : !cls ? "class names" : "model description");
+        goto done;
+    }
     cgan_st_set_meta(w, "format", "cgan-cl");
     cgan_st_set_meta(w, "format_version", ver);
     cgan_st_set_meta(w, "step", num[0]);

@@ -324,7 +324,13 @@ static cgan_status checkpoint(run_state *s)
     snprintf(idxs, sizeof idxs, "%d", idx);
     const int text = s->o.train.model.cond == CGAN_COND_TEXT;
     char *vocab = text ? cgan_vocab_json(&s->vocab) : NULL;
-    cgan_ckpt_kv extra[4] = { { "run", run ? run : "{}" }, { "loader_epoch", eps }, { "loader_index", idxs },
+    if (!run || (text && !vocab)) {
+        free(run);
+        free(vocab);
+        return cgan_error(s->ctx, CGAN_E_FORMAT, "%s: cannot encode the %s as JSON (out of memory or not UTF-8); not "
+                          "saved", path, !run ? "run settings" : "vocabulary");
+    }
+    cgan_ckpt_kv extra[4] = { { "run", run }, { "loader_epoch", eps }, { "loader_index", idxs },
                               { "vocabulary", vocab ? vocab : "[]" } };
     const int cond = s->o.train.model.num_classes > 0;
     cgan_status st = cgan_checkpoint_save(s->t, path, s->ds->class_names, cond ? s->ds->num_classes : 0, extra,
@@ -523,7 +529,11 @@ static cgan_status setup(run_state *s)
         }
     }
     char *cfg = run_json(s);
-    if (!cfg) { st = cgan_error(ctx, CGAN_E_NOMEM, "out of memory"); goto done; }
+    if (!cfg) {
+        st = cgan_error(ctx, CGAN_E_FORMAT, "%s/config: cannot encode the run settings as JSON (out of memory or not "
+                        "UTF-8)", s->rundir);
+        goto done;
+    }
     snprintf(sub, sizeof sub, "%s/config", s->rundir);
     st = cgan_atomic_write(ctx, sub, cfg, strlen(cfg));
     free(cfg);
