@@ -530,6 +530,7 @@ START_TEST(test_stream_run)
     const char *cli = getenv("CGAN_CLI");
     ck_assert_msg(cli != NULL, "CGAN_CLI is not set");
     for (int cached = 0; cached < 2; cached++) { /* batches of 5: 25 streamed images, all used */
+        tu_rmtree(cached ? b : a); /* --out does not start over an existing run */
         const char *argv[] = { "cgan-cl", "train", "--data", data, "--out", cached ? b : a, "--steps", "5",
                                "--batch", "5", "--ngf", "8", "--ndf", "8", "--nz", "16", "--flip",
                                "--sample-every", "5", "--ckpt-every", "5", cached ? "--cache-decoded" : NULL, NULL };

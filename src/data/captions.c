@@ -60,6 +60,9 @@ static cgan_status add_line(cgan_ctx *ctx, cgan_captions *t, char *line, int lin
     char *path = trim(line), *text = trim(tab + 1);
     while (path[0] == '.' && path[1] == '/') path += 2;
     if (!*path) return cgan_error(ctx, CGAN_E_FORMAT, "%s line %d: the image path is empty", t->file, lineno);
+    if (!cgan_utf8_valid(text))
+        return cgan_error(ctx, CGAN_E_FORMAT, "%s line %d: the caption of %s is not valid UTF-8 (checkpoints store "
+                          "the vocabulary as JSON text)", t->file, lineno, path);
     if (!has_word(text))
         return cgan_error(ctx, CGAN_E_FORMAT, "%s line %d: the caption of %s has no word", t->file, lineno, path);
     if (t->n == *cap) {

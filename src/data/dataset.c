@@ -46,8 +46,34 @@ cgan_status cgan_data_reserve(cgan_ctx *ctx, cgan_dataset *ds, int need, int *ca
     return CGAN_OK;
 }
 
+int cgan_utf8_valid(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned c = *p++;
+        int more;
+        unsigned cp, min;
+        if (c < 0x80) continue;
+        else if ((c & 0xE0) == 0xC0) more = 1, cp = c & 0x1F, min = 0x80;
+        else if ((c & 0xF0) == 0xE0) more = 2, cp = c & 0x0F, min = 0x800;
+        else if ((c & 0xF8) == 0xF0) more = 3, cp = c & 0x07, min = 0x10000;
+        else return 0;
+        for (int i = 0; i < more; i++, p++) {
+            if ((*p & 0xC0) != 0x80) return 0; /* the NUL ends here too */
+            cp = (cp << 6) | (*p & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    }
+    return 1;
+}
+
 cgan_status cgan_data_set_names(cgan_ctx *ctx, cgan_dataset *ds, const char *const *names, int k)
 {
+    if (k < 0) return cgan_error(ctx, CGAN_E_INVALID, "dataset: %d classes", k);
+    for (int i = 0; i < k; i++)
+        if (!cgan_utf8_valid(names[i]))
+            return cgan_error(ctx, CGAN_E_FORMAT, "dataset %s: the name of class %d (\"%s\") is not valid UTF-8; "
+                              "checkpoints store class names as JSON text", ds->source ? ds->source : "?", i, names[i]);
     char **v = calloc((size_t)k, sizeof *v);
     if (!v) return cgan_error(ctx, CGAN_E_NOMEM, "out of memory");
     for (int i = 0; i < k; i++) {

@@ -361,6 +361,11 @@ cgan_status cgan_folder_load(cgan_ctx *ctx, const char *dir, const cgan_data_opt
     work w = { 0 };
     int count = 0;
     cgan_status st = scan(ctx, dir, &classes, &files, &all_labels, ds);
+    for (int c = 0; st == CGAN_OK && c < classes.n; c++)
+        if (!cgan_utf8_valid(ar_get(&classes, c)))
+            st = cgan_error(ctx, CGAN_E_FORMAT, "dataset %s: the class folder %s/%s has a name that is not valid "
+                            "UTF-8 (checkpoints store class names as JSON text); rename it", dir, dir,
+                            ar_get(&classes, c));
     if (st == CGAN_OK && opts->captions) st = match_captions(ctx, dir, &files, &caps, &which);
     if (st != CGAN_OK) goto done;
     count = files.n;

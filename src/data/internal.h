@@ -13,6 +13,10 @@ char *cgan_data_join(const char *dir, const char *name);
 cgan_status cgan_data_reserve(cgan_ctx *ctx, cgan_dataset *ds, int need, int *cap);
 
 /* Set ds->class_names to a copy of names[0..k). */
+/* 1 when s is well-formed UTF-8 (no overlong forms, surrogates or code points past
+ * U+10FFFF), as JSON text, and so checkpoints, need it. */
+int cgan_utf8_valid(const char *s);
+/* Fails (CGAN_E_FORMAT, naming the class) when a name is not valid UTF-8. */
 cgan_status cgan_data_set_names(cgan_ctx *ctx, cgan_dataset *ds, const char *const *names, int k);
 
 /* The IDX pair of `split` ("train" or "test") in dir, raw or .gz, with dashes or a dot

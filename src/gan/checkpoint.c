@@ -105,27 +105,62 @@ cgan_status cgan_checkpoint_config(cgan_ctx *ctx, const cgan_st_file *f, cgan_tr
     *cfg = cgan_train_defaults();
     const char *arch = NULL, *cond = NULL, *loss = NULL;
     double lr_g = cfg->lr_g, lr_d = cfg->lr_d, b1 = cfg->beta1, b2 = cfg->beta2, ema = cfg->ema;
-    json_int_t seed = 1;
-    int diffaug = 0, size = 0;
-    int bad = json_unpack_ex(o, &jerr, 0, "{s:s, s?i, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:s, s:F, s:F, s:F, s:F, s:i, s:F, s:I, s?b, s?i}",
-                             "arch", &arch, "size", &size, "cond", &cond, "batch", &cfg->model.batch, "nz", &cfg->model.nz,
-                             "nc", &cfg->model.nc, "classes", &cfg->model.num_classes, "ngf", &cfg->model.ngf,
-                             "ndf", &cfg->model.ndf, "loss", &loss, "lr_g", &lr_g, "lr_d", &lr_d, "beta1", &b1,
-                             "beta2", &b2, "d_steps", &cfg->d_steps, "ema", &ema, "seed", &seed,
-                             "diffaug", &diffaug, "vocab", &cfg->model.vocab);
+    json_int_t seed = 1, size = 0, batch, nz, nc, classes, ngf, ndf, d_steps, vocab = 0;
+    int diffaug = 0;
+    int bad = json_unpack_ex(o, &jerr, 0, "{s:s, s?I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:F, s:F, s:F, s:F, s:I, s:F, s:I, s?b, s?I}",
+                             "arch", &arch, "size", &size, "cond", &cond, "batch", &batch, "nz", &nz,
+                             "nc", &nc, "classes", &classes, "ngf", &ngf, "ndf", &ndf, "loss", &loss,
+                             "lr_g", &lr_g, "lr_d", &lr_d, "beta1", &b1, "beta2", &b2, "d_steps", &d_steps,
+                             "ema", &ema, "seed", &seed, "diffaug", &diffaug, "vocab", &vocab);
     cgan_status st = CGAN_OK;
+    if (bad) {
+        st = cgan_error(ctx, CGAN_E_FORMAT, "%s: config metadata: %s", path, jerr.text);
+        goto done;
+    }
+    /* every field in its range before anything is built from it (shifts, divisions) */
+    const struct { const char *name; json_int_t v, lo, hi; int *dst; } ints[] = {
+        { "size", size, 0, 4096, &cfg->model.size }, { "batch", batch, 1, 4096, &cfg->model.batch },
+        { "nz", nz, 1, 4096, &cfg->model.nz }, { "nc", nc, 1, 3, &cfg->model.nc },
+        { "classes", classes, 0, CGAN_CKPT_MAX_CLASSES, &cfg->model.num_classes },
+        { "ngf", ngf, 1, 1024, &cfg->model.ngf }, { "ndf", ndf, 1, 1024, &cfg->model.ndf },
+        { "d_steps", d_steps, 1, 16, &cfg->d_steps }, { "vocab", vocab, 0, CGAN_CKPT_MAX_VOCAB, &cfg->model.vocab },
+        { "seed", seed, 0, INT64_MAX, NULL },
+    };
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        if (ints[i].v < ints[i].lo || ints[i].v > ints[i].hi || (!strcmp(ints[i].name, "nc") && ints[i].v == 2)) {
+            st = cgan_error(ctx, CGAN_E_FORMAT, "%s: config metadata: field '%s' = %lld: expected %s in [%lld, %lld]",
+                            path, ints[i].name, (long long)ints[i].v, strcmp(ints[i].name, "nc") ? "an integer" : "1 or 3",
+                            (long long)ints[i].lo, (long long)ints[i].hi);
+            goto done;
+        }
+        if (ints[i].dst) *ints[i].dst = (int)ints[i].v;
+    }
+    const struct { const char *name; double v, lo, hi; int hi_open; } reals[] = {
+        { "lr_g", lr_g, 0, 1, 0 }, { "lr_d", lr_d, 0, 1, 0 }, { "beta1", b1, 0, 1, 1 }, { "beta2", b2, 0, 1, 1 },
+        { "ema", ema, 0, 1, 1 },
+    };
+    for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++) {
+        double v = reals[i].v;
+        if (!(v >= reals[i].lo && (reals[i].hi_open ? v < reals[i].hi : v <= reals[i].hi))) {
+            st = cgan_error(ctx, CGAN_E_FORMAT, "%s: config metadata: field '%s' = %g: expected a number in [%g, %g%c",
+                            path, reals[i].name, v, reals[i].lo, reals[i].hi, reals[i].hi_open ? ')' : ']');
+            goto done;
+        }
+    }
     /* checkpoints made before sizes and model descriptions name a preset: seed32, dcgan64 */
-    int a = bad || size ? -1 : cgan_arch_parse(arch), cd = bad ? -1 : cgan_cond_parse(cond);
-    int l = bad ? -1 : cgan_loss_parse(loss);
+    int a = size ? -1 : cgan_arch_parse(arch), cd = cgan_cond_parse(cond), l = cgan_loss_parse(loss);
     if (a >= 0) size = cgan_arch_size((cgan_arch)a);
-    if (bad || size < 4 || size > 4096 || cd < 0 || l < 0)
-        st = cgan_error(ctx, CGAN_E_FORMAT, "%s: config metadata: %s", path,
-                        bad ? jerr.text : size ? "unknown cond or loss, or a bad size" : "no size, and an unknown arch");
-    else if (cfg->model.vocab < 0 || (cd == CGAN_COND_TEXT) != (cfg->model.vocab > 0))
-        st = cgan_error(ctx, CGAN_E_FORMAT, "%s: config metadata: vocabulary of %d words for conditioning '%s'", path,
-                        cfg->model.vocab, cond);
+    if (size < 4 || (strcmp(arch, "custom") != 0 && !cgan_model_size_ok((int)size)))
+        st = cgan_error(ctx, CGAN_E_FORMAT, "%s: config metadata: field 'size' = %lld: %s", path, (long long)size,
+                        size ? "the built-in family has sizes 16, 32, 64, 128 and 256" : "no size, and an unknown arch");
+    else if (cd < 0 || l < 0)
+        st = cgan_error(ctx, CGAN_E_FORMAT, "%s: config metadata: field '%s' = \"%s\" is unknown", path,
+                        cd < 0 ? "cond" : "loss", cd < 0 ? cond : loss);
+    else if ((cd == CGAN_COND_TEXT) != (vocab > 0))
+        st = cgan_error(ctx, CGAN_E_FORMAT, "%s: config metadata: field 'vocab': a vocabulary of %lld words for "
+                        "conditioning '%s'", path, (long long)vocab, cond);
     else {
-        cfg->model.size = size;
+        cfg->model.size = (int)size;
         cfg->model.cond = (cgan_cond)cd;
         cfg->loss = (cgan_loss_kind)l;
         cfg->lr_g = (float)lr_g; cfg->lr_d = (float)lr_d; cfg->beta1 = (float)b1; cfg->beta2 = (float)b2;
@@ -139,6 +174,7 @@ cgan_status cgan_checkpoint_config(cgan_ctx *ctx, const cgan_st_file *f, cgan_tr
         if (!desc && a < 0)
             st = cgan_error(ctx, CGAN_E_FORMAT, "%s: no 'model' metadata (the model description)", path);
     }
+done:
     json_decref(o);
     return st;
 }
@@ -190,10 +226,23 @@ cgan_status cgan_checkpoint_save(cgan_trainer *t, const char *path, char *const 
     cfg = cgan_train_cfg_json(cgan_trainer_cfg(t));
     model = cgan_model_json(&cgan_trainer_cfg(t)->model);
     json_t *arr = json_array();
-    for (int i = 0; arr && classes && i < num_classes; i++) json_array_append_new(arr, json_string(classes[i]));
+    for (int i = 0; arr && classes && i < num_classes; i++) {
+        json_t *name = json_string(classes[i]); /* NULL when not UTF-8 */
+        if (!name) {
+            st = cgan_error(ctx, CGAN_E_FORMAT, "%s: class %d (\"%s\") is not valid UTF-8; not saved", path, i,
+                            classes[i]);
+            json_decref(arr);
+            goto done;
+        }
+        if (json_array_append_new(arr, name) != 0) { json_decref(arr); arr = NULL; }
+    }
     cls = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
     json_decref(arr);
-    if (!cfg || !cls || !model) { st = cgan_error(ctx, CGAN_E_NOMEM, "%s: out of memory", path); goto done; }
+    if (!cfg || !cls || !model) {
+        st = cgan_error(ctx, CGAN_E_FORMAT, "%s: cannot encode the %s as JSON (out of memory or not UTF-8); not saved",
+                        path, !cfg ? "config" : !cls ? "class names" : "model description");
+        goto done;
+    }
     cgan_st_set_meta(w, "format", "cgan-cl");
     cgan_st_set_meta(w, "format_version", ver);
     cgan_st_set_meta(w, "step", num[0]);
@@ -238,15 +287,19 @@ static cgan_status load_one(cgan_ctx *ctx, const cgan_st_file *f, const char *pr
     return cgan_st_read(ctx, f, name, CGAN_ST_F32, dst, (int64_t)cgan_numel(x->shape));
 }
 
-static int64_t meta_int(const cgan_st_file *f, const char *key, int *ok)
+cgan_status cgan_ckpt_meta_int(cgan_ctx *ctx, const cgan_st_file *f, const char *key, int64_t lo, int64_t hi,
+                               int64_t *out)
 {
     const char *v = cgan_st_meta(f, key);
+    if (!v) return cgan_error(ctx, CGAN_E_FORMAT, "%s: metadata field '%s' is missing", cgan_st_path(f), key);
     char *end = NULL;
-    if (!v) { *ok = 0; return 0; }
     errno = 0;
     long long x = strtoll(v, &end, 10);
-    if (errno || end == v || *end || x < 0) *ok = 0;
-    return x;
+    if (errno || end == v || *end || x < lo || x > hi)
+        return cgan_error(ctx, CGAN_E_FORMAT, "%s: metadata field '%s' = '%.40s': expected an integer in [%" PRId64
+                          ", %" PRId64 "]", cgan_st_path(f), key, v, lo, hi);
+    *out = x;
+    return CGAN_OK;
 }
 
 cgan_status cgan_checkpoint_load(cgan_trainer *t, const char *path, cgan_st_file **file)
@@ -287,9 +340,11 @@ cgan_status cgan_checkpoint_load(cgan_trainer *t, const char *path, cgan_st_file
             }
         }
     }
-    int ok = 1;
-    int64_t step = meta_int(f, "step", &ok), du = meta_int(f, "d_updates", &ok), gu = meta_int(f, "g_updates", &ok);
-    if (!ok) { st = cgan_error(ctx, CGAN_E_FORMAT, "%s: step counters missing or malformed in metadata", path); goto done; }
+    int64_t step, du, gu;
+    if ((st = cgan_ckpt_meta_int(ctx, f, "step", 0, CGAN_CKPT_MAX_STEPS, &step)) ||
+        (st = cgan_ckpt_meta_int(ctx, f, "d_updates", 0, CGAN_CKPT_MAX_STEPS, &du)) ||
+        (st = cgan_ckpt_meta_int(ctx, f, "g_updates", 0, CGAN_CKPT_MAX_STEPS, &gu)))
+        goto done;
     for (int which = 0; which < 2; which++)
         if ((st = views_write(t, which, &av[which], 1))) goto done;
     cgan_trainer_set_steps(t, step, du, gu);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +83,7 @@ typedef struct run_state {
     float *log_rows;                 /* LOG_ROWS rows read from the trainer's log */
     int64_t *log_steps;
     int skips_said;                  /* loader files reported as failed at batch time */
+    int lock_fd;                     /* the run folder's lock, -1 when not held */
 } run_state;
 
 #define LOG_ROWS 1024
@@ -128,27 +130,50 @@ static char *run_json(const run_state *s)
     return out;
 }
 
-/* Settings of a run saved in its checkpoint's "run" metadata. */
+/* Settings of a run saved in its checkpoint's "run" metadata, each checked against its
+ * range (the same as the options') before use. */
 static cgan_status read_run_json(run_state *s, const char *text, const char *path)
 {
     json_error_t jerr;
     json_t *r = text ? json_loads(text, 0, &jerr) : NULL;
     if (!r) return cgan_error(s->ctx, CGAN_E_FORMAT, "%s: missing or malformed 'run' metadata", path);
     const char *data = NULL;
-    json_int_t steps = 0;
+    json_int_t steps = 0, channels, max_images, sample_every, ckpt_every, keep, log_every;
     int flip = 0;
-    int bad = json_unpack_ex(r, &jerr, 0, "{s?s, s:i, s:i, s:b, s:I, s:i, s:i, s:i, s:i}", "data", &data,
-                             "channels", &s->o.channels, "max_images", &s->o.max_images, "flip", &flip,
-                             "steps", &steps, "sample_every", &s->o.sample_every, "ckpt_every", &s->o.ckpt_every,
-                             "keep", &s->o.keep, "log_every", &s->o.log_every);
-    if (!bad) {
-        s->o.flip = flip;
-        if (s->o.steps == 0) s->o.steps = steps;
-        s->o.data = s->data_owned = data && *data ? strdup(data) : NULL;
+    int bad = json_unpack_ex(r, &jerr, 0, "{s?s, s:I, s:I, s:b, s:I, s:I, s:I, s:I, s:I}", "data", &data,
+                             "channels", &channels, "max_images", &max_images, "flip", &flip, "steps", &steps,
+                             "sample_every", &sample_every, "ckpt_every", &ckpt_every, "keep", &keep,
+                             "log_every", &log_every);
+    cgan_status st = CGAN_OK;
+    if (bad) {
+        st = cgan_error(s->ctx, CGAN_E_FORMAT, "%s: 'run' metadata: %s", path, jerr.text);
+        goto done;
     }
+    const struct { const char *name; json_int_t v, lo, hi; } f[] = {
+        { "channels", channels, 0, 3 }, { "max_images", max_images, 0, 100000000 },
+        { "steps", steps, 0, CGAN_CKPT_MAX_STEPS }, { "sample_every", sample_every, 1, 1000000000 },
+        { "ckpt_every", ckpt_every, 1, 1000000000 }, { "keep", keep, 1, 10000 }, { "log_every", log_every, 1, 1000 },
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        if (f[i].v < f[i].lo || f[i].v > f[i].hi || (!strcmp(f[i].name, "channels") && f[i].v == 2)) {
+            st = cgan_error(s->ctx, CGAN_E_FORMAT, "%s: 'run' metadata: field '%s' = %lld: expected %s in [%lld, %lld]",
+                            path, f[i].name, (long long)f[i].v, i ? "an integer" : "0 (from the data), 1 or 3",
+                            (long long)f[i].lo, (long long)f[i].hi);
+            goto done;
+        }
+    s->o.channels = (int)channels;
+    s->o.max_images = (int)max_images;
+    s->o.sample_every = (int)sample_every;
+    s->o.ckpt_every = (int)ckpt_every;
+    s->o.keep = (int)keep;
+    s->o.log_every = (int)log_every;
+    s->o.flip = flip;
+    if (s->o.steps == 0) s->o.steps = steps;
+    if (data && *data && !(s->o.data = s->data_owned = strdup(data)))
+        st = cgan_error(s->ctx, CGAN_E_NOMEM, "out of memory");
+done:
     json_decref(r);
-    if (bad) return cgan_error(s->ctx, CGAN_E_FORMAT, "%s: 'run' metadata: %s", path, jerr.text);
-    return CGAN_OK;
+    return st;
 }
 
 static cgan_status metrics_add(run_state *s, double step, double ld, double lg)
@@ -274,38 +299,6 @@ static cgan_status sample(run_state *s)
     return CGAN_OK;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Delete all but the newest `keep` checkpoints. */
-static void prune(run_state *s)
-{
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s/checkpoints", s->rundir);
-    DIR *d = opendir(dir);
-    if (!d) return;
-    char *names[4096];
-    int n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) && n < 4096) {
-        size_t l = strlen(de->d_name);
-        if (!strncmp(de->d_name, "step_", 5) && l > 12 && !strcmp(de->d_name + l - 12, ".safetensors"))
-            names[n++] = strdup(de->d_name);
-    }
-    closedir(d);
-    qsort(names, (size_t)n, sizeof *names, cmp_str);
-    for (int i = 0; i < n; i++) {
-        if (names[i] && i < n - s->o.keep) {
-            char p[1400];
-            snprintf(p, sizeof p, "%s/%s", dir, names[i]);
-            unlink(p);
-        }
-        free(names[i]);
-    }
-}
-
 /* Streamed data: files that failed to decode during training (each replaced by the next
  * image of the epoch's order), said when their number has grown. */
 static void report_loader_skips(run_state *s)
@@ -331,7 +324,13 @@ static cgan_status checkpoint(run_state *s)
     snprintf(idxs, sizeof idxs, "%d", idx);
     const int text = s->o.train.model.cond == CGAN_COND_TEXT;
     char *vocab = text ? cgan_vocab_json(&s->vocab) : NULL;
-    cgan_ckpt_kv extra[4] = { { "run", run ? run : "{}" }, { "loader_epoch", eps }, { "loader_index", idxs },
+    if (!run || (text && !vocab)) {
+        free(run);
+        free(vocab);
+        return cgan_error(s->ctx, CGAN_E_FORMAT, "%s: cannot encode the %s as JSON (out of memory or not UTF-8); not "
+                          "saved", path, !run ? "run settings" : "vocabulary");
+    }
+    cgan_ckpt_kv extra[4] = { { "run", run }, { "loader_epoch", eps }, { "loader_index", idxs },
                               { "vocabulary", vocab ? vocab : "[]" } };
     const int cond = s->o.train.model.num_classes > 0;
     cgan_status st = cgan_checkpoint_save(s->t, path, s->ds->class_names, cond ? s->ds->num_classes : 0, extra,
@@ -343,7 +342,7 @@ static cgan_status checkpoint(run_state *s)
     int l = snprintf(ptr, sizeof ptr, "%s\n", rel);
     snprintf(path, sizeof path, "%s/latest", s->rundir);
     CGAN_TRY(cgan_atomic_write(s->ctx, path, ptr, (size_t)l));
-    prune(s);
+    CGAN_TRY(cgan_run_prune(s->ctx, s->rundir, s->o.keep));
     snprintf(path, sizeof path, "%s/%s", s->rundir, rel);
     cgan_run_event e = { .kind = CGAN_RUN_CHECKPOINT, .text = path, .step = cgan_trainer_steps(s->t) };
     emit(s, &e);
@@ -407,6 +406,17 @@ static void report_init(void *user, const char *line)
     info(user, "init: %s", line);
 }
 
+/* One writer per run folder: its lock, then what a writer that died left behind. */
+static cgan_status take_folder(run_state *s)
+{
+    CGAN_TRY(cgan_rundir_lock(s->ctx, s->rundir, &s->lock_fd));
+    int removed = 0;
+    CGAN_TRY(cgan_rundir_clean_tmp(s->ctx, s->rundir, &removed));
+    if (removed)
+        info(s, "%s: removed %d stale temporary file(s) left by an interrupted save", s->rundir, removed);
+    return CGAN_OK;
+}
+
 static cgan_status setup(run_state *s)
 {
     cgan_ctx *ctx = s->ctx;
@@ -417,6 +427,9 @@ static cgan_status setup(run_state *s)
         char latest[1200], rel[256] = "";
         snprintf(s->rundir, sizeof s->rundir, "%s", o->resume);
         snprintf(latest, sizeof latest, "%s/latest", o->resume);
+        if (access(o->resume, F_OK) != 0)
+            return cgan_error(ctx, CGAN_E_NOT_FOUND, "--resume %s: no such run folder", o->resume);
+        CGAN_TRY(take_folder(s));
         FILE *f = fopen(latest, "r");
         if (!f || !fgets(rel, sizeof rel, f)) {
             if (f) fclose(f);
@@ -441,6 +454,13 @@ static cgan_status setup(run_state *s)
         info(s, "resuming %s at step %s", path, cgan_st_meta(resume, "step") ? cgan_st_meta(resume, "step") : "?");
     } else {
         snprintf(s->rundir, sizeof s->rundir, "%s", o->out);
+        CGAN_TRY(mkdirs(ctx, s->rundir));
+        CGAN_TRY(take_folder(s));
+        const char *what = cgan_rundir_existing(s->rundir);
+        if (what)
+            return cgan_error(ctx, CGAN_E_INVALID, "--out %s: this folder holds a run already (its %s); continue it "
+                              "with --resume %s, or choose another --out (nothing in it was changed)", s->rundir,
+                              what, s->rundir);
     }
     char sub[1100];
     snprintf(sub, sizeof sub, "%s/samples", s->rundir);
@@ -490,10 +510,14 @@ static cgan_status setup(run_state *s)
     if (resume) {
         const char *path = cgan_st_path(resume);
         if ((st = cgan_checkpoint_load(s->t, path, NULL))) goto done;
-        int ok1 = cgan_st_meta(resume, "loader_epoch") != NULL, ok2 = cgan_st_meta(resume, "loader_index") != NULL;
-        if (!ok1 || !ok2) { st = cgan_error(ctx, CGAN_E_FORMAT, "%s: loader position missing", path); goto done; }
-        if ((st = cgan_loader_seek(s->loader, atoi(cgan_st_meta(resume, "loader_epoch")),
-                                   atoi(cgan_st_meta(resume, "loader_index"))))) goto done;
+        int64_t epoch, index; /* an index within the data set; the loader moves to the next epoch */
+        if ((st = cgan_ckpt_meta_int(ctx, resume, "loader_epoch", 0, INT_MAX - 1, &epoch)) ||
+            (st = cgan_ckpt_meta_int(ctx, resume, "loader_index", 0, s->ds->n - 1, &index)))
+            goto done;
+        if ((st = cgan_loader_seek(s->loader, (int)epoch, (int)index))) {
+            st = cgan_error(ctx, st, "%s: cannot seek the loader to epoch %d, index %d", path, (int)epoch, (int)index);
+            goto done;
+        }
         if ((st = metrics_reload(s, cgan_trainer_steps(s->t) + 1))) goto done;
     } else {
         char path[1100];
@@ -506,7 +530,11 @@ static cgan_status setup(run_state *s)
         }
     }
     char *cfg = run_json(s);
-    if (!cfg) { st = cgan_error(ctx, CGAN_E_NOMEM, "out of memory"); goto done; }
+    if (!cfg) {
+        st = cgan_error(ctx, CGAN_E_FORMAT, "%s/config: cannot encode the run settings as JSON (out of memory or not "
+                        "UTF-8)", s->rundir);
+        goto done;
+    }
     snprintf(sub, sizeof sub, "%s/config", s->rundir);
     st = cgan_atomic_write(ctx, sub, cfg, strlen(cfg));
     free(cfg);
@@ -555,6 +583,8 @@ static void teardown(run_state *s)
     free(s->data_owned); free(s->desc_owned); free(s->log_rows); free(s->log_steps);
     free(s->tokens);
     cgan_vocab_free(&s->vocab);
+    cgan_rundir_unlock(s->lock_fd);
+    s->lock_fd = -1;
 }
 
 cgan_status cgan_run_train(cgan_ctx *ctx, const cgan_run_opts *o, cgan_run_callback cb, void *user, int *stopped)
@@ -565,6 +595,7 @@ cgan_status cgan_run_train(cgan_ctx *ctx, const cgan_run_opts *o, cgan_run_callb
     s.o = *o;
     s.cb = cb;
     s.user = user;
+    s.lock_fd = -1;
     *stopped = 0;
     if (o->sample_every < 1 || o->ckpt_every < 1 || o->keep < 1 || o->log_every < 1) {
         return cgan_error(ctx, CGAN_E_INVALID, "--sample-every, --ckpt-every, --keep and --log-every must be at least 1");
