@@ -537,9 +537,9 @@ START_TEST(test_stream_run)
         char *out = NULL, *err = NULL;
         int rc = tu_spawn("stream-cli", cli, argv, NULL, NULL, &out, &err);
         ck_assert_msg(rc == 0, "exit %d: %s%s", rc, out, err);
-        ck_assert_msg(strstr(out, "skipped 1 unreadable") || cached, "%s", out);
+        ck_assert_msg(strstr(out, "skipped 1 file(s): 1 with bad or damaged image data") || cached, "%s", out);
         if (cached) {
-            ck_assert_msg(strstr(out, "24 images") && strstr(out, "in memory") && strstr(out, "skipped 2 unreadable"),
+            ck_assert_msg(strstr(out, "24 images") && strstr(out, "in memory") && strstr(out, "skipped 2 file(s): 2 with bad or damaged image data"),
                           "%s", out);
             ck_assert_msg(!strstr(out, "during training"), "%s", out);
         } else {

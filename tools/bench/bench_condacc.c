@@ -2,22 +2,24 @@
  * without a trained classifier: each generated image is assigned to the nearest class
  * mean of the real data (L2 in pixel space); the score is the fraction assigned to the
  * class that was asked for. The same nearest-mean rule applied to real held-out images
- * gives the ceiling this proxy can reach. The held-out images are read in file order: the
- * first half gives the class means, the second the ceiling. */
+ * gives the ceiling this proxy can reach. The held-out images are split in two: one part
+ * gives the class means, the other the ceiling. An IDX set comes shuffled and is split in
+ * halves (its first half, then its second); an image folder lists its files class by class,
+ * so its files alternate (even places, odd places) and both parts hold every class. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "bench.h"
 
-/* Images [from, to) of ds in file order, one at a time, as floats in [-1, 1], to fn. */
+/* Images from, from + step, ... below to of ds, one at a time, as floats in [-1, 1], to fn. */
 typedef void (*image_fn)(void *user, const float *img, int label);
-static cgan_status each_image(cgan_ctx *ctx, const cgan_dataset *ds, size_t px, int from, int to,
+static cgan_status each_image(cgan_ctx *ctx, const cgan_dataset *ds, size_t px, int from, int to, int step,
                               image_fn fn, void *user)
 {
     uint8_t *p = malloc(px);
     float *img = malloc(px * sizeof *img);
     cgan_status st = p && img ? CGAN_OK : bench_fail(ctx, CGAN_E_NOMEM, "condacc: out of memory");
-    for (int i = from; st == CGAN_OK && i < to; i++) {
+    for (int i = from; st == CGAN_OK && i < to; i += step) {
         st = cgan_dataset_read(ctx, ds, i, p);
         for (size_t j = 0; st == CGAN_OK && j < px; j++) img[j] = p[j] / 127.5f - 1.0f;
         if (st == CGAN_OK) fn(user, img, cgan_dataset_label(ds, i));
@@ -94,14 +96,15 @@ int bench_condacc(cgan_ctx *ctx, const bench_opts *o, const char *arg, const cha
     count = calloc((size_t)K, sizeof *count);
     img = malloc(px * (size_t)(per_class > 64 ? 64 : per_class) * sizeof *img);
     if (!means || !count || !img) goto done;
-    /* class means from the first half of the held-out images, ceiling from the second */
+    /* class means from one part of the held-out images, the ceiling from the other */
     const int n_real = cgan_dataset_count(ds), half = n_real / 2;
+    const int alternate = strcmp(cgan_dataset_format(ds), "imagefolder") == 0;
     class_means cm = { means, count, px };
-    if (each_image(ctx, ds, px, 0, half, add_to_mean, &cm)) goto done;
+    if (each_image(ctx, ds, px, 0, alternate ? n_real : half, alternate ? 2 : 1, add_to_mean, &cm)) goto done;
     for (int c = 0; c < K; c++)
         for (size_t j = 0; j < px; j++) means[(size_t)c * px + j] /= count[c] ? count[c] : 1;
     ceiling ceil_run = { means, K, px, 0, 0 };
-    if (each_image(ctx, ds, px, half, n_real, judge, &ceil_run)) goto done;
+    if (each_image(ctx, ds, px, alternate ? 1 : half, n_real, alternate ? 2 : 1, judge, &ceil_run)) goto done;
     int real_ok = ceil_run.ok;
     int batch = per_class > 64 ? 64 : per_class;
     if (cgan_sampler_create(ctx, &cfg.model, batch, &s) || cgan_sampler_from_checkpoint(s, f, 1)) goto done;
@@ -121,7 +124,7 @@ int bench_condacc(cgan_ctx *ctx, const bench_opts *o, const char *arg, const cha
                 total++;
             }
         }
-    double gen = (double)ok / total, real = (double)real_ok / (n_real - half);
+    double gen = (double)ok / total, real = (double)real_ok / (alternate ? n_real / 2 : n_real - half);
     if (o->json)
         bench_emit(ctx, json_pack("{s:s,s:s,s:s,s:s?,s:f,s:f,s:i}", "bench", "condacc", "checkpoint",
                                   ckpt, "cond", cgan_cond_name(cfg.model.cond), "step",
