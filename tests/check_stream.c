@@ -537,6 +537,13 @@ START_TEST(test_stream_run)
         char *out = NULL, *err = NULL;
         int rc = tu_spawn("stream-cli", cli, argv, NULL, NULL, &out, &err);
         ck_assert_msg(rc == 0, "exit %d: %s%s", rc, out, err);
+        /* the end of a run says what it did and how to use it (issue 15, defects 20, 21):
+         * streamed, 5 batches of 5 of 25 images are exactly the first epoch, counted from 1;
+         * cached, 24 images make 4 batches an epoch, so step 5 is in the second */
+        ck_assert_msg(strstr(out, cached ? "done: step 5 of 5, epoch 2," : "done: step 5 of 5, epoch 1,") &&
+                          strstr(out, "checkpoint: ") && strstr(out, "generate:   cgan-cl generate --checkpoint "),
+                      "%s", out);
+        ck_assert_msg(!strstr(out, "epoch 0"), "%s", out);
         ck_assert_msg(strstr(out, "skipped 1 file(s): 1 with bad or damaged image data") || cached, "%s", out);
         if (cached) {
             ck_assert_msg(strstr(out, "24 images") && strstr(out, "in memory") && strstr(out, "skipped 2 file(s): 2 with bad or damaged image data"),

@@ -123,7 +123,7 @@ typedef struct cgan_run_event {
     cgan_run_event_kind kind;
     const char *text;         /* INFO message, or the path written */
     int64_t step, total;
-    int epoch;
+    int epoch;                /* the epoch of the last step's batch, counted from 1 */
     double img_per_s, eta_s;
     float loss_d, loss_g, d_x, d_gz, acc_real, acc_fake;
     cgan_trainer *trainer;    /* the run's trainer (for callers that inspect or change it) */

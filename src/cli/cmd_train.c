@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "cli.h"
 
@@ -78,7 +79,14 @@ static void help(void)
            "/usr/share/datasets/fashion-mnist");
 }
 
-typedef struct ui { int tty; int64_t last_line; } ui;
+typedef struct ui {
+    int tty;
+    int64_t last_line;
+    int64_t step, total;    /* the last progress event's */
+    int epoch;
+    double img_per_s;
+    char checkpoint[4096];  /* the last checkpoint written */
+} ui;
 
 static void fmt_eta(double s, char *out, size_t n)
 {
@@ -97,6 +105,10 @@ static void on_event(void *user, const cgan_run_event *e)
         printf("%s\n", e->text);
         break;
     case CGAN_RUN_LOG: {
+        u->step = e->step;
+        u->total = e->total;
+        u->epoch = e->epoch;
+        u->img_per_s = e->img_per_s;
         char eta[32];
         fmt_eta(e->eta_s, eta, sizeof eta);
         if (u->tty)
@@ -112,6 +124,7 @@ static void on_event(void *user, const cgan_run_event *e)
     case CGAN_RUN_CHECKPOINT:
         if (u->tty) fputs("\r\033[K", stdout);
         printf("%s %s\n", e->kind == CGAN_RUN_SAMPLE ? "samples" : "checkpoint", e->text);
+        if (e->kind == CGAN_RUN_CHECKPOINT) snprintf(u->checkpoint, sizeof u->checkpoint, "%s", e->text);
         break;
     }
     fflush(stdout);
@@ -298,7 +311,11 @@ int cmd_train(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     o.stop = &stop_flag;
-    ui u = { isatty(STDOUT_FILENO), 0 };
+    ui u;
+    memset(&u, 0, sizeof u);
+    u.tty = isatty(STDOUT_FILENO);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     int stopped = 0;
     cgan_status st = cgan_run_train(ctx, &o, on_event, &u, &stopped);
     if (u.tty) putchar('\n');
@@ -308,7 +325,15 @@ int cmd_train(int argc, char **argv)
         cgan_ctx_destroy(ctx);
         return CLI_EXIT_FAIL;
     }
-    printf("%s\n", stopped ? "stopped by signal; checkpoint saved" : "done");
+    /* what a finished (or stopped) run leaves, and how to use it */
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    printf("%s: step %" PRId64 " of %" PRId64 ", epoch %d, %.1f s (last logged rate %.1f img/s)\n",
+           stopped ? "stopped by signal" : "done", u.step, u.total, u.epoch, secs, u.img_per_s);
+    if (u.checkpoint[0]) {
+        printf("checkpoint: %s\n", u.checkpoint);
+        printf("generate:   cgan-cl generate --checkpoint %s --out samples.png\n", o.resume ? o.resume : o.out);
+    }
     cgan_ctx_destroy(ctx);
     return CLI_EXIT_OK;
 }

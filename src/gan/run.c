@@ -273,9 +273,11 @@ static cgan_status log_now(run_state *s, double *last_t, int64_t *last_step)
     if (fclose(f) != 0) return cgan_error(s->ctx, CGAN_E_IO, "%s: write failed", path);
     cgan_run_event e = { .kind = CGAN_RUN_LOG, .step = cur, .total = s->o.steps, .img_per_s = rate,
                          .loss_d = ld, .loss_g = lg, .d_x = dx, .d_gz = dgz, .acc_real = ar, .acc_fake = af };
+    /* the loader's position is the next batch's: the last batch taken lies in its epoch,
+     * or, when that begins a new epoch, in the one before; counted from 1 */
     int ep = 0, idx = 0;
     cgan_loader_tell(s->loader, &ep, &idx);
-    e.epoch = ep;
+    e.epoch = idx == 0 && ep > 0 ? ep : ep + 1;
     e.eta_s = rate > 0 ? (double)(s->o.steps - cur) * s->o.train.model.batch / rate : 0;
     emit(s, &e);
     return CGAN_OK;
