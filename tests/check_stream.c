@@ -544,6 +544,12 @@ START_TEST(test_stream_run)
                           strstr(out, "checkpoint: ") && strstr(out, "generate:   cgan-cl generate --checkpoint "),
                       "%s", out);
         ck_assert_msg(!strstr(out, "epoch 0"), "%s", out);
+        /* the config says what was used, tidily (defect 22): the data's path and channels,
+         * floats in their shortest form */
+        char *cfg = tu_read_text(tu_pathf("%s/config", cached ? b : a));
+        ck_assert_msg(strstr(cfg, "\"channels\": 3") && strstr(cfg, data) && strstr(cfg, "\"beta2\": 0.999,") &&
+                          strstr(cfg, "\"lr_g\": 0.0002,") && !strstr(cfg, "0.9990000"), "%s", cfg);
+        free(cfg);
         ck_assert_msg(strstr(out, "skipped 1 file(s): 1 with bad or damaged image data") || cached, "%s", out);
         if (cached) {
             ck_assert_msg(strstr(out, "24 images") && strstr(out, "in memory") && strstr(out, "skipped 2 file(s): 2 with bad or damaged image data"),

@@ -69,6 +69,18 @@ static cgan_status views_write(cgan_trainer *t, int which, arena_view *a, int wi
     return CGAN_OK;
 }
 
+/* The double of a float's shortest decimal that reads back as the same float: 0.999f is
+ * written 0.999, not 0.99900001287460327. */
+static double tidy(float f)
+{
+    char buf[32];
+    for (int p = 6; p <= 9; p++) {
+        snprintf(buf, sizeof buf, "%.*g", p, (double)f);
+        if ((float)strtod(buf, NULL) == f) return strtod(buf, NULL);
+    }
+    return (double)f;
+}
+
 char *cgan_train_cfg_json(const cgan_train_cfg *c)
 {
     const char *arch = c->model.desc ? "custom" : cgan_model_family_name(c->model.size);
@@ -76,12 +88,13 @@ char *cgan_train_cfg_json(const cgan_train_cfg *c)
                           "arch", arch, "size", c->model.size, "cond", cgan_cond_name(c->model.cond),
                           "batch", c->model.batch, "nz", c->model.nz, "nc", c->model.nc,
                           "classes", c->model.num_classes, "ngf", c->model.ngf, "ndf", c->model.ndf,
-                          "loss", cgan_loss_name(c->loss), "lr_g", (double)c->lr_g, "lr_d", (double)c->lr_d,
-                          "beta1", (double)c->beta1, "beta2", (double)c->beta2, "d_steps", c->d_steps,
-                          "ema", (double)c->ema, "seed", (json_int_t)c->seed, "diffaug", c->model.diffaug,
+                          "loss", cgan_loss_name(c->loss), "lr_g", tidy(c->lr_g), "lr_d", tidy(c->lr_d),
+                          "beta1", tidy(c->beta1), "beta2", tidy(c->beta2), "d_steps", c->d_steps,
+                          "ema", tidy(c->ema), "seed", (json_int_t)c->seed, "diffaug", c->model.diffaug,
                           "vocab", c->model.vocab);
     if (!o) return NULL;
-    char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    /* 9 significant digits hold any float; the tidied values print in their shortest form */
+    char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(9));
     json_decref(o);
     return s;
 }

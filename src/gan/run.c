@@ -119,13 +119,15 @@ static char *run_json(const run_state *s)
     char *train = cgan_train_cfg_json(&o->train);
     json_t *t = train ? json_loads(train, 0, NULL) : NULL;
     free(train);
-    json_t *r = json_pack("{s:s, s:i, s:i, s:b, s:I, s:i, s:i, s:i, s:i}", "data", o->data ? o->data : "", "channels",
-                          o->channels, "max_images", o->max_images, "flip", o->flip, "steps", (json_int_t)o->steps,
+    /* what was used, not what was asked for: the data's path and channels once resolved */
+    json_t *r = json_pack("{s:s, s:i, s:i, s:b, s:I, s:i, s:i, s:i, s:i}", "data",
+                          o->data && *o->data ? o->data : CGAN_DATA_DEFAULT_PATH, "channels",
+                          s->ds ? cgan_dataset_channels(s->ds) : o->channels, "max_images", o->max_images, "flip", o->flip, "steps", (json_int_t)o->steps,
                           "sample_every", o->sample_every, "ckpt_every", o->ckpt_every, "keep", o->keep,
                           "log_every", o->log_every);
     if (!t || !r) { json_decref(t); json_decref(r); return NULL; }
     json_object_set_new(r, "train", t);
-    char *out = json_dumps(r, JSON_INDENT(2) | JSON_SORT_KEYS);
+    char *out = json_dumps(r, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(9));
     json_decref(r);
     return out;
 }
