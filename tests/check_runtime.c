@@ -301,6 +301,44 @@ START_TEST(test_cache_fifo)
 }
 END_TEST
 
+/* A cache entry whose key is right but whose binary is another program's, as an older
+ * build could leave (issue 15, defect 11): the loaded program lacks the source's kernels,
+ * so it is rejected and rebuilt from the source, and the kernel is there. */
+START_TEST(test_cache_stale_binary)
+{
+    char *dir = tu_tempdir("stalecache");
+    cgan_ctx *ctx = ctx_with_cache(dir);
+    static const char *other = "__kernel void other_kernel(__global float *x) { x[get_global_id(0)] += 1.0f; }\n";
+    static const char *mine = "__kernel void my_kernel(__global float *x) { x[get_global_id(0)] *= 3.0f; }\n";
+    cgan_program *p;
+    cgan_build_info bi;
+    TU_OK(ctx, cgan_program_from_text(ctx, "stale_a", other, "", &p, &bi));
+    char *ka = cgan_program_cache_key(ctx, "stale_a", other, ""), *kb = cgan_program_cache_key(ctx, "stale_b", mine, "");
+    ck_assert(ka && kb && strstr(kb, "my_kernel")); /* the key holds the whole source */
+    unsigned char *bin = NULL;
+    size_t blen = 0;
+    TU_OK(ctx, cgan_cache_load(ctx, ka, &bin, &blen));
+    TU_OK(ctx, cgan_cache_store(ctx, kb, bin, blen)); /* b's key, a's binary */
+    free(bin);
+    cgan_ctx_destroy(ctx);
+    ctx = ctx_with_cache(dir);
+    TU_OK(ctx, cgan_program_from_text(ctx, "stale_b", mine, "", &p, &bi));
+    ck_assert_int_eq(bi.from_cache, 0);
+    ck_assert_uint_eq(cgan_ctx_cache_stats(ctx).rejected, 1);
+    cgan_kernel *k = NULL;
+    TU_OK(ctx, cgan_program_kernel(ctx, p, "my_kernel", &k));
+    cgan_ctx_destroy(ctx);
+    ctx = ctx_with_cache(dir); /* the rebuilt entry is good */
+    TU_OK(ctx, cgan_program_from_text(ctx, "stale_b", mine, "", &p, &bi));
+    ck_assert_int_eq(bi.from_cache, 1);
+    cgan_ctx_destroy(ctx);
+    free(ka);
+    free(kb);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 START_TEST(test_cache_disabled)
 {
     char *dir = tu_tempdir("nocache");
@@ -441,6 +479,7 @@ int main(void)
     tcase_add_test(tc, test_cache_disabled);
     tcase_add_test(tc, test_cache_unwritable);
     tcase_add_test(tc, test_cache_fifo);
+    tcase_add_test(tc, test_cache_stale_binary);
     suite_add_tcase(s, tc);
     tc = tcase_create("names");
     tcase_add_test(tc, test_error_names);

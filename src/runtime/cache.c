@@ -16,7 +16,7 @@
 #include "atomic.h"
 
 #define MAGIC "CGANKBIN"
-#define FORMAT 1u
+#define FORMAT 2u  /* 2: keys hold the whole source (entries of 1 are rebuilt) */
 
 uint64_t cgan_hash64(const void *data, size_t len, uint64_t seed)
 {

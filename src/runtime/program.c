@@ -79,7 +79,41 @@ static unsigned char *program_binary(cgan_ctx *ctx, cl_program prog, size_t *len
     return bin;
 }
 
-static cl_program try_binary(cgan_ctx *ctx, const unsigned char *bin, size_t len, const char *opts)
+/* 1 when every kernel the built program lists is a kernel of this source: a binary that
+ * builds but holds another program (a damaged entry, another build's) fails this and is
+ * rebuilt from the source. (The other direction cannot be asked: a driver such as PoCL
+ * lists only the kernels a binary was compiled for so far.) */
+static int kernels_match(cl_program p, const char *text)
+{
+    size_t n = 0;
+    if (clGetProgramInfo(p, CL_PROGRAM_KERNEL_NAMES, 0, NULL, &n) != CL_SUCCESS) return 0;
+    if (n <= 1) return 1; /* none listed yet */
+    char *names = malloc(n + 1);
+    if (!names) return 0;
+    int ok = clGetProgramInfo(p, CL_PROGRAM_KERNEL_NAMES, n, names, NULL) == CL_SUCCESS;
+    names[n] = '\0';
+    for (char *k = names, *next; ok && k && *k; k = next) {
+        next = strchr(k, ';');
+        if (next) *next++ = '\0';
+        /* "kernel void NAME(" in the source, with NAME a whole word */
+        size_t len = strlen(k);
+        int found = 0;
+        for (const char *q = text; len && !found && (q = strstr(q, k)) != NULL; q += len) {
+            char before = q == text ? ' ' : q[-1], after = q[len];
+            int word = !(before == '_' || (before >= 'a' && before <= 'z') || (before >= 'A' && before <= 'Z') ||
+                         (before >= '0' && before <= '9'));
+            const char *r = q + len;
+            while (*r == ' ' || *r == '\t' || *r == '\n') r++;
+            found = word && (after == '(' || after == ' ' || after == '\t' || after == '\n') && *r == '(';
+        }
+        ok = found;
+    }
+    free(names);
+    return ok;
+}
+
+static cl_program try_binary(cgan_ctx *ctx, const unsigned char *bin, size_t len, const char *opts,
+                             const char *text)
 {
     cl_int e = CL_SUCCESS, bst = CL_SUCCESS;
     cl_program p = clCreateProgramWithBinary(ctx->context, 1, &ctx->device, &len, &bin, &bst, &e);
@@ -87,11 +121,37 @@ static cl_program try_binary(cgan_ctx *ctx, const unsigned char *bin, size_t len
         if (p) clReleaseProgram(p);
         return NULL;
     }
-    if (clBuildProgram(p, 1, &ctx->device, opts, NULL, NULL) != CL_SUCCESS) {
+    if (clBuildProgram(p, 1, &ctx->device, opts, NULL, NULL) != CL_SUCCESS || !kernels_match(p, text)) {
         clReleaseProgram(p);
         return NULL;
     }
     return p;
+}
+
+/* The cache key of a program: cgan-cl's version, the platform, device, driver, the full
+ * build options and the whole source. The cache compares the stored key in full, so an
+ * entry is used only for exactly this program. malloc'ed; NULL when out of memory. */
+char *cgan_program_cache_key(cgan_ctx *ctx, const char *name, const char *text, const char *options)
+{
+    if (!options) options = "";
+    size_t tl = strlen(text), ol = strlen(BASE_OPTIONS) + strlen(options) + 2;
+    size_t kl = ol + tl + strlen(name) + 1024;
+    char *key = malloc(kl), *opts = malloc(ol);
+    if (!key || !opts) {
+        free(key);
+        free(opts);
+        return NULL;
+    }
+    snprintf(opts, ol, "%s%s%s", BASE_OPTIONS, *options ? " " : "", options);
+    char plat[128] = "";
+    clGetPlatformInfo(ctx->platform, CL_PLATFORM_VERSION, sizeof plat, plat, NULL);
+    plat[sizeof plat - 1] = '\0';
+    snprintf(key, kl,
+             "cgan-cl " CGAN_VERSION_STRING "\nplatform=%s|%s\ndevice=%s\ndriver=%s\nversion=%s\n"
+             "options=%s\nsource=%s:%zu\n%s",
+             ctx->info.platform, plat, ctx->info.name, ctx->info.driver, ctx->info.version, opts, name, tl, text);
+    free(opts);
+    return key;
 }
 
 static cgan_status build(cgan_ctx *ctx, const char *name, const char *text, const char *options,
@@ -109,17 +169,8 @@ static cgan_status build(cgan_ctx *ctx, const char *name, const char *text, cons
     if (!opts) { st = cgan_error(ctx, CGAN_E_NOMEM, "out of memory"); goto fail; }
     snprintf(opts, ol, "%s%s%s", BASE_OPTIONS, *options ? " " : "", options);
 
-    size_t kl = strlen(opts) + 1024;
-    key = malloc(kl);
+    key = cgan_program_cache_key(ctx, name, text, options);
     if (!key) { st = cgan_error(ctx, CGAN_E_NOMEM, "out of memory"); goto fail; }
-    char plat[128] = "";
-    clGetPlatformInfo(ctx->platform, CL_PLATFORM_VERSION, sizeof plat, plat, NULL);
-    plat[sizeof plat - 1] = '\0';
-    snprintf(key, kl,
-             "cgan-cl " CGAN_VERSION_STRING "\nplatform=%s|%s\ndevice=%s\ndriver=%s\nversion=%s\n"
-             "options=%s\nsource=%s:%016llx:%zu\n",
-             ctx->info.platform, plat, ctx->info.name, ctx->info.driver, ctx->info.version, opts,
-             name, (unsigned long long)cgan_hash64(text, tl, 0), tl);
 
     p = calloc(1, sizeof *p);
     if (!p) { st = cgan_error(ctx, CGAN_E_NOMEM, "out of memory"); goto fail; }
@@ -129,7 +180,7 @@ static cgan_status build(cgan_ctx *ctx, const char *name, const char *text, cons
 
     size_t blen = 0;
     if (cgan_cache_load(ctx, key, &bin, &blen) == CGAN_OK) {
-        p->prog = try_binary(ctx, bin, blen, opts);
+        p->prog = try_binary(ctx, bin, blen, opts, text);
         free(bin);
         bin = NULL;
         if (p->prog) {

@@ -142,6 +142,9 @@ typedef struct cgan_build_info {
 cgan_status cgan_program_get(cgan_ctx *ctx, const char *source, const char *options,
                              cgan_program **out, cgan_build_info *info);
 /* Build a program from explicit text (tests, tuner). name is used in messages and as cache key part. */
+/* The disk cache key of a program (the whole source and options, the device and driver);
+ * malloc'ed, NULL when out of memory. */
+char *cgan_program_cache_key(cgan_ctx *ctx, const char *name, const char *text, const char *options);
 cgan_status cgan_program_from_text(cgan_ctx *ctx, const char *name, const char *text,
                                    const char *options, cgan_program **out,
                                    cgan_build_info *info);
