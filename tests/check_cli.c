@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "testutil.h"
 
 static char *out_text, *err_text;
@@ -102,6 +103,23 @@ START_TEST(test_fifos_refused)
 }
 END_TEST
 
+/* defect 8: an --out too long for the run folder's paths is refused, not cut */
+START_TEST(test_long_out_refused)
+{
+    char *dir = tu_tempdir("longout");
+    char longpath[1200];
+    int n = snprintf(longpath, sizeof longpath, "%s/", dir);
+    for (int i = 0; i < 5; i++) n += snprintf(longpath + n, sizeof longpath - (size_t)n, "%0200d/", i);
+    const char *argv[] = { "cgan-cl", "train", "--out", longpath, "--steps", "1", NULL };
+    ck_assert_int_eq(run(cli(), argv, NULL), 1);
+    ck_assert_msg(strstr(err_text, "--out: a run folder path of") && strstr(err_text, "is too long"), "%s", err_text);
+    char *first = tu_pathf("%s/%0200d", dir, 0);
+    ck_assert_int_eq(access(first, F_OK), -1); /* nothing was created */
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 int main(void)
 {
     tu_require_device();
@@ -112,6 +130,7 @@ int main(void)
     tcase_add_test(tc, test_selftest_counts);
     tcase_add_test(tc, test_install_deps_help);
     tcase_add_test(tc, test_fifos_refused);
+    tcase_add_test(tc, test_long_out_refused);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

@@ -427,6 +427,13 @@ static cgan_status setup(run_state *s)
     cgan_run_opts *o = &s->o;
     cgan_st_file *resume = NULL;
     cgan_status st = CGAN_OK;
+    /* the run folder's paths are built in fixed buffers: a longer folder name is refused,
+     * never cut (issue 15, defect 8) */
+    const char *folder = o->resume ? o->resume : o->out;
+    if (!folder || !*folder) return cgan_error(ctx, CGAN_E_INVALID, "no run folder given (--out)");
+    if (strlen(folder) >= sizeof s->rundir - 64)
+        return cgan_error(ctx, CGAN_E_INVALID, "%s: a run folder path of %zu characters is too long (at most %zu)",
+                          o->resume ? "--resume" : "--out", strlen(folder), sizeof s->rundir - 65);
     if (o->resume) {
         char latest[1200], rel[256] = "";
         snprintf(s->rundir, sizeof s->rundir, "%s", o->resume);
