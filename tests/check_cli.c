@@ -120,6 +120,22 @@ START_TEST(test_long_out_refused)
 }
 END_TEST
 
+/* defect 14: --resume refuses, by name, options it would otherwise ignore */
+START_TEST(test_resume_refuses_settings)
+{
+    const char *lr[] = { "cgan-cl", "train", "--resume", "/nonexistent-run", "--lr", "0.001", NULL };
+    ck_assert_int_eq(run(cli(), lr, NULL), 2);
+    ck_assert_msg(strstr(err_text, "--lr cannot change them") && strstr(err_text, "--init"), "%s", err_text);
+    const char *log[] = { "cgan-cl", "train", "--log-every", "5", "--resume", "/nonexistent-run", NULL };
+    ck_assert_int_eq(run(cli(), log, NULL), 2);
+    ck_assert_msg(strstr(err_text, "--log-every cannot change them"), "%s", err_text);
+    /* the length may change: this one gets past the options to the missing folder */
+    const char *steps[] = { "cgan-cl", "train", "--resume", "/nonexistent-run", "--steps", "5", "--device", "0", NULL };
+    ck_assert_int_eq(run(cli(), steps, NULL), 1);
+    ck_assert_msg(strstr(err_text, "no such run folder"), "%s", err_text);
+}
+END_TEST
+
 int main(void)
 {
     tu_require_device();
@@ -131,6 +147,7 @@ int main(void)
     tcase_add_test(tc, test_install_deps_help);
     tcase_add_test(tc, test_fifos_refused);
     tcase_add_test(tc, test_long_out_refused);
+    tcase_add_test(tc, test_resume_refuses_settings);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

@@ -70,9 +70,11 @@ static void help(void)
            "  --ckpt-every N       checkpoint every N steps (1000)\n"
            "  --keep N             keep the last N checkpoints (3)\n"
            "  --log-every N        metrics/progress every N steps (50)\n"
-           "  --resume DIR         continue a run from its latest checkpoint (its settings;\n"
-           "                       --steps may extend it); every metadata value is checked\n"
-           "                       against its range first\n"
+           "  --resume DIR         continue a run from its latest checkpoint with its own\n"
+           "                       settings: only --steps/--epochs (to extend it), --device\n"
+           "                       and --cache-decoded may be given, any other option is\n"
+           "                       refused by name; every metadata value is checked against\n"
+           "                       its range first\n"
            "  --init CKPT          start from the tensors of CKPT whose names and shapes match\n"
            "                       (pretrain, then fine-tune with conditioning)\n"
            "  -d, --device N|NAME  OpenCL device\n",
@@ -233,9 +235,16 @@ int cmd_train(int argc, char **argv)
     int lr_d_set = 0;
     model_opts mo = { -1, -1, -1, 0, 0, 0, NULL };
     long v;
-    int c;
+    int c, li = -1;
+    const char *fixed = NULL; /* the first option a resumed run could not honour */
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "d:h", opts, &li)) != -1) {
+        /* a resumed run keeps its settings: only its length, device and data caching may be
+         * given with --resume (issue 15, defect 14); the rest is refused by name below */
+        if (!fixed && c != 'h' && c != 'd' && c != O_STEPS && c != O_EPOCHS && c != O_RESUME && c != O_CACHE &&
+            c != '?' && li >= 0)
+            fixed = opts[li].name;
+        li = -1;
         switch (c) {
         case 'h': help(); return CLI_EXIT_OK;
         case 'd': device = optarg; break;
@@ -296,6 +305,11 @@ int cmd_train(int argc, char **argv)
     if (optind < argc) return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
     if (!lr_d_set) o.train.lr_d = o.train.lr_g;
     if (o.resume && o.init) return cli_usage_error("train", "--resume and --init exclude each other");
+    if (o.resume && fixed && strcmp(fixed, "model") != 0 && strcmp(fixed, "init") != 0)
+        return cli_usage_error("train", "--resume %s continues the run with the settings it was started with, so "
+                               "--%s cannot change them (with --resume give only --steps, --epochs, --device or "
+                               "--cache-decoded; to train on with other settings, start a new run from its "
+                               "checkpoint with --init)", o.resume, fixed);
     char *model_text = NULL;
     int rc = settle_model(&mo, &o, &model_text);
     if (rc != CLI_EXIT_OK) { free(model_text); return rc; }
