@@ -12,6 +12,13 @@
 
 static char fuzz_dir[256];
 
+static void fuzz_rmdir(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fuzz_dir);
+    if (system(cmd) != 0) { /* left behind: harmless */ }
+}
+
 /* The harness's temporary folder (made once; aborts if it cannot be). */
 static const char *fuzz_tmpdir(void)
 {
@@ -19,6 +26,7 @@ static const char *fuzz_tmpdir(void)
         const char *t = getenv("TMPDIR");
         snprintf(fuzz_dir, sizeof fuzz_dir, "%s/cgan-fuzz-XXXXXX", t && *t ? t : "/tmp");
         if (!mkdtemp(fuzz_dir)) { perror("mkdtemp"); abort(); }
+        atexit(fuzz_rmdir);
     }
     return fuzz_dir;
 }
