@@ -11,6 +11,12 @@
 
 /* Decoded images larger than this are refused (a header may claim 65535 x 65535). */
 #define MAX_DECODED_BYTES ((size_t)1 << 28)
+/* JPEGs whose full size has more pixels than this are refused whatever the DCT scale:
+ * libjpeg keeps a progressive or multi-scan JPEG's coefficients for the whole image at
+ * full size (2 bytes a sample), so a 300-byte header claiming 17490 x 18760 made it
+ * allocate 2 GB to decode at 1/8 scale (found by tests/fuzz/fuzz_image). 2^27 pixels
+ * (a 108-megapixel photo fits) bounds that to about 800 MB. */
+#define MAX_JPEG_PIXELS ((size_t)1 << 27)
 
 void cgan_jpeg_pick_scale(int w, int h, int target, int *num, int *denom, int *sw, int *sh)
 {
@@ -55,6 +61,8 @@ static cgan_status jpeg_header(cgan_ctx *ctx, tjhandle tj, const uint8_t *buf, s
         return cgan_error(ctx, CGAN_E_FORMAT, "bad JPEG header: %s", tjGetErrorStr2(tj));
     if (*w <= 0 || *h <= 0) /* TurboJPEG 2.1 reads a tables-only stream as 0 x 0 */
         return cgan_error(ctx, CGAN_E_FORMAT, "bad JPEG header: no image in the stream");
+    if ((size_t)*w * (size_t)*h > MAX_JPEG_PIXELS)
+        return cgan_error(ctx, CGAN_E_FORMAT, "JPEG of %d x %d is too large", *w, *h);
     int num = 1, den = 1;
     *sw = *w;
     *sh = *h;
