@@ -77,6 +77,11 @@ START_TEST(test_jpeg_scale)
     ck_assert_int_eq(num, den);
     ck_assert_int_eq(sw, 20);
     ck_assert_int_eq(sh, 50);
+    /* a header's huge dimensions: no int overflow (UBSan in check_stream's late header) */
+    cgan_jpeg_pick_scale(594396623, 2147483647, 32, &num, &den, &sw, &sh);
+    ck_assert_int_eq(num * 8, den);
+    ck_assert_int_eq(sw, 74299578);
+    ck_assert_int_eq(sh, 268435456);
 }
 END_TEST
 

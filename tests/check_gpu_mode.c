@@ -299,6 +299,7 @@ START_TEST(test_provider_fallback)
     ck_assert_int_eq(warnings, 1);
     ck_assert_int_eq(done, 1);
     tu_rmtree(dir);
+    free(dir);
 }
 END_TEST
 

@@ -349,6 +349,7 @@ START_TEST(test_utf8_names)
     tu_rmtree(data);
     free(data);
     data = tu_tempdir("utf8caps");
+    o.data = data; /* not the folder freed above (ASan: heap-use-after-free) */
     image_folder(ctx, data, "a", 8);
     FILE *f = fopen(tu_pathf("%s/captions.tsv", data), "w");
     for (int i = 0; i < 8; i++) fprintf(f, "a/%d.png\t%s\n", i, i == 5 ? "a red \xc3 square" : "a red square");
@@ -365,6 +366,64 @@ START_TEST(test_utf8_names)
 }
 END_TEST
 
+/* A file's size and modification time, for "unchanged". */
+static char *stamp(const char *p)
+{
+    struct stat sb;
+    ck_assert_msg(stat(p, &sb) == 0, "%s is missing", p);
+    return tu_pathf("%lld %lld.%09ld", (long long)sb.st_size, (long long)sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec);
+}
+
+/* Device faults (issue 15 hardening): with CGAN_MAX_ALLOC below what a run needs, a new
+ * run with a large batch and a resume both fail before any work, naming the memory and its
+ * size, and the last checkpoint stays as it was. */
+START_TEST(test_max_alloc)
+{
+    if (!have_fmnist()) { printf("SKIP max alloc: %s missing\n", FMNIST); return; }
+    char *dir = tu_tempdir("maxalloc"), *big = tu_tempdir("maxalloc-big"), *out, *err;
+    ck_assert_int_eq(train("maxalloc-1", dir, "--out", "2", &out, &err), 0);
+    free(out); free(err);
+    char *latest = tu_read_text(tu_pathf("%s/latest", dir));
+    char *metrics = tu_read_text(tu_pathf("%s/metrics.csv", dir));
+    char *ck = listing(tu_pathf("%s/checkpoints", dir));
+    char *ckpt = strdup(tu_pathf("%s/checkpoints/step_000002.safetensors", dir));
+    char *st0 = strdup(stamp(ckpt));
+    /* a batch too large for the cap: refused before a step, naming the tensor and its size */
+    const char *env[] = { "CGAN_MAX_ALLOC=4000000", NULL };
+    char *bigrun = strdup(tu_pathf("%s/run", big));
+    const char *argv[] = { "cgan-cl", "train", "--out", bigrun, "--max-images", "1024",
+                           "--batch", "1024", "--ngf", "8", "--ndf", "8", "--nz", "16", "--steps", "2",
+                           "--log-every", "1", NULL };
+    int rc = tu_spawn("maxalloc-2", cli(), argv, env, NULL, &out, &err);
+    ck_assert_int_ne(rc, 0);
+    ck_assert_msg(strstr(err, "CGAN_MAX_ALLOC=4000000") && strstr(err, "largest tensor '") && strstr(err, " bytes"),
+                  "%s", err);
+    ck_assert_msg(!strstr(out, "step 1 "), "a step ran: %s", out);
+    ck_assert(!exists(tu_pathf("%s/latest", bigrun)));
+    free(bigrun);
+    free(out); free(err);
+    /* a resume under a cap too small for the model: refused, the checkpoint intact */
+    const char *tiny[] = { "CGAN_MAX_ALLOC=65536", NULL };
+    const char *res[] = { "cgan-cl", "train", "--resume", dir, "--steps", "4", NULL };
+    rc = tu_spawn("maxalloc-3", cli(), res, tiny, NULL, &out, &err);
+    ck_assert_int_ne(rc, 0);
+    ck_assert_msg(strstr(err, "CGAN_MAX_ALLOC=65536") && strstr(err, "bytes"), "%s", err);
+    char *l2 = tu_read_text(tu_pathf("%s/latest", dir)), *m2 = tu_read_text(tu_pathf("%s/metrics.csv", dir));
+    char *ck2 = listing(tu_pathf("%s/checkpoints", dir));
+    ck_assert_str_eq(latest, l2);
+    ck_assert_str_eq(metrics, m2);
+    ck_assert_str_eq(ck, ck2);
+    ck_assert_str_eq(st0, stamp(ckpt));
+    free(out); free(err);
+    /* without the cap the same resume goes on from that checkpoint */
+    ck_assert_int_eq(train("maxalloc-4", dir, "--resume", "4", &out, &err), 0);
+    free(out); free(err);
+    free(latest); free(metrics); free(ck); free(ckpt); free(st0); free(l2); free(m2); free(ck2);
+    tu_rmtree(dir); tu_rmtree(big);
+    free(dir); free(big);
+}
+END_TEST
+
 int main(void)
 {
     tu_require_device();
@@ -377,6 +436,7 @@ int main(void)
     tcase_add_test(tc, test_stale_tmp);
     tcase_add_test(tc, test_resume_validates);
     tcase_add_test(tc, test_utf8_names);
+    tcase_add_test(tc, test_max_alloc);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

@@ -213,6 +213,35 @@ static cgan_status init_params(cgan_graph *g, struct cgan_plan *p)
     return CGAN_OK;
 }
 
+/* A plan over CGAN_MAX_ALLOC fails before any buffer is created, naming its largest arena
+ * and its largest tensor with their sizes. */
+static cgan_status check_cap(cgan_graph *g, size_t params, size_t grads, size_t state,
+                             size_t acts, size_t scratch)
+{
+    const size_t cap = g->ctx->profile.max_alloc;
+    const size_t part[5] = { params, grads, state, acts, scratch };
+    static const char *const names[5] = { "parameters", "gradients", "state", "activations", "scratch" };
+    size_t total = 0;
+    int big = 0, bt = -1;
+    for (int i = 0; i < 5; i++) {
+        total += part[i];
+        if (part[i] > part[big]) big = i;
+    }
+    if (!cap || total <= cap) return CGAN_OK;
+    size_t tb = 0;
+    for (int i = 0; i < g->nt; i++) {
+        size_t b = cgan_numel(g->t[i].shape) * sizeof(float);
+        if (b > tb) { tb = b; bt = i; }
+    }
+    return cgan_error(g->ctx, CGAN_E_NOMEM,
+                      "%s: the plan needs %zu bytes of device memory, over CGAN_MAX_ALLOC=%zu "
+                      "(parameters %zu, gradients %zu, state %zu, activations %zu, scratch %zu; "
+                      "largest arena '%s', %zu bytes; largest tensor '%s', %zu bytes); "
+                      "nothing was allocated or run",
+                      g->prefix, total, cap, params, grads, state, acts, scratch, names[big],
+                      part[big], bt >= 0 ? g->t[bt].name : "-", tb);
+}
+
 cgan_status cgan_graph_plan(cgan_graph *g, cgan_mode mode, uint64_t seed)
 {
     cgan_ctx *ctx = g->ctx;
@@ -260,29 +289,6 @@ cgan_status cgan_graph_plan(cgan_graph *g, cgan_mode mode, uint64_t seed)
     }
     p->param_floats = poff / sizeof(float);
     p->state_floats = soff / sizeof(float);
-    if (poff) {
-        if ((st = cgan_buffer_create(ctx, poff, "parameters", &p->params))) goto fail;
-        if ((st = cgan_buffer_fill_f32(ctx, p->params, 0, p->param_floats, 0.f))) goto fail;
-        if (train) {
-            if ((st = cgan_buffer_create(ctx, poff, "gradients", &p->grads))) goto fail;
-            if ((st = cgan_buffer_fill_f32(ctx, p->grads, 0, p->param_floats, 0.f))) goto fail;
-        }
-    }
-    if (soff) {
-        if ((st = cgan_buffer_create(ctx, soff, "state", &p->state))) goto fail;
-        if ((st = cgan_buffer_fill_f32(ctx, p->state, 0, p->state_floats, 0.f))) goto fail;
-    }
-    for (int i = 0; i < g->nt; i++) {
-        cgan_gtensor *t = &g->t[i];
-        size_t bytes = cgan_numel(t->shape) * sizeof(float), off = t->arena_offset * sizeof(float);
-        if (t->kind == CGAN_TENSOR_PARAM) {
-            if ((st = sub(g, p, p->params, off, bytes, t->name, &t->mem))) goto fail;
-            if (train && (st = sub(g, p, p->grads, off, bytes, t->name, &t->grad))) goto fail;
-        } else if (t->kind == CGAN_TENSOR_STATE) {
-            if ((st = sub(g, p, p->state, off, bytes, t->name, &t->mem))) goto fail;
-        }
-    }
-
     /* lifetimes: node i runs forward at time i and backward at time 2n-1-i */
     last_fwd = malloc((size_t)g->nt * sizeof *last_fwd);
     last_bwd = malloc((size_t)g->nt * sizeof *last_bwd);
@@ -327,14 +333,39 @@ cgan_status cgan_graph_plan(cgan_graph *g, cgan_mode mode, uint64_t seed)
         }
     p->act_bytes = place(v, nv, al);
     if (p->act_bytes == (size_t)-1) { st = cgan_error(ctx, CGAN_E_NOMEM, "out of memory planning"); goto fail; }
+    size_t work = 0;
+    for (int i = 0; i < n; i++) if (g->nodes[i].work_floats > work) work = g->nodes[i].work_floats;
+    p->scratch_bytes = work * sizeof(float);
+    /* the whole plan against CGAN_MAX_ALLOC, before any buffer exists or any work is done */
+    if ((st = check_cap(g, poff, train ? poff : 0, soff, p->act_bytes, p->scratch_bytes))) goto fail;
+    if (poff) {
+        if ((st = cgan_buffer_create(ctx, poff, "parameters", &p->params))) goto fail;
+        if ((st = cgan_buffer_fill_f32(ctx, p->params, 0, p->param_floats, 0.f))) goto fail;
+        if (train) {
+            if ((st = cgan_buffer_create(ctx, poff, "gradients", &p->grads))) goto fail;
+            if ((st = cgan_buffer_fill_f32(ctx, p->grads, 0, p->param_floats, 0.f))) goto fail;
+        }
+    }
+    if (soff) {
+        if ((st = cgan_buffer_create(ctx, soff, "state", &p->state))) goto fail;
+        if ((st = cgan_buffer_fill_f32(ctx, p->state, 0, p->state_floats, 0.f))) goto fail;
+    }
+    for (int i = 0; i < g->nt; i++) {
+        cgan_gtensor *t = &g->t[i];
+        size_t bytes = cgan_numel(t->shape) * sizeof(float), off = t->arena_offset * sizeof(float);
+        if (t->kind == CGAN_TENSOR_PARAM) {
+            if ((st = sub(g, p, p->params, off, bytes, t->name, &t->mem))) goto fail;
+            if (train && (st = sub(g, p, p->grads, off, bytes, t->name, &t->grad))) goto fail;
+        } else if (t->kind == CGAN_TENSOR_STATE) {
+            if ((st = sub(g, p, p->state, off, bytes, t->name, &t->mem))) goto fail;
+        }
+    }
+
     if (p->act_bytes) {
         if ((st = cgan_buffer_create(ctx, p->act_bytes, "activations", &p->acts))) goto fail;
         for (int i = 0; i < nv; i++)
             if ((st = sub(g, p, p->acts, v[i].offset, v[i].bytes, "activation", v[i].slot))) goto fail;
     }
-    size_t work = 0;
-    for (int i = 0; i < n; i++) if (g->nodes[i].work_floats > work) work = g->nodes[i].work_floats;
-    p->scratch_bytes = work * sizeof(float);
     if (work && (st = cgan_buffer_create(ctx, p->scratch_bytes, "scratch", &p->scratch))) goto fail;
     g->plan = p;
     if ((st = init_params(g, p)) != CGAN_OK) { g->plan = NULL; goto fail; }

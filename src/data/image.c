@@ -18,13 +18,20 @@
  * (a 108-megapixel photo fits) bounds that to about 800 MB. */
 #define MAX_JPEG_PIXELS ((size_t)1 << 27)
 
+/* TJSCALED in 64 bits: a header's dimension times a numerator overflows int (UBSan). */
+static int scaled(int dim, tjscalingfactor f)
+{
+    long long s = ((long long)dim * f.num + f.denom - 1) / f.denom;
+    return s > INT_MAX ? INT_MAX : (int)s;
+}
+
 void cgan_jpeg_pick_scale(int w, int h, int target, int *num, int *denom, int *sw, int *sh)
 {
     int n = 0, best_num = 1, best_den = 1, best_short = w < h ? w : h;
     tjscalingfactor *f = tjGetScalingFactors(&n);
     for (int i = 0; f && i < n; i++) {
         if (f[i].num > f[i].denom) continue; /* enlarging is left to the resampler */
-        int s = TJSCALED(w < h ? w : h, f[i]);
+        int s = scaled(w < h ? w : h, f[i]);
         if (s >= target && s < best_short) {
             best_short = s;
             best_num = f[i].num;
@@ -34,8 +41,8 @@ void cgan_jpeg_pick_scale(int w, int h, int target, int *num, int *denom, int *s
     tjscalingfactor chosen = { best_num, best_den };
     *num = best_num;
     *denom = best_den;
-    *sw = TJSCALED(w, chosen);
-    *sh = TJSCALED(h, chosen);
+    *sw = scaled(w, chosen);
+    *sh = scaled(h, chosen);
 }
 
 /* CMYK JPEGs (Adobe, inverted) to RGB: R = C * K / 255, and so on. */
@@ -57,6 +64,7 @@ static cgan_status jpeg_header(cgan_ctx *ctx, tjhandle tj, const uint8_t *buf, s
                                int *w, int *h, int *sw, int *sh, int *pf, int *gray)
 {
     int subsamp = 0, cs = 0;
+    *w = *h = 0;
     if (len > ULONG_MAX || tjDecompressHeader3(tj, buf, (unsigned long)len, w, h, &subsamp, &cs) != 0)
         return cgan_error(ctx, CGAN_E_FORMAT, "bad JPEG header: %s", tjGetErrorStr2(tj));
     if (*w <= 0 || *h <= 0) /* TurboJPEG 2.1 reads a tables-only stream as 0 x 0 */

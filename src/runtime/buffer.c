@@ -16,6 +16,9 @@ cgan_status cgan_buffer_create(cgan_ctx *ctx, size_t bytes, const char *what, cl
         return cgan_error(ctx, CGAN_E_NOMEM,
                           "buffer '%s': %zu bytes exceeds the device's largest allocation (%llu)",
                           what, bytes, (unsigned long long)ctx->info.max_alloc);
+    if (ctx->profile.max_alloc && bytes > ctx->profile.max_alloc)
+        return cgan_error(ctx, CGAN_E_NOMEM, "buffer '%s': %zu bytes exceeds CGAN_MAX_ALLOC=%zu",
+                          what, bytes, ctx->profile.max_alloc);
     cl_int e = CL_SUCCESS;
     ctx->sync.buffers++;
     cl_mem m = clCreateBuffer(ctx->context, CL_MEM_READ_WRITE, bytes, NULL, &e);

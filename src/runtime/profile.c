@@ -1,4 +1,6 @@
 /* The device profile (profile.h): computed once when the context opens. */
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,6 +184,14 @@ static cgan_status choose(cgan_ctx *ctx, cgan_profile *p)
         if (!pow2(x) || x > 256)
             return bad(ctx, "CGAN_BN_LANES", v, "BatchNorm lanes are a power of two from 1 to 256");
         p->bn_lanes = (int)x;
+    }
+    if ((v = env_of(p, "CGAN_MAX_ALLOC"))) {
+        char *end;
+        errno = 0;
+        unsigned long long x = strtoull(v, &end, 10);
+        if (*v < '0' || *v > '9' || *end || errno || x == 0 || x > SIZE_MAX)
+            return bad(ctx, "CGAN_MAX_ALLOC", v, "the allocation cap is a positive number of bytes");
+        p->max_alloc = (size_t)x;
     }
     if ((v = env_of(p, "CGAN_STAGING"))) {
         if ((i = one_of(v, stagings)) < 0)

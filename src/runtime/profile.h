@@ -57,6 +57,8 @@ typedef struct cgan_profile {
      * square tile, the largest power-of-two square of at most 16 x 16 that wg_limit and
      * wg_item_max allow (the own "gpu" GEMM picks from the same limits, blas/owngemm.c) */
     int conv_wx, conv_wy;
+    size_t max_alloc;           /* CGAN_MAX_ALLOC: bytes of device memory one graph plan or
+                                 * one buffer may take (0: no cap beyond the device's own) */
     char overrides[512];        /* the overrides that applied, "NAME=value ..." ("" none) */
 } cgan_profile;
 
