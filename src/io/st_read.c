@@ -44,9 +44,9 @@ static cgan_status load(cgan_ctx *ctx, cgan_st_file *f)
     cgan_status st = CGAN_OK;
     FILE *fp = cgan_fopen_regular(ctx, path, "safetensors file", &st);
     if (!fp) return st;
-    struct stat sb;
-    if (fstat(fileno(fp), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        st = cgan_error(ctx, CGAN_E_IO, "%s: not a regular file", path);
+    struct stat sb; /* a regular file: cgan_fopen_regular refused anything else */
+    if (fstat(fileno(fp), &sb) != 0) {
+        st = cgan_error(ctx, CGAN_E_IO, "%s: cannot stat: %s", path, strerror(errno));
         goto done;
     }
     f->size = (size_t)sb.st_size;
