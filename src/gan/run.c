@@ -598,6 +598,18 @@ static void teardown(run_state *s)
     s->lock_fd = -1;
 }
 
+/* The message of a failed training step or log read (where an asynchronous device fault
+ * shows): the step it was at, and what the run folder still holds. */
+static cgan_status step_failed(run_state *s, cgan_status st, int64_t step, int64_t last_ckpt)
+{
+    if (last_ckpt > 0)
+        return cgan_error_wrap(s->ctx, st, "training stopped at step %" PRId64 "; nothing was saved after the "
+                               "checkpoint of step %" PRId64 ", which %s keeps (continue with --resume %s)", step,
+                               last_ckpt, s->rundir, s->rundir);
+    return cgan_error_wrap(s->ctx, st, "training stopped at step %" PRId64 ", before any checkpoint of %s was written",
+                           step, s->rundir);
+}
+
 cgan_status cgan_run_train(cgan_ctx *ctx, const cgan_run_opts *o, cgan_run_callback cb, void *user, int *stopped)
 {
     run_state s;
@@ -627,12 +639,17 @@ cgan_status cgan_run_train(cgan_ctx *ctx, const cgan_run_opts *o, cgan_run_callb
         for (int d = 0; d < s.o.train.d_steps && st == CGAN_OK; d++)
             st = cgan_loader_next(s.loader, s.batch_x + (size_t)d * img, s.batch_y + (size_t)d * ybatch, NULL);
         if (st) break;
-        if ((st = cgan_trainer_step(s.t, s.batch_x, cgan_model_cond_width(m) ? s.batch_y : NULL))) break;
+        if ((st = cgan_trainer_step(s.t, s.batch_x, cgan_model_cond_width(m) ? s.batch_y : NULL))) {
+            /* a device fault mid-step (CL_OUT_OF_RESOURCES, a lost device): the device state
+             * is not trusted, so nothing more is saved; the last checkpoint stays as it was */
+            st = step_failed(&s, st, cgan_trainer_steps(s.t) + 1, last_ckpt);
+            break;
+        }
         int64_t step = cgan_trainer_steps(s.t);
         int last = step == s.o.steps;
         int do_sample = step % s.o.sample_every == 0 || last, do_ckpt = step % s.o.ckpt_every == 0 || last;
-        if (step % s.o.log_every == 0 || do_sample || do_ckpt)
-            if ((st = log_now(&s, &last_t, &last_step))) break;
+        if (step % s.o.log_every == 0 || do_sample || do_ckpt)  /* the wait where a device fault shows */
+            if ((st = log_now(&s, &last_t, &last_step))) { st = step_failed(&s, st, step, last_ckpt); break; }
         if (do_sample) { if ((st = sample(&s))) break; last_sample = step; }
         if (do_ckpt) { if ((st = checkpoint(&s))) break; last_ckpt = step; }
     }

@@ -107,6 +107,10 @@ cgan_status cgan_launch_args(cgan_ctx *ctx, cgan_kernel *k, const cgan_range *r,
         global[0] = cgan_align_up(global[0], local[0]);
         lp = local;
     }
+    if (++ctx->sync.launches == ctx->profile.fault_launch) /* the test hook (profile.h) */
+        return cgan_cl_fail(ctx, CL_OUT_OF_RESOURCES, "clEnqueueNDRangeKernel",
+                            "kernel %s, launch %llu of the context: injected by CGAN_FAULT_LAUNCH", k->name,
+                            (unsigned long long)ctx->sync.launches);
     cl_event ev = NULL;
     cl_int e = clEnqueueNDRangeKernel(ctx->queue, k->k, r->dims, NULL, global, lp, 0, NULL,
                                       ctx->profiling ? &ev : NULL);

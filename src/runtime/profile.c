@@ -61,6 +61,15 @@ static int pow2(long x)
     return x > 0 && (x & (x - 1)) == 0;
 }
 
+/* A positive decimal count (up to 2^64-1); 0 when v is not one. */
+static unsigned long long parse_count(const char *v)
+{
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    return (*v < '0' || *v > '9' || *end || errno) ? 0 : x;
+}
+
 static cgan_status bad(cgan_ctx *ctx, const char *name, const char *v, const char *want)
 {
     return cgan_error(ctx, CGAN_E_INVALID, "%s=%s: %s", name, v, want);
@@ -186,12 +195,14 @@ static cgan_status choose(cgan_ctx *ctx, cgan_profile *p)
         p->bn_lanes = (int)x;
     }
     if ((v = env_of(p, "CGAN_MAX_ALLOC"))) {
-        char *end;
-        errno = 0;
-        unsigned long long x = strtoull(v, &end, 10);
-        if (*v < '0' || *v > '9' || *end || errno || x == 0 || x > SIZE_MAX)
+        unsigned long long x = parse_count(v);
+        if (x == 0 || x > SIZE_MAX)
             return bad(ctx, "CGAN_MAX_ALLOC", v, "the allocation cap is a positive number of bytes");
         p->max_alloc = (size_t)x;
+    }
+    if ((v = env_of(p, "CGAN_FAULT_LAUNCH"))) {
+        if (!(p->fault_launch = parse_count(v)))
+            return bad(ctx, "CGAN_FAULT_LAUNCH", v, "the launch to fail is a positive number");
     }
     if ((v = env_of(p, "CGAN_STAGING"))) {
         if ((i = one_of(v, stagings)) < 0)

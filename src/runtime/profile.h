@@ -59,6 +59,9 @@ typedef struct cgan_profile {
     int conv_wx, conv_wy;
     size_t max_alloc;           /* CGAN_MAX_ALLOC: bytes of device memory one graph plan or
                                  * one buffer may take (0: no cap beyond the device's own) */
+    uint64_t fault_launch;      /* CGAN_FAULT_LAUNCH (a test hook): the Nth kernel launch of the
+                                 * context fails as the device would with CL_OUT_OF_RESOURCES
+                                 * (0: off) */
     char overrides[512];        /* the overrides that applied, "NAME=value ..." ("" none) */
 } cgan_profile;
 

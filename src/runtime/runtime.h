@@ -21,6 +21,7 @@ typedef struct cgan_sync_counts {
     uint64_t reuse_waits;   /* waits before a staging buffer is refilled whose upload had
                              * not finished: the host was ahead by a whole buffer ring */
     uint64_t buffers;       /* device buffers and sub-buffers created */
+    uint64_t launches;      /* kernels enqueued through cgan_launch_args */
 } cgan_sync_counts;
 
 /* Optional per-kernel timing for the tools (enabled with cgan_profile_enable). */
