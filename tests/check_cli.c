@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "testutil.h"
 
@@ -136,6 +137,45 @@ START_TEST(test_resume_refuses_settings)
 }
 END_TEST
 
+START_TEST(test_probe_passes) { ck_assert_int_eq(1 + 1, 2); }
+END_TEST
+
+/* The exit status of a test program whose one test passes, after tu_require reported a
+ * prerequisite (ci_provides) missing, with CGAN_TEST_STRICT set to strict (NULL: unset). */
+static int probe_status(int ci_provides, const char *strict)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        if (strict) setenv("CGAN_TEST_STRICT", strict, 1); else unsetenv("CGAN_TEST_STRICT");
+        /* quiet: its summary line must not count in the suite's totals (tests/summary.sh) */
+        if (!freopen("/dev/null", "w", stdout)) _exit(99);
+        Suite *s = suite_create("probe");
+        TCase *tc = tcase_create("probe");
+        if (tu_require(0, ci_provides, "a probe's prerequisite")) tcase_add_test(tc, test_probe_passes);
+        tcase_add_test(tc, test_probe_passes);
+        suite_add_tcase(s, tc);
+        _exit(tu_run(s));
+    }
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+/* Defect 26: a program whose prerequisite is missing ends as SKIP (77) for automake, never
+ * as a pass; under CGAN_TEST_STRICT (CI) a prerequisite CI installs makes it fail, one CI
+ * does not install still skips. */
+START_TEST(test_missing_prerequisite_not_a_pass)
+{
+    ck_assert_int_eq(probe_status(1, NULL), 77);
+    ck_assert_int_eq(probe_status(1, "0"), 77);
+    ck_assert_int_eq(probe_status(1, "1"), 1);
+    ck_assert_int_eq(probe_status(0, "1"), 77);
+}
+END_TEST
+
 int main(void)
 {
     tu_require_device();
@@ -148,6 +188,7 @@ int main(void)
     tcase_add_test(tc, test_fifos_refused);
     tcase_add_test(tc, test_long_out_refused);
     tcase_add_test(tc, test_resume_refuses_settings);
+    tcase_add_test(tc, test_missing_prerequisite_not_a_pass);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }
