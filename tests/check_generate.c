@@ -115,61 +115,6 @@ static char *slurp(const char *path, size_t *len)
     return buf;
 }
 
-static char out_text[1 << 16], err_text[1 << 16];
-
-/* Run cgan-cl with the NULL-terminated arguments; stdout and stderr land in out_text and
- * err_text. Returns the exit status. */
-static int cli(const char *first, ...)
-{
-    const char *exe = getenv("CGAN_CLI");
-    ck_assert_msg(exe != NULL, "CGAN_CLI is not set");
-    const char *argv[64];
-    int n = 0;
-    argv[n++] = exe;
-    va_list ap;
-    va_start(ap, first);
-    for (const char *a = first; a && n < 63; a = va_arg(ap, const char *)) argv[n++] = a;
-    va_end(ap);
-    argv[n] = NULL;
-    char o[1200], e[1200];
-    snprintf(o, sizeof o, "%s/stdout.txt", work);
-    snprintf(e, sizeof e, "%s/stderr.txt", work);
-    fflush(stdout);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        int fo = open(o, O_WRONLY | O_CREAT | O_TRUNC, 0644), fe = open(e, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fo < 0 || fe < 0) _exit(126);
-        dup2(fo, 1);
-        dup2(fe, 2);
-        execv(exe, (char *const *)argv);
-        _exit(127);
-    }
-    int status = 0;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    char *so = slurp(o, NULL), *se = slurp(e, NULL);
-    snprintf(out_text, sizeof out_text, "%s", so ? so : "");
-    snprintf(err_text, sizeof err_text, "%s", se ? se : "");
-    free(so);
-    free(se);
-    ck_assert_msg(WIFEXITED(status), "cgan-cl %s did not exit normally", first);
-    return WEXITSTATUS(status);
-}
-
-#define CLI_OK(...)                                                                                  \
-    do {                                                                                             \
-        int rc__ = cli(__VA_ARGS__, (const char *)NULL);                                             \
-        ck_assert_msg(rc__ == 0, "exit %d\nstdout: %s\nstderr: %s", rc__, out_text, err_text);       \
-    } while (0)
-
-/* Expect exit status rc and `want` in stderr. */
-#define CLI_FAILS(rc, want, ...)                                                                     \
-    do {                                                                                             \
-        int rc__ = cli(__VA_ARGS__, (const char *)NULL);                                             \
-        ck_assert_msg(rc__ == (rc), "exit %d, expected %d\nstderr: %s", rc__, (rc), err_text);       \
-        ck_assert_msg(strstr(err_text, (want)) != NULL, "stderr lacks '%s': %s", (want), err_text);  \
-    } while (0)
-
 static int same_file(const char *a, const char *b)
 {
     size_t la, lb;
@@ -279,33 +224,33 @@ END_TEST
 START_TEST(test_determinism)
 {
     char *a = pathf("%s/a.png", work), *b = pathf("%s/b.png", work), *c = pathf("%s/c.png", work);
-    CLI_OK("generate", "--checkpoint", cond_ckpt, "--out", a, "--seed", "7", "--n", "4");
-    ck_assert_msg(strstr(out_text, "wrote"), "%s", out_text);
-    CLI_OK("generate", "--checkpoint", run_dir, "--out", b, "--seed", "7", "--n", "4"); /* the run folder */
+    TU_CLI_OK("generate", "--checkpoint", cond_ckpt, "--out", a, "--seed", "7", "--n", "4");
+    ck_assert_msg(strstr(tu_cli_out, "wrote"), "%s", tu_cli_out);
+    TU_CLI_OK("generate", "--checkpoint", run_dir, "--out", b, "--seed", "7", "--n", "4"); /* the run folder */
     ck_assert_msg(same_file(a, b), "the same seed gave different bytes");
-    CLI_OK("generate", "--checkpoint", cond_ckpt, "--out", c, "--seed", "8", "--n", "4");
+    TU_CLI_OK("generate", "--checkpoint", cond_ckpt, "--out", c, "--seed", "8", "--n", "4");
     ck_assert_msg(!same_file(a, c), "another seed gave the same image");
     int w, h;
     tu_png_size(a, &w, &h); /* 4 columns, one row per class: (32 + 2) * k + 2 */
     ck_assert_int_eq(w, 4 * 34 + 2);
     ck_assert_int_eq(h, 10 * 34 + 2);
     /* a grid shape, classes by name, index and prompt, and several batches */
-    CLI_OK("generate", "-c", cond_ckpt, "-o", a, "--class", "dress", "--class", "9", "--prompt", "two trousers",
+    TU_CLI_OK("generate", "-c", cond_ckpt, "-o", a, "--class", "dress", "--class", "9", "--prompt", "two trousers",
            "--grid", "5x3", "--batch", "4", "-v");
-    ck_assert_msg(strstr(out_text, "-> class 1 \"Trouser\"") && strstr(out_text, "img/s"), "%s", out_text);
+    ck_assert_msg(strstr(tu_cli_out, "-> class 1 \"Trouser\"") && strstr(tu_cli_out, "img/s"), "%s", tu_cli_out);
     tu_png_size(a, &w, &h);
     ck_assert_int_eq(w, 5 * 34 + 2);
     ck_assert_int_eq(h, 3 * 34 + 2);
-    CLI_OK("generate", "-c", cond_ckpt, "-o", b, "--class", "dress", "--class", "9", "--prompt", "two trousers",
+    TU_CLI_OK("generate", "-c", cond_ckpt, "-o", b, "--class", "dress", "--class", "9", "--prompt", "two trousers",
            "--grid", "5x3");
     ck_assert_msg(png_maxdiff(a, b) >= 0 && png_maxdiff(a, b) <= 2, "the batch size changed the image by %d",
                   png_maxdiff(a, b));
-    CLI_OK("generate", "-c", cond_ckpt, "-o", b, "--class", "dress", "--class", "9", "--prompt", "two trousers",
+    TU_CLI_OK("generate", "-c", cond_ckpt, "-o", b, "--class", "dress", "--class", "9", "--prompt", "two trousers",
            "--grid", "5x3", "--batch", "4");
     ck_assert_msg(same_file(a, b), "the same command gave different bytes");
     /* JPEG by extension; unconditional */
     char *j = pathf("%s/u.jpg", work);
-    CLI_OK("generate", "-c", uncond_ckpt, "-o", j, "--n", "6");
+    TU_CLI_OK("generate", "-c", uncond_ckpt, "-o", j, "--n", "6");
     size_t n;
     char *p = slurp(j, &n);
     ck_assert_msg(p && n > 3 && (unsigned char)p[0] == 0xFF && (unsigned char)p[1] == 0xD8, "not a JPEG");
@@ -318,7 +263,7 @@ START_TEST(test_out_dir)
     char dir[1400], two[1400];
     snprintf(dir, sizeof dir, "%s/dir", work);
     snprintf(two, sizeof two, "%s/two", work);
-    CLI_OK("generate", "-c", cond_ckpt, "--out-dir", dir, "--per-class", "3");
+    TU_CLI_OK("generate", "-c", cond_ckpt, "--out-dir", dir, "--per-class", "3");
     ck_assert_int_eq(count_entries(dir), 10);
     for (int c = 0; c < 10; c++) {
         char name[64];
@@ -332,7 +277,7 @@ START_TEST(test_out_dir)
     tu_png_size(pathf("%s/Ankle_boot/0000.png", dir), &w, &h);
     ck_assert(w == 32 && h == 32);
     /* chosen classes (a repeat is written once) into a fresh folder; the same images */
-    CLI_OK("generate", "-c", cond_ckpt, "--out-dir", two, "--n", "3", "--class", "Ankle boot", "--class", "9",
+    TU_CLI_OK("generate", "-c", cond_ckpt, "--out-dir", two, "--n", "3", "--class", "Ankle boot", "--class", "9",
            "--prompt", "a t-shirt");
     ck_assert_int_eq(count_entries(two), 2);
     ck_assert(png_maxdiff(pathf("%s/Ankle_boot/0002.png", dir), pathf("%s/Ankle_boot/0002.png", two)) <= 2);
@@ -340,7 +285,7 @@ START_TEST(test_out_dir)
     ck_assert(png_maxdiff(pathf("%s/T-shirt_top/0000.png", dir), pathf("%s/Ankle_boot/0000.png", dir)) > 0);
     /* unconditional: DIR/NNNN.png, several batches */
     char *u = pathf("%s/u", work);
-    CLI_OK("generate", "-c", uncond_ckpt, "--out-dir", u, "--n", "5", "--batch", "2");
+    TU_CLI_OK("generate", "-c", uncond_ckpt, "--out-dir", u, "--n", "5", "--batch", "2");
     ck_assert_int_eq(count_entries(u), 5);
     ck_assert(exists(pathf("%s/0004.png", u)));
 }
@@ -350,17 +295,17 @@ START_TEST(test_interpolate)
 {
     char *s = pathf("%s/s.png", work), *t = pathf("%s/t.png", work);
     int w, h;
-    CLI_OK("generate", "-c", cond_ckpt, "-o", s, "--interpolate", "6", "--class", "Dress");
+    TU_CLI_OK("generate", "-c", cond_ckpt, "-o", s, "--interpolate", "6", "--class", "Dress");
     tu_png_size(s, &w, &h);
     ck_assert_int_eq(w, 6 * 34 + 2);
     ck_assert_int_eq(h, 36);
-    CLI_OK("generate", "-c", cond_ckpt, "-o", t, "--interpolate", "6", "--class", "Dress", "--lerp");
-    CLI_OK("generate", "-c", cond_ckpt, "-o", t, "--interpolate", "5", "--class", "Dress", "--class", "Bag");
-    CLI_OK("generate", "-c", uncond_ckpt, "-o", t, "--interpolate", "4");
-    CLI_FAILS(1, "one class", "generate", "-c", cond_ckpt, "-o", t, "--interpolate", "4");
-    CLI_FAILS(1, "3 given", "generate", "-c", cond_ckpt, "-o", t, "--interpolate", "4", "--class", "1", "--class", "2",
+    TU_CLI_OK("generate", "-c", cond_ckpt, "-o", t, "--interpolate", "6", "--class", "Dress", "--lerp");
+    TU_CLI_OK("generate", "-c", cond_ckpt, "-o", t, "--interpolate", "5", "--class", "Dress", "--class", "Bag");
+    TU_CLI_OK("generate", "-c", uncond_ckpt, "-o", t, "--interpolate", "4");
+    TU_CLI_FAILS(1, "one class", "generate", "-c", cond_ckpt, "-o", t, "--interpolate", "4");
+    TU_CLI_FAILS(1, "3 given", "generate", "-c", cond_ckpt, "-o", t, "--interpolate", "4", "--class", "1", "--class", "2",
               "--class", "3");
-    CLI_FAILS(2, "--interpolate", "generate", "-c", cond_ckpt, "-o", t, "--interpolate", "1", "--class", "1");
+    TU_CLI_FAILS(2, "--interpolate", "generate", "-c", cond_ckpt, "-o", t, "--interpolate", "1", "--class", "1");
 }
 END_TEST
 
@@ -372,40 +317,40 @@ START_TEST(test_bad_input)
     fputs("precious bytes", f);
     fclose(f);
     /* missing checkpoint, folder without a checkpoint, corrupt checkpoint */
-    CLI_FAILS(1, "/nonexistent/x.safetensors", "generate", "-c", "/nonexistent/x.safetensors", "-o", keep);
-    CLI_FAILS(1, "latest", "generate", "-c", work, "-o", keep);
+    TU_CLI_FAILS(1, "/nonexistent/x.safetensors", "generate", "-c", "/nonexistent/x.safetensors", "-o", keep);
+    TU_CLI_FAILS(1, "latest", "generate", "-c", work, "-o", keep);
     char *cut = pathf("%s/cut.safetensors", work);
     char cmd[4096];
     snprintf(cmd, sizeof cmd, "head -c 5000 '%s' > '%s'", cond_ckpt, cut);
     ck_assert_int_eq(system(cmd), 0);
-    CLI_FAILS(1, "cut.safetensors", "generate", "-c", cut, "-o", keep);
+    TU_CLI_FAILS(1, "cut.safetensors", "generate", "-c", cut, "-o", keep);
     /* classes and prompts */
-    CLI_FAILS(1, "known classes: T-shirt/top, Trouser", "generate", "-c", cond_ckpt, "-o", keep, "--class", "Spaceship");
-    ck_assert_msg(strstr(err_text, "Ankle boot"), "%s", err_text);
-    CLI_FAILS(1, "known classes", "generate", "-c", cond_ckpt, "-o", keep, "--class", "10");
-    CLI_FAILS(1, "known classes", "generate", "-c", cond_ckpt, "-o", keep, "--prompt", "a spaceship");
-    CLI_FAILS(2, "empty prompt", "generate", "-c", cond_ckpt, "-o", keep, "--prompt", "");
-    CLI_FAILS(1, "unconditional", "generate", "-c", uncond_ckpt, "-o", keep, "--class", "1");
+    TU_CLI_FAILS(1, "known classes: T-shirt/top, Trouser", "generate", "-c", cond_ckpt, "-o", keep, "--class", "Spaceship");
+    ck_assert_msg(strstr(tu_cli_err, "Ankle boot"), "%s", tu_cli_err);
+    TU_CLI_FAILS(1, "known classes", "generate", "-c", cond_ckpt, "-o", keep, "--class", "10");
+    TU_CLI_FAILS(1, "known classes", "generate", "-c", cond_ckpt, "-o", keep, "--prompt", "a spaceship");
+    TU_CLI_FAILS(2, "empty prompt", "generate", "-c", cond_ckpt, "-o", keep, "--prompt", "");
+    TU_CLI_FAILS(1, "unconditional", "generate", "-c", uncond_ckpt, "-o", keep, "--class", "1");
     /* counts and options */
-    CLI_FAILS(2, "--n '0'", "generate", "-c", cond_ckpt, "-o", keep, "--n", "0");
-    CLI_FAILS(2, "--n '-3'", "generate", "-c", cond_ckpt, "-o", keep, "--n", "-3");
-    CLI_FAILS(2, "--out", "generate", "-c", cond_ckpt);
-    CLI_FAILS(2, "--grid", "generate", "-c", cond_ckpt, "-o", keep, "--grid", "3by2");
-    CLI_FAILS(1, "holds 4 images", "generate", "-c", cond_ckpt, "-o", keep, "--grid", "2x2", "--class", "1", "--n", "8");
-    CLI_FAILS(1, "no EMA", "generate", "-c", uncond_ckpt, "-o", keep, "--ema");
-    CLI_FAILS(1, "no EMA", "generate", "-c", uncond_ckpt, "--out-dir", pathf("%s/ema", work), "--ema");
+    TU_CLI_FAILS(2, "--n '0'", "generate", "-c", cond_ckpt, "-o", keep, "--n", "0");
+    TU_CLI_FAILS(2, "--n '-3'", "generate", "-c", cond_ckpt, "-o", keep, "--n", "-3");
+    TU_CLI_FAILS(2, "--out", "generate", "-c", cond_ckpt);
+    TU_CLI_FAILS(2, "--grid", "generate", "-c", cond_ckpt, "-o", keep, "--grid", "3by2");
+    TU_CLI_FAILS(1, "holds 4 images", "generate", "-c", cond_ckpt, "-o", keep, "--grid", "2x2", "--class", "1", "--n", "8");
+    TU_CLI_FAILS(1, "no EMA", "generate", "-c", uncond_ckpt, "-o", keep, "--ema");
+    TU_CLI_FAILS(1, "no EMA", "generate", "-c", uncond_ckpt, "--out-dir", pathf("%s/ema", work), "--ema");
     ck_assert_msg(!exists(pathf("%s/ema", work)), "a failed run created its output folder");
     /* outputs */
-    CLI_FAILS(1, "/nonexistent/dir/x.png", "generate", "-c", cond_ckpt, "-o", "/nonexistent/dir/x.png");
-    CLI_FAILS(1, ".png", "generate", "-c", cond_ckpt, "-o", pathf("%s/x.gif", work));
-    CLI_FAILS(1, "cannot create folder", "generate", "-c", cond_ckpt, "--out-dir", pathf("%s/sub", keep));
+    TU_CLI_FAILS(1, "/nonexistent/dir/x.png", "generate", "-c", cond_ckpt, "-o", "/nonexistent/dir/x.png");
+    TU_CLI_FAILS(1, ".png", "generate", "-c", cond_ckpt, "-o", pathf("%s/x.gif", work));
+    TU_CLI_FAILS(1, "cannot create folder", "generate", "-c", cond_ckpt, "--out-dir", pathf("%s/sub", keep));
     /* the existing file was never touched, and nothing was left beside it */
     char *text = slurp(keep, NULL);
     ck_assert_str_eq(text, "precious bytes");
     free(text);
     ck_assert_msg(!exists(pathf("%s/x.gif", work)), "a file was written for a failed run");
     /* the --raw path works where --ema does not */
-    CLI_OK("generate", "-c", uncond_ckpt, "-o", keep, "--raw", "--n", "2");
+    TU_CLI_OK("generate", "-c", uncond_ckpt, "-o", keep, "--raw", "--n", "2");
     tu_png_size(keep, &(int){ 0 }, &(int){ 0 });
 }
 END_TEST
@@ -423,12 +368,12 @@ START_TEST(test_legacy_checkpoints)
     for (int k = 0; k < 2; k++) {
         char *ck = pathf("%s/%s.safetensors", CGAN_TEST_DATA, names[k]);
         char *ref = pathf("%s/%s-ref.png", CGAN_TEST_DATA, names[k]), *out = pathf("%s/%s.png", work, names[k]);
-        CLI_OK("generate", "--checkpoint", ck, "--seed", "7", "--n", "4", "--class", "0", "--class", "7", "--out", out);
+        TU_CLI_OK("generate", "--checkpoint", ck, "--seed", "7", "--n", "4", "--class", "0", "--class", "7", "--out", out);
         int d = png_maxdiff(out, ref);
         ck_assert_msg(d >= 0 && d <= 1, "%s: the grid differs from the one the old code made by %d", names[k], d);
-        CLI_OK("info", ck);
-        ck_assert_msg(strstr(out_text, arch[k]) && strstr(out_text, "ngf 8, ndf 8") &&
-                      strstr(out_text, k ? "D  11  logit" : "G  10  tanh") && strstr(out_text, "0 failed"), "%s", out_text);
+        TU_CLI_OK("info", ck);
+        ck_assert_msg(strstr(tu_cli_out, arch[k]) && strstr(tu_cli_out, "ngf 8, ndf 8") &&
+                      strstr(tu_cli_out, k ? "D  11  logit" : "G  10  tanh") && strstr(tu_cli_out, "0 failed"), "%s", tu_cli_out);
     }
 }
 END_TEST
@@ -437,19 +382,19 @@ END_TEST
 
 START_TEST(test_info)
 {
-    CLI_OK("info", run_dir);
+    TU_CLI_OK("info", run_dir);
     char want[128];
     snprintf(want, sizeof want, "G %lld, D %lld", g_params, d_params);
-    ck_assert_msg(strstr(out_text, want), "no '%s' in:\n%s", want, out_text);
-    ck_assert_msg(strstr(out_text, "classes:       10") && strstr(out_text, "T-shirt/top") &&
-                  strstr(out_text, "Ankle boot") && strstr(out_text, "vocabulary:    none") &&
-                  strstr(out_text, "seed32") && strstr(out_text, "concat") && strstr(out_text, "step:          2") &&
-                  strstr(out_text, "alias \"tee\""), "%s", out_text);
-    CLI_OK("info", "--tensors", cond_ckpt);
-    ck_assert_msg(strstr(out_text, "G.deconv1.weight") && strstr(out_text, "ema.G.deconv1.weight") &&
-                  strstr(out_text, " ok") && !strstr(out_text, "MISMATCH"), "%s", out_text);
-    CLI_OK("info", uncond_ckpt);
-    ck_assert_msg(strstr(out_text, "classes:       0") && strstr(out_text, "raw (no EMA)"), "%s", out_text);
+    ck_assert_msg(strstr(tu_cli_out, want), "no '%s' in:\n%s", want, tu_cli_out);
+    ck_assert_msg(strstr(tu_cli_out, "classes:       10") && strstr(tu_cli_out, "T-shirt/top") &&
+                  strstr(tu_cli_out, "Ankle boot") && strstr(tu_cli_out, "vocabulary:    none") &&
+                  strstr(tu_cli_out, "seed32") && strstr(tu_cli_out, "concat") && strstr(tu_cli_out, "step:          2") &&
+                  strstr(tu_cli_out, "alias \"tee\""), "%s", tu_cli_out);
+    TU_CLI_OK("info", "--tensors", cond_ckpt);
+    ck_assert_msg(strstr(tu_cli_out, "G.deconv1.weight") && strstr(tu_cli_out, "ema.G.deconv1.weight") &&
+                  strstr(tu_cli_out, " ok") && !strstr(tu_cli_out, "MISMATCH"), "%s", tu_cli_out);
+    TU_CLI_OK("info", uncond_ckpt);
+    ck_assert_msg(strstr(tu_cli_out, "classes:       0") && strstr(tu_cli_out, "raw (no EMA)"), "%s", tu_cli_out);
 
     /* flip a byte inside G.deconv1.weight's data: described, named, exit 1 */
     cgan_ctx *ctx = cgan_ctx_new();
@@ -464,14 +409,14 @@ START_TEST(test_info)
     snprintf(cmd, sizeof cmd, "cp '%s' '%s' && printf '\\252' | dd of='%s' bs=1 seek=%lld conv=notrunc 2>/dev/null",
              cond_ckpt, bad, bad, off);
     ck_assert_int_eq(system(cmd), 0);
-    CLI_FAILS(1, "G.deconv1.weight", "info", bad);
-    ck_assert_msg(strstr(out_text, "classes:       10") && strstr(out_text, "1 failed"), "%s", out_text);
-    CLI_FAILS(1, "G.deconv1.weight", "info", "--tensors", bad);
-    ck_assert_msg(strstr(out_text, "MISMATCH"), "%s", out_text);
-    CLI_FAILS(1, "damaged.safetensors", "generate", "-c", bad, "-o", pathf("%s/d.png", work));
+    TU_CLI_FAILS(1, "G.deconv1.weight", "info", bad);
+    ck_assert_msg(strstr(tu_cli_out, "classes:       10") && strstr(tu_cli_out, "1 failed"), "%s", tu_cli_out);
+    TU_CLI_FAILS(1, "G.deconv1.weight", "info", "--tensors", bad);
+    ck_assert_msg(strstr(tu_cli_out, "MISMATCH"), "%s", tu_cli_out);
+    TU_CLI_FAILS(1, "damaged.safetensors", "generate", "-c", bad, "-o", pathf("%s/d.png", work));
     ck_assert(!exists(pathf("%s/d.png", work)));
-    CLI_FAILS(1, "/nonexistent", "info", "/nonexistent/x.safetensors");
-    CLI_FAILS(2, "required", "info");
+    TU_CLI_FAILS(1, "/nonexistent", "info", "/nonexistent/x.safetensors");
+    TU_CLI_FAILS(2, "required", "info");
 }
 END_TEST
 
@@ -505,12 +450,12 @@ START_TEST(test_newer_version)
     rewrite_version(ctx, cond_ckpt, newer, "99");
     cgan_ctx_destroy(ctx);
     char *a = pathf("%s/v1.png", work), *b = pathf("%s/v1b.png", work);
-    CLI_OK("generate", "-c", same, "-o", a, "--n", "2"); /* the rewrite itself is sound */
-    CLI_OK("generate", "-c", cond_ckpt, "-o", b, "--n", "2");
+    TU_CLI_OK("generate", "-c", same, "-o", a, "--n", "2"); /* the rewrite itself is sound */
+    TU_CLI_OK("generate", "-c", cond_ckpt, "-o", b, "--n", "2");
     ck_assert(same_file(a, b));
-    CLI_FAILS(1, "version 99 is newer", "generate", "-c", newer, "-o", pathf("%s/v99.png", work));
-    ck_assert_msg(strstr(err_text, "v99.safetensors"), "%s", err_text);
-    CLI_FAILS(1, "version 99 is newer", "info", newer);
+    TU_CLI_FAILS(1, "version 99 is newer", "generate", "-c", newer, "-o", pathf("%s/v99.png", work));
+    ck_assert_msg(strstr(tu_cli_err, "v99.safetensors"), "%s", tu_cli_err);
+    TU_CLI_FAILS(1, "version 99 is newer", "info", newer);
 }
 END_TEST
 

@@ -376,39 +376,6 @@ static void teardown(void)
     free(jpegs);
 }
 
-static char *out_text, *err_text;
-
-/* Run cgan-cl with the NULL-terminated arguments; returns its exit status. */
-static int cli(const char *first, ...)
-{
-    const char *exe = getenv("CGAN_CLI");
-    ck_assert_msg(exe != NULL, "CGAN_CLI is not set");
-    const char *argv[48];
-    int n = 0;
-    argv[n++] = "cgan-cl";
-    va_list ap;
-    va_start(ap, first);
-    for (const char *a = first; a && n < 47; a = va_arg(ap, const char *)) argv[n++] = a;
-    va_end(ap);
-    argv[n] = NULL;
-    free(out_text);
-    free(err_text);
-    return tu_spawn("modelcli", exe, argv, NULL, NULL, &out_text, &err_text);
-}
-
-#define CLI_OK(...)                                                                                  \
-    do {                                                                                             \
-        int rc__ = cli(__VA_ARGS__, (const char *)NULL);                                             \
-        ck_assert_msg(rc__ == 0, "exit %d\nstdout: %s\nstderr: %s", rc__, out_text, err_text);       \
-    } while (0)
-
-#define CLI_FAILS(rc, want, ...)                                                                     \
-    do {                                                                                             \
-        int rc__ = cli(__VA_ARGS__, (const char *)NULL);                                             \
-        ck_assert_msg(rc__ == (rc), "exit %d, expected %d\nstderr: %s", rc__, (rc), err_text);       \
-        ck_assert_msg(strstr(err_text, (want)) != NULL, "stderr lacks '%s': %s", (want), err_text);  \
-    } while (0)
-
 /* The built-in description of size 16 with widths 4, written to a file. */
 static char *write_model(const char *name)
 {
@@ -426,26 +393,26 @@ static char *write_model(const char *name)
 START_TEST(test_cli_conflicts)
 {
     char *model = write_model("conflicts.json"), *out = tu_pathf("%s/never", work);
-    CLI_FAILS(2, "--arch dcgan64 is --size 64; give one of them", "train", "--arch", "dcgan64", "--size", "32");
-    CLI_FAILS(2, "--arch seed32 is --size 32", "train", "--size", "64", "--arch", "seed32");
-    CLI_FAILS(2, "--size '48': use 16, 32, 64, 128 or 256", "train", "--size", "48");
-    CLI_FAILS(2, "--size '512'", "train", "--size", "512");
+    TU_CLI_FAILS(2, "--arch dcgan64 is --size 64; give one of them", "train", "--arch", "dcgan64", "--size", "32");
+    TU_CLI_FAILS(2, "--arch seed32 is --size 32", "train", "--size", "64", "--arch", "seed32");
+    TU_CLI_FAILS(2, "--size '48': use 16, 32, 64, 128 or 256", "train", "--size", "48");
+    TU_CLI_FAILS(2, "--size '512'", "train", "--size", "512");
     static const char *const other[][2] = { { "--size", "16" }, { "--arch", "seed32" }, { "--ngf", "8" },
                                             { "--ndf", "8" }, { "--nz", "50" } };
     for (int i = 0; i < 5; i++) {
         char want[64];
         snprintf(want, sizeof want, "--model and %s exclude each other", other[i][0]);
-        CLI_FAILS(2, want, "train", "--model", model, other[i][0], other[i][1], "--out", out);
+        TU_CLI_FAILS(2, want, "train", "--model", model, other[i][0], other[i][1], "--out", out);
     }
-    CLI_FAILS(2, "--cond proj conflicts with \"cond\": \"concat\"", "train", "--model", model, "--cond", "proj");
-    CLI_FAILS(1, "missing.json", "train", "--model", tu_pathf("%s/missing.json", work));
+    TU_CLI_FAILS(2, "--cond proj conflicts with \"cond\": \"concat\"", "train", "--model", model, "--cond", "proj");
+    TU_CLI_FAILS(1, "missing.json", "train", "--model", tu_pathf("%s/missing.json", work));
     /* a bad file is named with its layer and field before any device work */
     json_t *root = json_load_file(model, 0, NULL);
     apply(root, "G/4/stride", "0");
     ck_assert_int_eq(json_dump_file(root, model, 0), 0);
     json_decref(root);
-    CLI_FAILS(1, "G layer 5 \"deconv2\": \"stride\" must be an integer >= 1", "train", "--model", model, "--data", jpegs);
-    ck_assert_msg(strstr(err_text, "conflicts.json"), "%s", err_text);
+    TU_CLI_FAILS(1, "G layer 5 \"deconv2\": \"stride\" must be an integer >= 1", "train", "--model", model, "--data", jpegs);
+    ck_assert_msg(strstr(tu_cli_err, "conflicts.json"), "%s", tu_cli_err);
     struct stat sb;
     ck_assert(stat(out, &sb) != 0);
     free(model);
@@ -458,27 +425,27 @@ START_TEST(test_cli_model_roundtrip)
 {
     char *model = write_model("m16.json"), *run = strdup(tu_pathf("%s/run16", work));
     char *png = tu_pathf("%s/m16.png", work), *again = tu_pathf("%s/m16-info.json", work);
-    CLI_OK("train", "--model", model, "--data", jpegs, "--batch", "4", "--steps", "2", "--out", run, "--log-every", "1");
-    CLI_OK("generate", "-c", run, "-o", png, "--n", "3");
+    TU_CLI_OK("train", "--model", model, "--data", jpegs, "--batch", "4", "--steps", "2", "--out", run, "--log-every", "1");
+    TU_CLI_OK("generate", "-c", run, "-o", png, "--n", "3");
     int w, h;
     tu_png_size(png, &w, &h);
     ck_assert_int_eq(w, 3 * 18 + 2); /* 3 columns, a row per class: (16 + 2) * k + 2 */
     ck_assert_int_eq(h, 2 * 18 + 2);
-    CLI_OK("info", run);
-    ck_assert_msg(strstr(out_text, "architecture:  model description \"dcgan16\", 16x16, nc 3") &&
-                  strstr(out_text, "G   3  deconv1          deconv          [8,4,4]"), "%s", out_text);
+    TU_CLI_OK("info", run);
+    ck_assert_msg(strstr(tu_cli_out, "architecture:  model description \"dcgan16\", 16x16, nc 3") &&
+                  strstr(tu_cli_out, "G   3  deconv1          deconv          [8,4,4]"), "%s", tu_cli_out);
     /* the stored description is the file's */
-    CLI_OK("info", "--model", run);
+    TU_CLI_OK("info", "--model", run);
     FILE *f = fopen(again, "w");
-    fputs(out_text, f);
+    fputs(tu_cli_out, f);
     fclose(f);
     json_t *a = json_load_file(model, 0, NULL), *b = json_load_file(again, 0, NULL);
-    ck_assert_msg(a && b && json_equal(a, b), "info --model: %s", out_text);
+    ck_assert_msg(a && b && json_equal(a, b), "info --model: %s", tu_cli_out);
     json_decref(a);
     json_decref(b);
-    CLI_OK("train", "--resume", run, "--steps", "3");
-    ck_assert_msg(strstr(out_text, "resuming"), "%s", out_text);
-    CLI_FAILS(2, "--model and --resume exclude each other", "train", "--resume", run, "--model", model);
+    TU_CLI_OK("train", "--resume", run, "--steps", "3");
+    ck_assert_msg(strstr(tu_cli_out, "resuming"), "%s", tu_cli_out);
+    TU_CLI_FAILS(2, "--model and --resume exclude each other", "train", "--resume", run, "--model", model);
     free(model);
     free(run);
 }
@@ -487,26 +454,26 @@ END_TEST
 START_TEST(test_cli_size128)
 {
     char *run = tu_pathf("%s/run128", work), *png = tu_pathf("%s/g128.png", work);
-    CLI_OK("train", "--size", "128", "--ngf", "4", "--ndf", "4", "--batch", "4", "--steps", "3", "--data", jpegs,
+    TU_CLI_OK("train", "--size", "128", "--ngf", "4", "--ndf", "4", "--batch", "4", "--steps", "3", "--data", jpegs,
            "--out", run, "--log-every", "1", "--flip");
-    ck_assert_msg(strstr(out_text, "16 images, 2 classes, 3x128x128"), "%s", out_text);
-    CLI_OK("generate", "-c", run, "-o", png, "--n", "2");
+    ck_assert_msg(strstr(tu_cli_out, "16 images, 2 classes, 3x128x128"), "%s", tu_cli_out);
+    TU_CLI_OK("generate", "-c", run, "-o", png, "--n", "2");
     int w, h;
     tu_png_size(png, &w, &h);
     ck_assert_int_eq(w, 2 * 130 + 2);
     ck_assert_int_eq(h, 2 * 130 + 2);
-    CLI_OK("info", run);
-    ck_assert_msg(strstr(out_text, "dcgan128 (built-in DCGAN family), 128x128, nc 3") &&
-                  strstr(out_text, "G   7  deconv3") && strstr(out_text, "D  13  conv6"), "%s", out_text);
+    TU_CLI_OK("info", run);
+    ck_assert_msg(strstr(tu_cli_out, "dcgan128 (built-in DCGAN family), 128x128, nc 3") &&
+                  strstr(tu_cli_out, "G   7  deconv3") && strstr(tu_cli_out, "D  13  conv6"), "%s", tu_cli_out);
 }
 END_TEST
 
 START_TEST(test_cli_size256)
 {
     char *run = tu_pathf("%s/run256", work), *png = tu_pathf("%s/g256.png", work);
-    CLI_OK("train", "--size", "256", "--ngf", "2", "--ndf", "2", "--batch", "2", "--steps", "1", "--data", jpegs,
+    TU_CLI_OK("train", "--size", "256", "--ngf", "2", "--ndf", "2", "--batch", "2", "--steps", "1", "--data", jpegs,
            "--out", run, "--cond", "proj");
-    CLI_OK("generate", "-c", run, "-o", png, "--n", "1", "--class", "blue");
+    TU_CLI_OK("generate", "-c", run, "-o", png, "--n", "1", "--class", "blue");
     int w, h;
     tu_png_size(png, &w, &h);
     ck_assert_int_eq(w, 258 + 2);
@@ -519,13 +486,13 @@ END_TEST
 START_TEST(test_cli_legacy_init)
 {
     char *run = tu_pathf("%s/runinit", work);
-    CLI_OK("train", "--arch", "seed32", "--size", "32", "--ngf", "8", "--ndf", "8", "--batch", "4", "--steps", "1",
+    TU_CLI_OK("train", "--arch", "seed32", "--size", "32", "--ngf", "8", "--ndf", "8", "--batch", "4", "--steps", "1",
            "--data", jpegs, "--out", run, "--init", tu_pathf("%s/legacy-seed32-concat.safetensors", CGAN_TEST_DATA));
-    const char *p = strstr(out_text, "tensors loaded");
-    ck_assert_msg(p && strstr(out_text, "skipped G.embed.weight") && strstr(out_text, "loaded  G.deconv2.weight"),
-                  "%s", out_text);
+    const char *p = strstr(tu_cli_out, "tensors loaded");
+    ck_assert_msg(p && strstr(tu_cli_out, "skipped G.embed.weight") && strstr(tu_cli_out, "loaded  G.deconv2.weight"),
+                  "%s", tu_cli_out);
     int loaded = 0, fresh = 0, skipped = 0;
-    const char *line = strstr(out_text, "init from ");
+    const char *line = strstr(tu_cli_out, "init from ");
     ck_assert(line && sscanf(strstr(line, ": ") + 2, "%d tensors loaded, %d new, %d skipped", &loaded, &fresh, &skipped) == 3);
     ck_assert_int_ge(loaded, 10);
     ck_assert_int_eq(fresh, 0);

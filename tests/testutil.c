@@ -233,3 +233,26 @@ int tu_clblast_fits(cgan_ctx *ctx, const char *what)
            what, lim);
     return 0;
 }
+
+char *tu_cli_out, *tu_cli_err;
+
+int tu_cli(const char *first, ...)
+{
+    const char *exe = getenv("CGAN_CLI");
+    ck_assert_msg(exe != NULL, "CGAN_CLI is not set");
+    const char *argv[64];
+    int n = 0;
+    argv[n++] = "cgan-cl";
+    va_list ap;
+    va_start(ap, first);
+    for (const char *a = first; a; a = va_arg(ap, const char *)) {
+        ck_assert_msg(n < 63, "tu_cli: too many arguments");
+        argv[n++] = a;
+    }
+    va_end(ap);
+    argv[n] = NULL;
+    free(tu_cli_out);
+    free(tu_cli_err);
+    tu_cli_out = tu_cli_err = NULL;
+    return tu_spawn("cli", exe, argv, NULL, NULL, &tu_cli_out, &tu_cli_err);
+}

@@ -37,6 +37,23 @@ void tu_png_size(const char *path, int *w, int *h);
  * its exit status. */
 int tu_spawn(const char *tag, const char *exe, const char *const *argv,
              const char *const *env_set, const char *const *env_unset, char **out, char **err);
+/* Run the cgan-cl under test ($CGAN_CLI) with the NULL-terminated arguments after `first`;
+ * its stdout and stderr are kept in tu_cli_out and tu_cli_err (malloc'ed, replaced by the
+ * next call). Returns its exit status. */
+int tu_cli(const char *first, ...);
+extern char *tu_cli_out, *tu_cli_err;
+/* tu_cli(...) must exit 0; or exit with rc and say `want` on stderr. */
+#define TU_CLI_OK(...)                                                                               \
+    do {                                                                                             \
+        int rc__ = tu_cli(__VA_ARGS__, (const char *)NULL);                                          \
+        ck_assert_msg(rc__ == 0, "exit %d\nstdout: %s\nstderr: %s", rc__, tu_cli_out, tu_cli_err);   \
+    } while (0)
+#define TU_CLI_FAILS(rc, want, ...)                                                                  \
+    do {                                                                                             \
+        int rc__ = tu_cli(__VA_ARGS__, (const char *)NULL);                                          \
+        ck_assert_msg(rc__ == (rc), "exit %d, expected %d\nstderr: %s", rc__, (rc), tu_cli_err);      \
+        ck_assert_msg(strstr(tu_cli_err, (want)) != NULL, "stderr lacks '%s': %s", (want), tu_cli_err); \
+    } while (0)
 
 /* Upload n floats into a new buffer / read n floats back (fail the test on error). */
 cl_mem tu_upload(cgan_ctx *ctx, const float *h, size_t n);
