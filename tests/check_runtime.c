@@ -455,6 +455,35 @@ START_TEST(test_selfchecks)
 }
 END_TEST
 
+/* CGAN_MAX_ALLOC caps what the context's buffers hold together, not each buffer: a buffer
+ * that fits alone is refused while others hold the rest, the message naming it, its size
+ * and what is held; released buffers leave the count (their destructor callbacks). */
+START_TEST(test_max_alloc_total)
+{
+    cgan_ctx *ctx = tu_ctx();
+    const size_t base = cgan_mem_live(ctx);
+    ctx->profile.max_alloc = base + (1u << 20);
+    cl_mem a = NULL, b = NULL, c = NULL;
+    TU_OK(ctx, cgan_buffer_create(ctx, 600000, "first", &a));
+    ck_assert_uint_eq(cgan_mem_live(ctx), base + 600000);
+    ck_assert_int_eq(cgan_buffer_create(ctx, 600000, "second", &b), CGAN_E_NOMEM);
+    ck_assert_ptr_null(b);
+    const char *msg = cgan_last_error(ctx);
+    ck_assert_msg(strstr(msg, "buffer 'second'") && strstr(msg, "600000 bytes") &&
+                  strstr(msg, "CGAN_MAX_ALLOC=") && strstr(msg, "holds already"), "%s", msg);
+    TU_OK(ctx, cgan_buffer_create(ctx, 400000, "third", &c));
+    cgan_buffer_release(a);
+    TU_OK(ctx, cgan_finish(ctx));
+    ck_assert_uint_eq(cgan_mem_live(ctx), base + 400000);
+    TU_OK(ctx, cgan_buffer_create(ctx, 600000, "second", &b));
+    cgan_buffer_release(b);
+    cgan_buffer_release(c);
+    TU_OK(ctx, cgan_finish(ctx));
+    ck_assert_uint_eq(cgan_mem_live(ctx), base);
+    cgan_ctx_destroy(ctx);
+}
+END_TEST
+
 int main(void)
 {
     tu_require_device();
@@ -463,6 +492,7 @@ int main(void)
     tcase_add_test(tc, test_devices_list);
     tcase_add_test(tc, test_open_close);
     tcase_add_test(tc, test_bad_device_spec);
+    tcase_add_test(tc, test_max_alloc_total);
     suite_add_tcase(s, tc);
     tc = tcase_create("kernels");
     tcase_set_timeout(tc, 600);

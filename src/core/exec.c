@@ -227,18 +227,20 @@ static cgan_status check_cap(cgan_graph *g, size_t params, size_t grads, size_t 
         total += part[i];
         if (part[i] > part[big]) big = i;
     }
-    if (!cap || total <= cap) return CGAN_OK;
+    const size_t live = cgan_mem_live(g->ctx); /* what the context's other buffers hold */
+    if (!cap || (total <= cap && live <= cap - total)) return CGAN_OK;
     size_t tb = 0;
     for (int i = 0; i < g->nt; i++) {
         size_t b = cgan_numel(g->t[i].shape) * sizeof(float);
         if (b > tb) { tb = b; bt = i; }
     }
     return cgan_error(g->ctx, CGAN_E_NOMEM,
-                      "%s: the plan needs %zu bytes of device memory, over CGAN_MAX_ALLOC=%zu "
+                      "%s: the plan needs %zu bytes of device memory, which with the %zu the context "
+                      "holds already is over CGAN_MAX_ALLOC=%zu "
                       "(parameters %zu, gradients %zu, state %zu, activations %zu, scratch %zu; "
                       "largest arena '%s', %zu bytes; largest tensor '%s', %zu bytes); "
                       "nothing was allocated or run",
-                      g->prefix, total, cap, params, grads, state, acts, scratch, names[big],
+                      g->prefix, total, live, cap, params, grads, state, acts, scratch, names[big],
                       part[big], bt >= 0 ? g->t[bt].name : "-", tb);
 }
 

@@ -1,4 +1,5 @@
 /* Device buffers: creation, sub-buffer views, copies and fills. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include "runtime.h"
@@ -6,6 +7,37 @@
 size_t cgan_align_up(size_t v, size_t a)
 {
     return a ? (v + a - 1) / a * a : v;
+}
+
+typedef struct meter_entry {
+    cgan_mem_meter *meter;
+    size_t bytes;
+} meter_entry;
+
+static void meter_unref(cgan_mem_meter *m)
+{
+    if (atomic_fetch_sub(&m->refs, 1) == 1) free(m);
+}
+
+/* A buffer's destructor callback: its bytes leave the count. */
+static void CL_CALLBACK meter_release(cl_mem mem, void *user)
+{
+    (void)mem;
+    meter_entry *e = user;
+    atomic_fetch_sub(&e->meter->live, e->bytes);
+    meter_unref(e->meter);
+    free(e);
+}
+
+size_t cgan_mem_live(const cgan_ctx *ctx)
+{
+    return ctx->meter ? atomic_load(&ctx->meter->live) : 0;
+}
+
+void cgan_mem_meter_drop(cgan_ctx *ctx)
+{
+    if (ctx->meter) meter_unref(ctx->meter);
+    ctx->meter = NULL;
 }
 
 cgan_status cgan_buffer_create(cgan_ctx *ctx, size_t bytes, const char *what, cl_mem *out)
@@ -16,14 +48,35 @@ cgan_status cgan_buffer_create(cgan_ctx *ctx, size_t bytes, const char *what, cl
         return cgan_error(ctx, CGAN_E_NOMEM,
                           "buffer '%s': %zu bytes exceeds the device's largest allocation (%llu)",
                           what, bytes, (unsigned long long)ctx->info.max_alloc);
-    if (ctx->profile.max_alloc && bytes > ctx->profile.max_alloc)
-        return cgan_error(ctx, CGAN_E_NOMEM, "buffer '%s': %zu bytes exceeds CGAN_MAX_ALLOC=%zu",
-                          what, bytes, ctx->profile.max_alloc);
+    if (!ctx->meter) {
+        if (!(ctx->meter = calloc(1, sizeof *ctx->meter)))
+            return cgan_error(ctx, CGAN_E_NOMEM, "buffer '%s': out of host memory", what);
+        atomic_init(&ctx->meter->refs, 1);
+    }
+    const size_t live = cgan_mem_live(ctx), cap = ctx->profile.max_alloc;
+    if (cap && (bytes > cap || live > cap - bytes))
+        return cgan_error(ctx, CGAN_E_NOMEM, "buffer '%s': %zu bytes, with the %zu this context holds already, "
+                          "exceeds CGAN_MAX_ALLOC=%zu", what, bytes, live, cap);
+    meter_entry *me = malloc(sizeof *me);
+    if (!me) return cgan_error(ctx, CGAN_E_NOMEM, "buffer '%s': out of host memory", what);
     cl_int e = CL_SUCCESS;
     ctx->sync.buffers++;
     cl_mem m = clCreateBuffer(ctx->context, CL_MEM_READ_WRITE, bytes, NULL, &e);
-    if (e != CL_SUCCESS || !m)
+    if (e != CL_SUCCESS || !m) {
+        free(me);
         return cgan_cl_fail(ctx, e, "clCreateBuffer", "'%s', %zu bytes", what, bytes);
+    }
+    *me = (meter_entry){ ctx->meter, bytes };
+    atomic_fetch_add(&ctx->meter->live, bytes);
+    atomic_fetch_add(&ctx->meter->refs, 1);
+    e = clSetMemObjectDestructorCallback(m, meter_release, me);
+    if (e != CL_SUCCESS) {
+        atomic_fetch_sub(&ctx->meter->live, bytes);
+        atomic_fetch_sub(&ctx->meter->refs, 1);
+        free(me);
+        clReleaseMemObject(m);
+        return cgan_cl_fail(ctx, e, "clSetMemObjectDestructorCallback", "'%s'", what);
+    }
     *out = m;
     return CGAN_OK;
 }

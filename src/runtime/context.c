@@ -20,6 +20,7 @@ void cgan_ctx_destroy(cgan_ctx *ctx)
     if (ctx->queue) clReleaseCommandQueue(ctx->queue);
     if (ctx->context) clReleaseContext(ctx->context);
     free(ctx->prof);
+    cgan_mem_meter_drop(ctx);
     free(ctx);
 }
 

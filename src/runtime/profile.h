@@ -57,8 +57,9 @@ typedef struct cgan_profile {
      * square tile, the largest power-of-two square of at most 16 x 16 that wg_limit and
      * wg_item_max allow (the own "gpu" GEMM picks from the same limits, blas/owngemm.c) */
     int conv_wx, conv_wy;
-    size_t max_alloc;           /* CGAN_MAX_ALLOC: bytes of device memory one graph plan or
-                                 * one buffer may take (0: no cap beyond the device's own) */
+    size_t max_alloc;           /* CGAN_MAX_ALLOC: bytes of device memory the context's buffers
+                                 * may hold together; a plan that would pass it is refused
+                                 * whole (0: no cap beyond the device's own) */
     uint64_t fault_launch;      /* CGAN_FAULT_LAUNCH (a test hook): the Nth kernel launch of the
                                  * context fails as the device would with CL_OUT_OF_RESOURCES
                                  * (0: off) */

@@ -31,6 +31,14 @@ typedef struct cgan_prof_entry {
     double total_ms;
 } cgan_prof_entry;
 
+/* Device memory held by a context's buffers, counted for CGAN_MAX_ALLOC: each buffer's
+ * destructor callback (which OpenCL may run on a thread of its own, and after the context
+ * is gone) takes its bytes off, so the count and its references are atomic. */
+typedef struct cgan_mem_meter {
+    _Atomic size_t live;            /* bytes of buffers not yet destroyed */
+    _Atomic int refs;               /* the context's and one per live buffer */
+} cgan_mem_meter;
+
 struct cgan_ctx {
     char err[CGAN_ERRMSG_MAX];
     cl_platform_id platform;
@@ -51,6 +59,7 @@ struct cgan_ctx {
     cgan_prof_entry *prof;
     int prof_count, prof_cap;
     cgan_sync_counts sync;         /* host waits and allocations, counted */
+    cgan_mem_meter *meter;         /* device memory of live buffers (buffer.c), made on first use */
     char warnings[CGAN_WARN_MAX][512]; /* said once each (cgan_warn), read in order */
     int n_warnings, warnings_read;
     void *blas;                    /* GEMM provider state (src/blas) */
@@ -91,6 +100,10 @@ cgan_status cgan_buffer_create(cgan_ctx *ctx, size_t bytes, const char *what, cl
 cgan_status cgan_buffer_sub(cgan_ctx *ctx, cl_mem parent, size_t offset, size_t bytes,
                             const char *what, cl_mem *out);
 void cgan_buffer_release(cl_mem m);
+/* Bytes of device memory the context's buffers hold now (cgan_buffer_create's). */
+size_t cgan_mem_live(const cgan_ctx *ctx);
+/* Drop the context's reference to its meter (cgan_ctx_destroy). */
+void cgan_mem_meter_drop(cgan_ctx *ctx);
 /* Blocking host <-> device copies (for setup, tests and reading values to print). */
 cgan_status cgan_buffer_write(cgan_ctx *ctx, cl_mem m, size_t offset, size_t bytes, const void *src);
 cgan_status cgan_buffer_read(cgan_ctx *ctx, cl_mem m, size_t offset, size_t bytes, void *dst);
