@@ -7,7 +7,7 @@
  *   (metrics.csv losses to 1e-4 relative over 20 steps, parameters to 1e-5 after 5 steps),
  *   rank 0 alone writes, a SIGINT to one process stops both with one checkpoint that both
  *   resume from, a forced divergence of one replica is caught, a batch that does not cut
- *   evenly is refused by name. */
+ *   evenly is refused by name, cgan-bench allreduce reports the all-reduce and the step split. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
@@ -465,6 +465,31 @@ START_TEST(test_mpi_batch_must_cut)
 }
 END_TEST
 
+/* cgan-bench allreduce: the arena sizes, the sweep and the step split, under mpirun and alone */
+START_TEST(test_bench_allreduce)
+{
+    const char *bench = getenv("CGAN_BENCH");
+    ck_assert_ptr_nonnull(bench);
+    const char *rest[] = { bench, "allreduce", "--arch", "seed32", "--batch", "8", "--ngf", "8", "--ndf", "8",
+                           "--repeat", "1", "--warmup", "1", NULL };
+    const char **argv = mpirun_argv(rest, NULL);
+    char *out, *err;
+    int rc = tu_spawn("bench-allreduce-log", argv[0], argv, mpi_env, NULL, &out, &err);
+    ck_assert_msg(rc == 0, "exit %d: %s\n%s", rc, out, err);
+    ck_assert_msg(strstr(out, "allreduce np=2 seed32 G arena") && strstr(out, "allreduce np=2 seed32 D arena") &&
+                  strstr(out, "67108864 B") && strstr(out, "step-split np=2 seed32   batch 8 (4/process)") &&
+                  strstr(out, "exposed comm"), "%s", out);
+    ck_assert_msg(!strstr(out, "dcgan64"), "--arch seed32 ran dcgan64 too: %s", out);
+    free(out); free(err);
+    /* without mpirun: one process, said so */
+    rest[5] = "4";
+    rc = tu_spawn("bench-allreduce-one-log", bench, rest, NULL, NULL, &out, &err);
+    ck_assert_msg(rc == 0, "exit %d: %s\n%s", rc, out, err);
+    ck_assert_msg(strstr(out, "one process (single)") && strstr(out, "step-split np=1 seed32"), "%s", out);
+    free(out); free(err);
+}
+END_TEST
+
 int main(void)
 {
     tu_require_device();
@@ -482,6 +507,7 @@ int main(void)
         tcase_add_test(mpi, test_mpi_sigint_one_rank_resume);
         tcase_add_test(mpi, test_mpi_divergence_caught);
         tcase_add_test(mpi, test_mpi_batch_must_cut);
+        tcase_add_test(mpi, test_bench_allreduce);
     }
     suite_add_tcase(s, mpi);
     return tu_run(s);
