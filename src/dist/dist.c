@@ -51,7 +51,9 @@ static int env_int(const char *name)
 
 int cgan_dist_launched_size(void)
 {
-    static const char *const vars[] = { "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "PMI_SIZE", "SLURM_NTASKS" };
+    /* SLURM_STEP_NUM_TASKS: the tasks of this srun step (SLURM_NTASKS also holds in a batch
+     * script that starts cgan-cl without srun) */
+    static const char *const vars[] = { "OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS" };
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
         int n = env_int(vars[i]);
         if (n > 0) return n;
@@ -63,7 +65,7 @@ int cgan_dist_launched_size(void)
 static int launched(void)
 {
     return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("PMI_RANK") ||
-           (getenv("SLURM_NTASKS") && getenv("SLURM_PROCID") && env_int("SLURM_NTASKS") > 1);
+           env_int("SLURM_STEP_NUM_TASKS") > 1;
 }
 
 cgan_status cgan_dist_init(cgan_dist **out, char *err, size_t errlen)
