@@ -56,8 +56,8 @@ cgan_status cgan_micro_batch(cgan_ctx *ctx, const cgan_train_cfg *cfg, int world
 size_t cgan_gsync_bucket_floats(void)
 {
     const char *v = getenv("CGAN_BUCKET_MB");
-    double mb = v && *v ? atof(v) : 4.0;
-    if (!(mb > 0.01) || mb > 4096) mb = 4.0;
+    double mb = v && *v ? atof(v) : 1.0;
+    if (!(mb > 0.01) || mb > 4096) mb = 1.0;
     return (size_t)(mb * 1048576.0 / sizeof(float));
 }
 

@@ -30,7 +30,8 @@ uint64_t cgan_micro_counter(uint64_t base, int m);
  * processes; an error naming --batch and --accum when it does not divide. */
 cgan_status cgan_micro_batch(cgan_ctx *ctx, const cgan_train_cfg *cfg, int world, int *micro);
 
-/* Default bucket: 4 MiB of floats ($CGAN_BUCKET_MB overrides, in MiB, for experiments). */
+/* Default bucket: 1 MiB of floats ($CGAN_BUCKET_MB overrides, in MiB): on this 2-core
+ * machine Open MPI all-reduces 1 MiB in 0.25-0.5 ms but 4 MiB in 40+ ms (BENCHMARKS.md). */
 size_t cgan_gsync_bucket_floats(void);
 
 typedef struct cgan_gsync cgan_gsync;
