@@ -205,6 +205,26 @@ END_TEST
 
 /* ---- runs through the command line ------------------------------------------------- */
 
+/* --accum out of range, and a batch it does not divide: errors naming the options */
+START_TEST(test_accum_cli_errors)
+{
+    const char *cli = getenv("CGAN_CLI");
+    char *dir = strdup(tu_tempdir("accum-bad"));
+    const char *zero[] = { cli, "train", "--accum", "0", "--out", dir, NULL };
+    char *out, *err;
+    ck_assert_int_eq(tu_spawn("accum-zero-log", cli, zero, NULL, NULL, &out, &err), 2);
+    ck_assert_msg(strstr(err, "--accum '0': expected an integer in [1, 256]"), "%s", err);
+    free(out); free(err);
+    const char *odd[] = { cli, "train", "--max-images", "512", "--size", "16", "--batch", "10", "--accum", "4",
+                          "--steps", "1", "--out", dir, NULL };
+    ck_assert_int_eq(tu_spawn("accum-odd-log", cli, odd, NULL, NULL, &out, &err), 1);
+    ck_assert_msg(strstr(err, "--batch 10 cannot be cut into 4 equal micro batches (--accum 4)"), "%s", err);
+    free(out); free(err);
+    tu_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 #define RUN_ARGS "--max-images", "512", "--size", "16", "--batch", "16", "--ngf", "8", "--ndf", "8", "--nz", "16", \
                  "--seed", "3", "--log-every", "1", "--sample-every", "1000", "--keep", "10"
 
@@ -498,7 +518,10 @@ int main(void)
     tcase_add_test(tc, test_single_process);
     tcase_add_test(tc, test_batch_must_cut);
     tcase_add_test(tc, test_accum4_by_hand);
-    if (tu_require(have_fmnist(), 1, "Fashion-MNIST (dataset-fashion-mnist)")) tcase_add_test(tc, test_accum1_is_default);
+    if (tu_require(have_fmnist(), 1, "Fashion-MNIST (dataset-fashion-mnist)")) {
+        tcase_add_test(tc, test_accum1_is_default);
+        tcase_add_test(tc, test_accum_cli_errors);
+    }
     suite_add_tcase(s, tc);
     TCase *mpi = tcase_create("mpi");
     if (tu_require(have_mpi(), 1, "an MPI build (libopenmpi-dev, openmpi-bin; configure --with-mpi)") &&
