@@ -31,4 +31,5 @@
 #include "cgan/generate.h"
 #include "cgan/check.h"
 #include "cgan/tools.h"
+#include "cgan/dist.h"
 #endif /* CGAN_API_CGAN_H */

@@ -31,13 +31,17 @@ typedef struct cgan_train_cfg {
     cgan_loss_kind loss;
     float lr_g, lr_d, beta1, beta2;
     int d_steps;          /* D updates per G update */
+    int accum;            /* gradient accumulation: the batch is cut into `accum` micro batches
+                           * whose mean gradient makes one update (0 or 1: none); under
+                           * mpirun each process takes batch / processes images and cuts
+                           * them so (doc/scaling.md) */
     float ema;            /* EMA decay of G's weights (after a warm-up of min(ema, (1+n)/(10+n))
                            * at G update n); 0 turns the EMA off */
     uint64_t seed;
 } cgan_train_cfg;
 
 /* Defaults: the model's (cgan_model_defaults), BCE, lr 2e-4 for G and D, betas (0.5,
- * 0.999), one D step per G step, EMA 0.999, seed 1. Loss names "bce" and "hinge"; parse
+ * 0.999), one D step per G step, no accumulation, EMA 0.999, seed 1. Loss names "bce" and "hinge"; parse
  * returns -1 for an unknown name. */
 CGAN_API cgan_train_cfg cgan_train_defaults(void);
 CGAN_API const char *cgan_loss_name(cgan_loss_kind k);
@@ -55,6 +59,18 @@ typedef struct cgan_trainer cgan_trainer;
 
 /* Build and plan G and D (parameters initialised from cfg->seed). */
 CGAN_API cgan_status cgan_trainer_create(cgan_ctx *ctx, const cgan_train_cfg *cfg, cgan_trainer **out);
+/* The same as one replica of a data-parallel job (cgan/dist.h; NULL: one process): its
+ * graphs are built for cfg->model.batch / (accum x processes) images, each step takes the
+ * whole global batch and trains on this process's slice, and the gradients are
+ * all-reduced. Every process creates its trainer with the same cfg. */
+struct cgan_dist;
+CGAN_API cgan_status cgan_trainer_create_dist(cgan_ctx *ctx, const cgan_train_cfg *cfg, struct cgan_dist *dist,
+                                              cgan_trainer **out);
+/* Communication of a data-parallel trainer so far (zeros for one process): the wall time
+ * from each all-reduce's first bucket to its last, the part of it the host waited for
+ * after backward had finished (exposed: not overlapped with compute), and the bytes
+ * reduced by this process. */
+CGAN_API void cgan_trainer_comm_stats(const cgan_trainer *t, double *comm_s, double *exposed_s, int64_t *bytes);
 CGAN_API void cgan_trainer_destroy(cgan_trainer *t);
 CGAN_API const cgan_train_cfg *cgan_trainer_cfg(const cgan_trainer *t);
 CGAN_API cgan_generator *cgan_trainer_generator(cgan_trainer *t);
@@ -106,6 +122,11 @@ typedef struct cgan_run_opts {
     const char *model_origin; /* where train.model.desc came from (a model file's path), for
                                * messages; NULL: "model description" */
     volatile sig_atomic_t *stop;  /* set asynchronously (a signal): finish the step, save, return */
+    struct cgan_dist *dist;   /* the data-parallel job this process is part of (cgan/dist.h), or
+                               * NULL: one process. Every process calls cgan_run_train with
+                               * the same options; rank 0 alone writes the run folder and gets
+                               * the callbacks; a stop on any process stops all at the same
+                               * step; the parameters are compared every log_every steps */
 } cgan_run_opts;
 
 /* Defaults: cgan_train_defaults, Fashion-MNIST, channels detected, one epoch, run folder

@@ -60,6 +60,9 @@ static void help(void)
            "  --lr F --lr-d F      Adam learning rates of G and D (2e-4; --lr-d defaults to --lr)\n"
            "  --beta1 F --beta2 F  Adam betas (0.5, 0.999)\n"
            "  --d-steps N          D updates per G update (1)\n"
+           "  --accum K            gradient accumulation: cut each batch into K micro batches\n"
+           "                       (of batch/K images, each with its own BatchNorm statistics)\n"
+           "                       and update once with their mean gradient (1: off)\n"
            "  --ema F              EMA decay of G's weights for samples and export, 0 = off (0.999)\n"
            "  --steps N | --epochs N   length (default 1 epoch)\n"
            "  --seed N             seed of initialisation, noise and shuffling (1)\n"
@@ -77,8 +80,35 @@ static void help(void)
            "                       its range first\n"
            "  --init CKPT          start from the tensors of CKPT whose names and shapes match\n"
            "                       (pretrain, then fine-tune with conditioning)\n"
-           "  -d, --device N|NAME  OpenCL device\n",
+           "  -d, --device N|NAME  OpenCL device; under mpirun a comma list gives one per\n"
+           "                       process of a node (by local rank); without one, the\n"
+           "                       processes of a node take its GPUs round-robin\n"
+           "\n"
+           "data parallel (a build with MPI; doc/scaling.md):\n"
+           "  mpirun -np N cgan-cl train ... runs N replicas: each takes batch/N images of\n"
+           "  every batch (the slices of one shuffled order), gradients are averaged by an\n"
+           "  all-reduce after each backward, BatchNorm statistics stay per process. The\n"
+           "  result matches one process with --accum N (times its own --accum). Rank 0\n"
+           "  alone writes the run folder and prints progress; a signal to any process stops\n"
+           "  all at the same step; parameters are compared every --log-every steps and a\n"
+           "  divergence stops the run. --resume works the same under mpirun.\n",
            "/usr/share/datasets/fashion-mnist");
+}
+
+/* No --device under mpirun: local rank r takes the node's GPU r mod (number of GPUs); with
+ * no GPU, the default device for every process. */
+static void round_robin_gpu(int local, char *spec, size_t n)
+{
+    cgan_ctx *ctx = cgan_ctx_new();
+    cgan_device_info *list = NULL;
+    int count = 0, gpus = 0;
+    if (ctx && cgan_devices_list(ctx, &list, &count) == CGAN_OK) {
+        for (int i = 0; i < count; i++) gpus += list[i].type == CGAN_DEVICE_GPU;
+        for (int i = 0, g = 0; i < count && gpus > 0; i++)
+            if (list[i].type == CGAN_DEVICE_GPU && g++ == local % gpus) snprintf(spec, n, "%d", list[i].index);
+    }
+    cgan_devices_free(list);
+    cgan_ctx_destroy(ctx);
 }
 
 typedef struct ui {
@@ -160,7 +190,7 @@ static int parse_float(const char *opt, const char *v, double lo, double hi, flo
 
 enum { O_DATA = 256, O_CHANNELS, O_MAXIMG, O_FLIP, O_ARCH, O_SIZE, O_COND, O_NZ, O_NGF, O_NDF, O_LOSS, O_BATCH,
        O_LR, O_LRD, O_B1, O_B2, O_DSTEPS, O_EMA, O_STEPS, O_EPOCHS, O_SEED, O_OUT, O_SAMPLE, O_CKPT, O_KEEP,
-       O_LOG, O_RESUME, O_INIT, O_DIFFAUG, O_MODEL, O_CACHE };
+       O_LOG, O_RESUME, O_INIT, O_DIFFAUG, O_MODEL, O_CACHE, O_ACCUM };
 
 /* Options of the model that a model file or another option may set too. */
 typedef struct model_opts {
@@ -226,7 +256,7 @@ int cmd_train(int argc, char **argv)
         { "keep", required_argument, 0, O_KEEP }, { "log-every", required_argument, 0, O_LOG },
         { "resume", required_argument, 0, O_RESUME }, { "init", required_argument, 0, O_INIT },
         { "diffaug", no_argument, 0, O_DIFFAUG }, { "model", required_argument, 0, O_MODEL },
-        { "cache-decoded", no_argument, 0, O_CACHE },
+        { "cache-decoded", no_argument, 0, O_CACHE }, { "accum", required_argument, 0, O_ACCUM },
         { "device", required_argument, 0, 'd' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
     };
     cgan_run_opts o;
@@ -241,7 +271,7 @@ int cmd_train(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "d:h", opts, &li)) != -1) {
         /* a resumed run keeps its settings: only its length, device and data caching may be
          * given with --resume (issue 15, defect 14); the rest is refused by name below */
-        if (!fixed && c != 'h' && c != 'd' && c != O_STEPS && c != O_EPOCHS && c != O_RESUME && c != O_CACHE &&
+        if (!fixed && c != 'h' && c != 'd' && c != O_STEPS && c != O_EPOCHS && c != O_RESUME && c != O_CACHE && c != O_ACCUM &&
             c != '?' && li >= 0)
             fixed = opts[li].name;
         li = -1;
@@ -284,6 +314,7 @@ int cmd_train(int argc, char **argv)
         case O_B1: if (parse_float("--beta1", optarg, 0, 0.9999999, &o.train.beta1)) return CLI_EXIT_USAGE; break;
         case O_B2: if (parse_float("--beta2", optarg, 0, 0.9999999, &o.train.beta2)) return CLI_EXIT_USAGE; break;
         case O_DSTEPS: if (parse_int("--d-steps", optarg, 1, 16, &v)) return CLI_EXIT_USAGE; o.train.d_steps = (int)v; break;
+        case O_ACCUM: if (parse_int("--accum", optarg, 1, 256, &v)) return CLI_EXIT_USAGE; o.train.accum = (int)v; break;
         case O_EMA: if (parse_float("--ema", optarg, 0, 0.9999999, &o.train.ema)) return CLI_EXIT_USAGE; break;
         case O_STEPS: if (parse_int("--steps", optarg, 1, 1000000000, &v)) return CLI_EXIT_USAGE; o.steps = v; break;
         case O_EPOCHS: if (parse_int("--epochs", optarg, 1, 1000000, &v)) return CLI_EXIT_USAGE; o.epochs = (int)v; break;
@@ -307,17 +338,33 @@ int cmd_train(int argc, char **argv)
     if (o.resume && o.init) return cli_usage_error("train", "--resume and --init exclude each other");
     if (o.resume && fixed && strcmp(fixed, "model") != 0 && strcmp(fixed, "init") != 0)
         return cli_usage_error("train", "--resume %s continues the run with the settings it was started with, so "
-                               "--%s cannot change them (with --resume give only --steps, --epochs, --device or "
-                               "--cache-decoded; to train on with other settings, start a new run from its "
+                               "--%s cannot change them (with --resume give only --steps, --epochs, --device, "
+                               "--cache-decoded or --accum; to train on with other settings, start a new run from its "
                                "checkpoint with --init)", o.resume, fixed);
     char *model_text = NULL;
     int rc = settle_model(&mo, &o, &model_text);
     if (rc != CLI_EXIT_OK) { free(model_text); return rc; }
 
-    cgan_ctx *ctx = cli_open(device);
-    if (!ctx) { free(model_text); return CLI_EXIT_FAIL; }
+    /* the job this process belongs to (one process unless started by mpirun or srun) */
+    cgan_dist *dist = NULL;
+    char derr[512], spec[256];
+    if (cgan_dist_init(&dist, derr, sizeof derr) != CGAN_OK ||
+        cgan_dist_device_spec(device, cgan_dist_local_rank(dist), cgan_dist_local_size(dist), spec, sizeof spec, derr,
+                              sizeof derr) != CGAN_OK) {
+        cli_error("train", derr);
+        free(model_text);
+        cgan_dist_abort(dist, CLI_EXIT_FAIL);
+        cgan_dist_finalize(dist);
+        return CLI_EXIT_FAIL;
+    }
+    const int rank = cgan_dist_rank(dist), nproc = cgan_dist_size(dist);
+    if (nproc > 1 && !spec[0] && !getenv("CGAN_DEVICE")) round_robin_gpu(cgan_dist_local_rank(dist), spec, sizeof spec);
+    cgan_ctx *ctx = cli_open(spec[0] ? spec : NULL);
+    if (!ctx) { free(model_text); cgan_dist_abort(dist, CLI_EXIT_FAIL); cgan_dist_finalize(dist); return CLI_EXIT_FAIL; }
     const cgan_device_info *d = cgan_ctx_device(ctx);
-    printf("device: %s (%s)\n", d->name, d->platform);
+    if (nproc > 1) printf("process %d of %d: device %s (%s)\n", rank, nproc, d->name, d->platform);
+    else printf("device: %s (%s)\n", d->name, d->platform);
+    o.dist = dist;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -335,9 +382,24 @@ int cmd_train(int argc, char **argv)
     if (u.tty) putchar('\n');
     free(model_text);
     if (st != CGAN_OK) {
-        cli_error("train", cgan_last_error(ctx));
+        if (nproc > 1) {
+            char line[4200];
+            snprintf(line, sizeof line, "process %d of %d: %s", rank, nproc, cgan_last_error(ctx));
+            cli_error("train", line);
+            fflush(stderr);
+            /* the other processes may wait in a collective for this one: end the job */
+            cgan_dist_abort(dist, CLI_EXIT_FAIL);
+        } else {
+            cli_error("train", cgan_last_error(ctx));
+        }
         cgan_ctx_destroy(ctx);
+        cgan_dist_finalize(dist);
         return CLI_EXIT_FAIL;
+    }
+    if (rank != 0) { /* rank 0 reports for the job */
+        cgan_ctx_destroy(ctx);
+        cgan_dist_finalize(dist);
+        return CLI_EXIT_OK;
     }
     /* what a finished (or stopped) run leaves, and how to use it */
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -349,5 +411,6 @@ int cmd_train(int argc, char **argv)
         printf("generate:   cgan-cl generate --checkpoint %s --out samples.png\n", o.resume ? o.resume : o.out);
     }
     cgan_ctx_destroy(ctx);
+    cgan_dist_finalize(dist);
     return CLI_EXIT_OK;
 }

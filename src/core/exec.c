@@ -419,6 +419,21 @@ cgan_status cgan_graph_forward(cgan_graph *g, int train, uint64_t counter)
     return CGAN_OK;
 }
 
+/* The first gradient offset (floats) that no node before node i writes: what backward
+ * has finished once node i's kernels ran (the parameters of a node follow those of the
+ * nodes before it in the arena). */
+static size_t grads_ready_from(const cgan_graph *g, int i)
+{
+    size_t end = 0;
+    for (int k = 0; k < i; k++)
+        for (int j = 0; j < g->nodes[k].n_param; j++) {
+            const cgan_gtensor *t = &g->t[g->nodes[k].param[j]];
+            size_t e = t->arena_offset + cgan_numel(t->shape);
+            if (e > end) end = e;
+        }
+    return end;
+}
+
 cgan_status cgan_graph_backward(cgan_graph *g, int seed_id, unsigned what)
 {
     CGAN_TRY(need_plan(g, "backward"));
@@ -468,8 +483,16 @@ cgan_status cgan_graph_backward(cgan_graph *g, int seed_id, unsigned what)
         if (what & CGAN_GRAD_PARAMS)
             for (int j = 0; j < nd->n_param; j++) a.dparam[j] = g->t[nd->param[j]].grad;
         CGAN_TRY(run_node(g, i, 1, &a));
+        if (g->grad_hook && (what & CGAN_GRAD_PARAMS) && nd->n_param > 0)
+            CGAN_TRY(g->grad_hook(g->grad_hook_user, grads_ready_from(g, i)));
     }
     return CGAN_OK;
+}
+
+void cgan_graph_set_grad_hook(cgan_graph *g, cgan_grad_hook fn, void *user)
+{
+    g->grad_hook = fn;
+    g->grad_hook_user = user;
 }
 
 cgan_status cgan_graph_zero_grad(cgan_graph *g)

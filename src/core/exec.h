@@ -14,4 +14,9 @@
 cl_mem cgan_graph_param_arena(cgan_graph *g, size_t *n_floats);
 cl_mem cgan_graph_grad_arena(cgan_graph *g, size_t *n_floats);
 cl_mem cgan_graph_state_arena(cgan_graph *g, size_t *n_floats);
+/* Called during a backward that computes parameter gradients, after each node's kernels
+ * are enqueued, with `ready`: the gradients at float offsets >= ready in the gradient arena
+ * are final once the queue reaches this point (no node still to run touches them). Used
+ * to start the gradients' all-reduce while backward still runs. NULL removes it. */
+void cgan_graph_set_grad_hook(cgan_graph *g, cgan_grad_hook fn, void *user);
 #endif

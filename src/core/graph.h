@@ -29,4 +29,7 @@ int cgan_graph_end(cgan_graph *g, cgan_node *nd, cgan_shape out);
  * prefixed with the node's full name. */
 int cgan_graph_fail(cgan_graph *g, const cgan_node *nd, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* A callback of backward (cgan_graph_set_grad_hook in exec.h). */
+typedef cgan_status (*cgan_grad_hook)(void *user, size_t ready);
+
 #endif

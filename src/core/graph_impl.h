@@ -17,6 +17,8 @@ struct cgan_graph {
     cgan_node building;
     int is_building;
     struct cgan_plan *plan; /* owned by exec.c */
+    cgan_grad_hook grad_hook; /* see cgan_graph_set_grad_hook (exec.h) */
+    void *grad_hook_user;
 };
 
 void cgan_plan_free(struct cgan_plan *p);

@@ -16,6 +16,8 @@
 #include "model_desc.h"
 #include "sampler.h"
 #include "text.h"
+#include "trainer.h"
+#include "accum.h"
 #include "core/rng.h"
 #include "data/dataset.h"
 #include "data/loader.h"
@@ -84,6 +86,8 @@ typedef struct run_state {
     int64_t *log_steps;
     int skips_said;                  /* loader files reported as failed at batch time */
     int lock_fd;                     /* the run folder's lock, -1 when not held */
+    int writer;                      /* rank 0 of a data-parallel job (or the only process):
+                                      * it alone writes the run folder and reports */
 } run_state;
 
 #define LOG_ROWS 1024
@@ -98,7 +102,7 @@ static void emit(run_state *s, cgan_run_event *e)
         if (s->cb) s->cb(s->user, &we);
     }
     e->trainer = s->t;
-    if (s->cb) s->cb(s->user, e);
+    if (s->cb && s->writer) s->cb(s->user, e);
 }
 
 static void info(run_state *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -236,12 +240,21 @@ static cgan_status log_now(run_state *s, double *last_t, int64_t *last_step)
     int n = 0;
     CGAN_TRY(cgan_trainer_read_log(s->t, rows, steps, LOG_ROWS, &n));
     if (n == 0) return CGAN_OK;
+    CGAN_TRY(cgan_dist_check_params(s->t)); /* the replicas still agree */
     double t = now_s();
     int64_t cur = cgan_trainer_steps(s->t);
     double rate = (t > *last_t && cur > *last_step)
                       ? (double)(cur - *last_step) * s->o.train.model.batch / (t - *last_t) : 0;
     *last_t = t;
     *last_step = cur;
+    /* the values are the same on every process (all-reduced): each stops alike on a
+     * non-finite one, and rank 0 alone writes them */
+    static const int checked[] = { CGAN_LOG_LOSS_D_REAL, CGAN_LOG_LOSS_D_FAKE, CGAN_LOG_LOSS_G, CGAN_LOG_LOSS_D_WRONG };
+    for (int i = 0; i < n && !s->writer; i++)
+        for (int k = 0; k < 4; k++)
+            if (!isfinite(rows[(size_t)i * CGAN_LOG_FIELDS + checked[k]]))
+                return cgan_error(s->ctx, CGAN_E_NUMERIC, "non-finite loss at step %" PRId64, steps[i] + 1);
+    if (!s->writer) return CGAN_OK;
     char path[1024];
     snprintf(path, sizeof path, "%s/metrics.csv", s->rundir);
     FILE *f = fopen(path, "a");
@@ -440,7 +453,7 @@ static cgan_status setup(run_state *s)
         snprintf(latest, sizeof latest, "%s/latest", o->resume);
         if (access(o->resume, F_OK) != 0)
             return cgan_error(ctx, CGAN_E_NOT_FOUND, "--resume %s: no such run folder", o->resume);
-        CGAN_TRY(take_folder(s));
+        if (s->writer) CGAN_TRY(take_folder(s));
         FILE *f = fopen(latest, "r");
         if (!f || !fgets(rel, sizeof rel, f)) {
             if (f) fclose(f);
@@ -465,6 +478,7 @@ static cgan_status setup(run_state *s)
         info(s, "resuming %s at step %s", path, cgan_st_meta(resume, "step") ? cgan_st_meta(resume, "step") : "?");
     } else {
         snprintf(s->rundir, sizeof s->rundir, "%s", o->out);
+        if (!s->writer) goto folder_done; /* rank 0 alone checks and writes the folder */
         CGAN_TRY(mkdirs(ctx, s->rundir));
         CGAN_TRY(take_folder(s));
         const char *what = cgan_rundir_existing(s->rundir);
@@ -475,9 +489,10 @@ static cgan_status setup(run_state *s)
     }
     char sub[1100];
     snprintf(sub, sizeof sub, "%s/samples", s->rundir);
-    if ((st = mkdirs(ctx, sub))) goto done;
+    if (s->writer && (st = mkdirs(ctx, sub))) goto done;
     snprintf(sub, sizeof sub, "%s/checkpoints", s->rundir);
-    if ((st = mkdirs(ctx, sub))) goto done;
+    if (s->writer && (st = mkdirs(ctx, sub))) goto done;
+folder_done:;
 
     cgan_model_cfg *m = &o->train.model;
     cgan_data_opts dopts;
@@ -517,7 +532,7 @@ static cgan_status setup(run_state *s)
                                       s->tokens ? width : 1, &s->loader))) goto done;
     if (o->steps <= 0) o->steps = (int64_t)(o->epochs > 0 ? o->epochs : 1) * cgan_loader_batches_per_epoch(s->loader) /
                                   o->train.d_steps;
-    if ((st = cgan_trainer_create(ctx, &o->train, &s->t))) goto done;
+    if ((st = cgan_trainer_create_dist(ctx, &o->train, o->dist, &s->t))) goto done;
     if (resume) {
         const char *path = cgan_st_path(resume);
         if ((st = cgan_checkpoint_load(s->t, path, NULL))) goto done;
@@ -529,11 +544,11 @@ static cgan_status setup(run_state *s)
             st = cgan_error(ctx, st, "%s: cannot seek the loader to epoch %d, index %d", path, (int)epoch, (int)index);
             goto done;
         }
-        if ((st = metrics_reload(s, cgan_trainer_steps(s->t) + 1))) goto done;
+        if (s->writer && (st = metrics_reload(s, cgan_trainer_steps(s->t) + 1))) goto done;
     } else {
         char path[1100];
         snprintf(path, sizeof path, "%s/metrics.csv", s->rundir);
-        if ((st = cgan_atomic_write(ctx, path, METRICS_HEADER, strlen(METRICS_HEADER)))) goto done;
+        if (s->writer && (st = cgan_atomic_write(ctx, path, METRICS_HEADER, strlen(METRICS_HEADER)))) goto done;
         if (o->init) {
             int loaded, fresh, skipped;
             if ((st = cgan_checkpoint_init_from(s->t, o->init, report_init, s, &loaded, &fresh, &skipped))) goto done;
@@ -547,7 +562,7 @@ static cgan_status setup(run_state *s)
         goto done;
     }
     snprintf(sub, sizeof sub, "%s/config", s->rundir);
-    st = cgan_atomic_write(ctx, sub, cfg, strlen(cfg));
+    st = s->writer ? cgan_atomic_write(ctx, sub, cfg, strlen(cfg)) : CGAN_OK;
     free(cfg);
     if (st) goto done;
 
@@ -619,13 +634,14 @@ cgan_status cgan_run_train(cgan_ctx *ctx, const cgan_run_opts *o, cgan_run_callb
     s.cb = cb;
     s.user = user;
     s.lock_fd = -1;
+    s.writer = cgan_dist_rank(o->dist) == 0;
     *stopped = 0;
     if (o->sample_every < 1 || o->ckpt_every < 1 || o->keep < 1 || o->log_every < 1) {
         return cgan_error(ctx, CGAN_E_INVALID, "--sample-every, --ckpt-every, --keep and --log-every must be at least 1");
     }
     if (o->log_every > 1000) /* the device keeps the last 1024 steps' values */
         return cgan_error(ctx, CGAN_E_INVALID, "--log-every %d: at most 1000", o->log_every);
-    cgan_status st = setup(&s);
+    cgan_status st = cgan_run_agree(ctx, o->dist, setup(&s), "set up the run");
     if (st) { teardown(&s); return st; }
     const cgan_model_cfg *m = &s.o.train.model;
     const size_t img = (size_t)m->batch * m->nc * m->size * m->size;
@@ -635,7 +651,8 @@ cgan_status cgan_run_train(cgan_ctx *ctx, const cgan_run_opts *o, cgan_run_callb
     int64_t last_step = cgan_trainer_steps(s.t);
     int64_t last_sample = -1, last_ckpt = cgan_trainer_steps(s.t);
     while (cgan_trainer_steps(s.t) < s.o.steps) {
-        if (o->stop && *o->stop) { *stopped = 1; break; }
+        /* a signal to any process stops all of them at the same step */
+        if ((st = cgan_run_stop_agreed(ctx, o->dist, o->stop, stopped)) || *stopped) break;
         for (int d = 0; d < s.o.train.d_steps && st == CGAN_OK; d++)
             st = cgan_loader_next(s.loader, s.batch_x + (size_t)d * img, s.batch_y + (size_t)d * ybatch, NULL);
         if (st) break;
@@ -650,14 +667,14 @@ cgan_status cgan_run_train(cgan_ctx *ctx, const cgan_run_opts *o, cgan_run_callb
         int do_sample = step % s.o.sample_every == 0 || last, do_ckpt = step % s.o.ckpt_every == 0 || last;
         if (step % s.o.log_every == 0 || do_sample || do_ckpt)  /* the wait where a device fault shows */
             if ((st = log_now(&s, &last_t, &last_step))) { st = step_failed(&s, st, step, last_ckpt); break; }
-        if (do_sample) { if ((st = sample(&s))) break; last_sample = step; }
-        if (do_ckpt) { if ((st = checkpoint(&s))) break; last_ckpt = step; }
+        if (do_sample) { if (s.writer && (st = sample(&s))) break; last_sample = step; }
+        if (do_ckpt) { if (s.writer && (st = checkpoint(&s))) break; last_ckpt = step; }
     }
     if (st == CGAN_OK && *stopped) {
         /* finish cleanly: the log (finite losses) first, then a checkpoint and a grid */
-        if ((st = log_now(&s, &last_t, &last_step)) == CGAN_OK && last_ckpt != cgan_trainer_steps(s.t))
+        if ((st = log_now(&s, &last_t, &last_step)) == CGAN_OK && last_ckpt != cgan_trainer_steps(s.t) && s.writer)
             st = checkpoint(&s);
-        if (st == CGAN_OK && last_sample != cgan_trainer_steps(s.t)) st = sample(&s);
+        if (st == CGAN_OK && last_sample != cgan_trainer_steps(s.t) && s.writer) st = sample(&s);
     }
     report_loader_skips(&s);
     teardown(&s);

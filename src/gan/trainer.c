@@ -3,6 +3,7 @@
 #include <string.h>
 #include "trainer.h"
 #include "stats.h"
+#include "accum.h"
 #include "core/exec.h"
 #include "core/random.h"
 #include "ops/builders.h"
@@ -33,7 +34,14 @@ struct cgan_trainer {
     int cur, slot;
     cl_mem m[2], v[2], ema;          /* Adam moments of G (0) and D (1); EMA of G */
     size_t nparam[2];
-    cl_mem log;                      /* LOG_CAP rows of CGAN_LOG_FIELDS floats */
+    cl_mem log;                      /* LOG_CAP rows of `accum` micro batches of CGAN_LOG_FIELDS floats */
+    /* data parallelism and accumulation (accum.h): `accum` micro batches of `micro` images
+     * on each of `world` ranks; this rank holds micro batches rank*accum .. */
+    cgan_dist *dist;
+    int rank, world, accum, micro;
+    int cur_micro;                   /* the micro batch the step is on (its log row) */
+    cl_mem acc[2];                   /* accum > 1: the sum of the micro batches' gradients */
+    cgan_gsync *sync[2];             /* world > 1: the gradient all-reduce of G (0) and D (1) */
     int64_t steps, d_updates, g_updates, logged_until;
 };
 
@@ -47,6 +55,7 @@ cgan_train_cfg cgan_train_defaults(void)
     c.beta1 = 0.5f;
     c.beta2 = 0.999f;
     c.d_steps = 1;
+    c.accum = 1;
     c.ema = 0.999f;
     c.seed = 1;
     return c;
@@ -75,6 +84,8 @@ void cgan_trainer_destroy(cgan_trainer *t)
         cgan_buffer_release(t->wrong_y[i]);
         cgan_buffer_release(t->m[i]);
         cgan_buffer_release(t->v[i]);
+        cgan_buffer_release(t->acc[i]);
+        cgan_gsync_destroy(t->sync[i]);
     }
     cgan_buffer_release(t->ema);
     cgan_buffer_release(t->log);
@@ -90,6 +101,7 @@ static cgan_status check_cfg(cgan_ctx *ctx, const cgan_train_cfg *c)
     if (!(c->beta1 >= 0 && c->beta1 < 1) || !(c->beta2 >= 0 && c->beta2 < 1))
         return cgan_error(ctx, CGAN_E_INVALID, "Adam betas must be in [0, 1)");
     if (c->d_steps < 1 || c->d_steps > 16) return cgan_error(ctx, CGAN_E_INVALID, "d-steps %d must be 1..16", c->d_steps);
+    if (c->accum < 0 || c->accum > 256) return cgan_error(ctx, CGAN_E_INVALID, "--accum %d must be 1..256", c->accum);
     if (!(c->ema >= 0 && c->ema < 1)) return cgan_error(ctx, CGAN_E_INVALID, "EMA decay %g must be in [0, 1)", c->ema);
     return CGAN_OK;
 }
@@ -102,8 +114,15 @@ static cgan_status zeros(cgan_ctx *ctx, size_t n, const char *what, cl_mem *out)
 
 cgan_status cgan_trainer_create(cgan_ctx *ctx, const cgan_train_cfg *cfg, cgan_trainer **out)
 {
+    return cgan_trainer_create_dist(ctx, cfg, NULL, out);
+}
+
+cgan_status cgan_trainer_create_dist(cgan_ctx *ctx, const cgan_train_cfg *cfg, cgan_dist *dist, cgan_trainer **out)
+{
     *out = NULL;
     CGAN_TRY(check_cfg(ctx, cfg));
+    int micro = 0;
+    CGAN_TRY(cgan_micro_batch(ctx, cfg, cgan_dist_size(dist), &micro));
     cgan_trainer *t = calloc(1, sizeof *t);
     if (!t) return cgan_error(ctx, CGAN_E_NOMEM, "out of memory");
     t->ctx = ctx;
@@ -113,7 +132,15 @@ cgan_status cgan_trainer_create(cgan_ctx *ctx, const cgan_train_cfg *cfg, cgan_t
         return cgan_error(ctx, CGAN_E_NOMEM, "out of memory");
     }
     cgan_status st;
-    const cgan_model_cfg *mc = &t->cfg.model;
+    t->dist = dist;
+    t->rank = cgan_dist_rank(dist);
+    t->world = cgan_dist_size(dist);
+    t->accum = cfg->accum > 1 ? cfg->accum : 1;
+    t->micro = micro;
+    /* the graphs are built for one micro batch */
+    cgan_model_cfg micro_cfg = t->cfg.model;
+    micro_cfg.batch = micro;
+    const cgan_model_cfg *mc = &micro_cfg;
     const int N = mc->batch, S = mc->size;
     t->img_floats = (size_t)N * mc->nc * S * S;
     t->cond_floats = (size_t)N * (size_t)cgan_model_cond_width(mc);
@@ -146,6 +173,8 @@ cgan_status cgan_trainer_create(cgan_ctx *ctx, const cgan_train_cfg *cfg, cgan_t
         cgan_graph_param_arena(g, &t->nparam[i]);
         TRY(zeros(ctx, t->nparam[i], "adam m", &t->m[i]));
         TRY(zeros(ctx, t->nparam[i], "adam v", &t->v[i]));
+        if (t->accum > 1) TRY(zeros(ctx, t->nparam[i], "accumulated gradients", &t->acc[i]));
+        if (t->world > 1) TRY(cgan_gsync_create(ctx, dist, g, 0, &t->sync[i]));
     }
     for (int i = 0; i < STAGING_SLOTS; i++)
         TRY(cgan_staging_alloc(ctx, (t->img_floats + 2 * t->cond_floats) * sizeof(float),
@@ -154,7 +183,7 @@ cgan_status cgan_trainer_create(cgan_ctx *ctx, const cgan_train_cfg *cfg, cgan_t
         TRY(cgan_buffer_create(ctx, t->nparam[0] * sizeof(float), "ema", &t->ema));
         TRY(cgan_buffer_copy(ctx, cgan_graph_param_arena(t->G.g, NULL), 0, t->ema, 0, t->nparam[0] * sizeof(float)));
     }
-    TRY(zeros(ctx, (size_t)LOG_CAP * CGAN_LOG_FIELDS, "training log", &t->log));
+    TRY(zeros(ctx, (size_t)LOG_CAP * t->accum * CGAN_LOG_FIELDS, "training log", &t->log));
 #undef TRY
     *out = t;
     return CGAN_OK;
@@ -206,7 +235,7 @@ static cgan_status upload(cgan_trainer *t, const float *images, const float *lab
     /* device buffers alternate (the queue is in order, so a write waits for the kernels
      * before it); host slots go round the ring */
     int b = t->cur = !t->cur, s = t->slot = (t->slot + 1) % STAGING_SLOTS;
-    const size_t N = (size_t)t->cfg.model.batch, C = t->cond_floats;
+    const size_t N = (size_t)t->micro, C = t->cond_floats;
     if (t->upload[s]) { /* the slot's last upload must be done before its memory is reused */
         CGAN_TRY(cgan_wait_for_reuse(ctx, t->upload[s], "real batch upload"));
         clReleaseEvent(t->upload[s]);
@@ -235,14 +264,14 @@ static cgan_status upload(cgan_trainer *t, const float *images, const float *lab
 
 static cgan_status log_value(cgan_trainer *t, cl_mem src, int field)
 {
-    size_t row = (size_t)(t->steps % LOG_CAP);
+    size_t row = (size_t)(t->steps % LOG_CAP) * (size_t)t->accum + (size_t)t->cur_micro;
     return cgan_buffer_copy(t->ctx, src, 0, t->log, (row * CGAN_LOG_FIELDS + (size_t)field) * sizeof(float), sizeof(float));
 }
 
 static cgan_status log_stats(cgan_trainer *t, int field)
 {
-    size_t row = (size_t)(t->steps % LOG_CAP);
-    return cgan_logit_stats(t->ctx, cgan_graph_value(t->D.g, t->D.logit), (size_t)t->cfg.model.batch, t->log,
+    size_t row = (size_t)(t->steps % LOG_CAP) * (size_t)t->accum + (size_t)t->cur_micro;
+    return cgan_logit_stats(t->ctx, cgan_graph_value(t->D.g, t->D.logit), (size_t)t->micro, t->log,
                             (int)(row * CGAN_LOG_FIELDS) + field);
 }
 
@@ -270,57 +299,121 @@ static cgan_status d_pass(cgan_trainer *t, cl_mem x, cl_mem xg, cl_mem y, float 
     return log_value(t, cgan_graph_value(D, t->loss_d), loss);
 }
 
+/* accum > 1: fold micro batch k's gradients of network `which` into the sum, in micro
+ * batch order (the order the all-reduce of one micro batch per rank adds them in); the
+ * last one leaves the sum in the gradient arena. */
+static cgan_status accumulate(cgan_trainer *t, int which, int k)
+{
+    cgan_graph *g = which ? t->D.g : t->G.g;
+    size_t n = 0;
+    cl_mem grads = cgan_graph_grad_arena(g, &n);
+    if (k == 0) return cgan_buffer_copy(t->ctx, grads, 0, t->acc[which], 0, n * sizeof(float));
+    if (k < t->accum - 1) return cgan_axpby(t->ctx, n, 1.0f, grads, 1.0f, t->acc[which]);
+    return cgan_axpby(t->ctx, n, 1.0f, t->acc[which], 1.0f, grads);
+}
+
+/* The step's gradient of network `which`: the sum over the ranks (all-reduce), then the
+ * mean over the job's micro batches. */
+static cgan_status reduce(cgan_trainer *t, int which)
+{
+    const int M = t->accum * t->world;
+    const float scale = M > 1 ? 1.0f / (float)M : 1.0f;
+    if (t->sync[which]) return cgan_gsync_finish(t->sync[which], scale);
+    if (scale == 1.0f) return CGAN_OK;
+    size_t n = 0;
+    cl_mem grads = cgan_graph_grad_arena(which ? t->D.g : t->G.g, &n);
+    return cgan_axpby(t->ctx, n, 0.0f, grads, scale, grads);
+}
+
+/* The noise and labels of micro batch m for counter base, then G's forward. */
+static cgan_status g_forward(cgan_trainer *t, uint64_t base, int m, cl_mem right)
+{
+    const cgan_train_cfg *c = &t->cfg;
+    cgan_graph *G = t->G.g;
+    const uint64_t ctr = cgan_micro_counter(base, m);
+    CGAN_TRY(cgan_randn(t->ctx, cgan_graph_value(G, t->G.z), (size_t)t->micro * (size_t)c->model.nz, c->seed, ctr));
+    if (t->text) /* G draws from the real batch's captions */
+        CGAN_TRY(cgan_graph_bind(G, t->G.labels, right, NULL));
+    else if (t->G.labels >= 0)
+        CGAN_TRY(cgan_randint(t->ctx, cgan_graph_value(G, t->G.labels), (size_t)t->micro, c->model.num_classes, c->seed,
+                              ctr + 1));
+    return cgan_graph_forward(G, 1, ctr);
+}
+
 cgan_status cgan_trainer_step(cgan_trainer *t, const float *images, const float *labels)
 {
     cgan_ctx *ctx = t->ctx;
     cgan_graph *G = t->G.g, *D = t->D.g;
     const cgan_train_cfg *c = &t->cfg;
-    const size_t N = (size_t)c->model.batch;
-    const int K = c->model.num_classes, cond = t->G.labels >= 0;
+    const int cond = t->G.labels >= 0, A = t->accum;
     const float fake = c->loss == CGAN_LOSS_HINGE ? -1.0f : 0.0f;
     cl_mem gout = cgan_graph_value(G, t->G.out), gout_grad = cgan_graph_grad(G, t->G.out);
-    cl_mem glabels = cond ? cgan_graph_value(G, t->G.labels) : NULL;
     if (t->text && !labels)
         return cgan_error(ctx, CGAN_E_INVALID, "training step: a text model needs the captions' token ids");
+    /* one global batch holds the job's accum x world micro batches; this rank's are
+     * rank*accum .. rank*accum + accum-1 */
+    const size_t M = (size_t)A * (size_t)t->world, m0 = (size_t)t->rank * (size_t)A;
+    const size_t gimg = t->img_floats * M, gcond = t->cond_floats * M;
+#define MICRO_X(d, k) (images + (size_t)(d) * gimg + (m0 + (size_t)(k)) * t->img_floats)
+#define MICRO_Y(d, k) (labels ? labels + (size_t)(d) * gcond + (m0 + (size_t)(k)) * t->cond_floats : NULL)
 
     for (int d = 0; d < c->d_steps; d++) {
-        uint64_t ctr = (uint64_t)t->d_updates * 8;
-        CGAN_TRY(upload(t, images + (size_t)d * t->img_floats, labels ? labels + (size_t)d * t->cond_floats : NULL));
-        cl_mem real = t->real_x[t->cur], right = cond ? t->real_y[t->cur] : NULL;
-        CGAN_TRY(cgan_randn(ctx, cgan_graph_value(G, t->G.z), N * (size_t)c->model.nz, c->seed, ctr));
-        if (t->text) { /* G draws from the real batch's captions */
-            glabels = right;
-            CGAN_TRY(cgan_graph_bind(G, t->G.labels, right, NULL));
-        } else if (cond) {
-            CGAN_TRY(cgan_randint(ctx, glabels, N, K, c->seed, ctr + 1));
+        const uint64_t base = (uint64_t)t->d_updates * 8;
+        for (int k = 0; k < A; k++) {
+            const int m = (int)m0 + k;
+            const uint64_t ctr = cgan_micro_counter(base, m);
+            const int arm = A == 1 && t->sync[1]; /* stream the last backward's buckets */
+            t->cur_micro = k;
+            CGAN_TRY(upload(t, MICRO_X(d, k), MICRO_Y(d, k)));
+            cl_mem real = t->real_x[t->cur], right = cond ? t->real_y[t->cur] : NULL;
+            cl_mem glabels = t->text ? right : cond ? cgan_graph_value(G, t->G.labels) : NULL;
+            CGAN_TRY(g_forward(t, base, m, right));
+            CGAN_TRY(cgan_graph_zero_grad(D));
+            if (t->text) {
+                /* the two fake-side terms, halved (trainer.h), then the real one */
+                size_t np = 0;
+                cl_mem grads = cgan_graph_grad_arena(D, &np);
+                CGAN_TRY(d_pass(t, real, NULL, t->wrong_y[t->cur], fake, ctr + 5, -1, CGAN_LOG_LOSS_D_WRONG));
+                CGAN_TRY(d_pass(t, gout, gout_grad, right, fake, ctr + 3, CGAN_LOG_D_GZ, CGAN_LOG_LOSS_D_FAKE));
+                CGAN_TRY(cgan_axpby(ctx, np, 0.0f, grads, 0.5f, grads));
+                if (arm) cgan_gsync_arm(t->sync[1]);
+                CGAN_TRY(d_pass(t, real, NULL, right, 1.0f, ctr + 2, CGAN_LOG_D_X, CGAN_LOG_LOSS_D_REAL));
+            } else {
+                CGAN_TRY(d_pass(t, real, NULL, right, 1.0f, ctr + 2, CGAN_LOG_D_X, CGAN_LOG_LOSS_D_REAL));
+                /* fake batch (G's output, no gradient into G) */
+                if (arm) cgan_gsync_arm(t->sync[1]);
+                CGAN_TRY(d_pass(t, gout, gout_grad, glabels, fake, ctr + 3, CGAN_LOG_D_GZ, CGAN_LOG_LOSS_D_FAKE));
+            }
+            if (A > 1) CGAN_TRY(accumulate(t, 1, k));
         }
-        CGAN_TRY(cgan_graph_forward(G, 1, ctr));
-        CGAN_TRY(cgan_graph_zero_grad(D));
-        if (t->text) {
-            /* the two fake-side terms, halved (trainer.h), then the real one */
-            size_t np = 0;
-            cl_mem grads = cgan_graph_grad_arena(D, &np);
-            CGAN_TRY(d_pass(t, real, NULL, t->wrong_y[t->cur], fake, ctr + 5, -1, CGAN_LOG_LOSS_D_WRONG));
-            CGAN_TRY(d_pass(t, gout, gout_grad, right, fake, ctr + 3, CGAN_LOG_D_GZ, CGAN_LOG_LOSS_D_FAKE));
-            CGAN_TRY(cgan_axpby(ctx, np, 0.0f, grads, 0.5f, grads));
-            CGAN_TRY(d_pass(t, real, NULL, right, 1.0f, ctr + 2, CGAN_LOG_D_X, CGAN_LOG_LOSS_D_REAL));
-        } else {
-            CGAN_TRY(d_pass(t, real, NULL, right, 1.0f, ctr + 2, CGAN_LOG_D_X, CGAN_LOG_LOSS_D_REAL));
-            /* fake batch (G's output, no gradient into G) */
-            CGAN_TRY(d_pass(t, gout, gout_grad, glabels, fake, ctr + 3, CGAN_LOG_D_GZ, CGAN_LOG_LOSS_D_FAKE));
-        }
+        CGAN_TRY(reduce(t, 1));
         CGAN_TRY(adam(t, 1, ++t->d_updates));
     }
-    /* G through the updated D on its last fake batch: gradient w.r.t. D's input only, then
-     * G's backward */
-    uint64_t ctr = (uint64_t)t->d_updates * 8;
-    CGAN_TRY(cgan_graph_bind(D, t->D.x, gout, gout_grad));
-    if (cond) CGAN_TRY(cgan_graph_bind(D, t->D.labels, glabels, NULL));
-    CGAN_TRY(cgan_graph_zero_grad(G));
-    CGAN_TRY(cgan_graph_forward(D, 1, ctr + 4));
-    CGAN_TRY(cgan_graph_backward(D, t->loss_g, CGAN_GRAD_INPUTS));
-    CGAN_TRY(cgan_graph_backward(G, -1, CGAN_GRAD_PARAMS));
-    CGAN_TRY(log_value(t, cgan_graph_value(D, t->loss_g), CGAN_LOG_LOSS_G));
+    /* G through the updated D on its last fake batches: gradient w.r.t. D's input only,
+     * then G's backward. With several micro batches per rank, G's output of each is made
+     * again (the same noise, labels and counters as in the D step). */
+    const uint64_t base = (uint64_t)t->d_updates * 8, last = base - 8;
+    for (int k = 0; k < A; k++) {
+        const int m = (int)m0 + k;
+        t->cur_micro = k;
+        if (A > 1) {
+            if (t->text) CGAN_TRY(upload(t, MICRO_X(c->d_steps - 1, k), MICRO_Y(c->d_steps - 1, k)));
+            CGAN_TRY(g_forward(t, last, m, cond ? t->real_y[t->cur] : NULL));
+        }
+        cl_mem glabels = t->text ? t->real_y[t->cur] : cond ? cgan_graph_value(G, t->G.labels) : NULL;
+        CGAN_TRY(cgan_graph_bind(D, t->D.x, gout, gout_grad));
+        if (cond) CGAN_TRY(cgan_graph_bind(D, t->D.labels, glabels, NULL));
+        CGAN_TRY(cgan_graph_zero_grad(G));
+        CGAN_TRY(cgan_graph_forward(D, 1, cgan_micro_counter(base, m) + 4));
+        CGAN_TRY(cgan_graph_backward(D, t->loss_g, CGAN_GRAD_INPUTS));
+        if (A == 1 && t->sync[0]) cgan_gsync_arm(t->sync[0]);
+        CGAN_TRY(cgan_graph_backward(G, -1, CGAN_GRAD_PARAMS));
+        CGAN_TRY(log_value(t, cgan_graph_value(D, t->loss_g), CGAN_LOG_LOSS_G));
+        if (A > 1) CGAN_TRY(accumulate(t, 0, k));
+    }
+#undef MICRO_X
+#undef MICRO_Y
+    CGAN_TRY(reduce(t, 0));
     CGAN_TRY(adam(t, 0, ++t->g_updates));
     if (t->ema) {
         /* warm-up: the average follows the weights closely at first, so that samples of a
@@ -329,6 +422,7 @@ cgan_status cgan_trainer_step(cgan_trainer *t, const float *images, const float 
         float decay = (float)(warm < c->ema ? warm : c->ema);
         CGAN_TRY(cgan_ema_update(ctx, t->nparam[0], decay, t->ema, cgan_graph_param_arena(G, NULL)));
     }
+    t->cur_micro = 0;
     t->steps++;
     /* the step is queued: submit it, so the device works while the host prepares the next */
     return cgan_flush(ctx);
@@ -342,21 +436,50 @@ cgan_status cgan_trainer_read_log(cgan_trainer *t, float *rows, int64_t *steps, 
     if (t->steps - from > cap) from = t->steps - cap;
     int n = (int)(t->steps - from);
     if (n <= 0) return CGAN_OK;
-    float *all = malloc((size_t)LOG_CAP * CGAN_LOG_FIELDS * sizeof(float));
+    /* each step's row is the mean over the job's micro batches: summed here in micro batch
+     * order, over the ranks by the all-reduce (a collective: every rank logs at the same
+     * steps), then divided */
+    const size_t A = (size_t)t->accum, F = CGAN_LOG_FIELDS;
+    float *all = malloc((size_t)LOG_CAP * A * F * sizeof(float));
     if (!all) return cgan_error(t->ctx, CGAN_E_NOMEM, "out of memory");
-    cgan_status st = cgan_buffer_read(t->ctx, t->log, 0, (size_t)LOG_CAP * CGAN_LOG_FIELDS * sizeof(float), all);
+    cgan_status st = cgan_buffer_read(t->ctx, t->log, 0, (size_t)LOG_CAP * A * F * sizeof(float), all);
     if (st == CGAN_OK) {
         for (int i = 0; i < n; i++) {
             int64_t s = from + i;
-            memcpy(rows + (size_t)i * CGAN_LOG_FIELDS, all + (size_t)(s % LOG_CAP) * CGAN_LOG_FIELDS,
-                   CGAN_LOG_FIELDS * sizeof(float));
+            const float *src = all + (size_t)(s % LOG_CAP) * A * F;
+            float *dst = rows + (size_t)i * F;
+            memcpy(dst, src, F * sizeof(float));
+            for (size_t k = 1; k < A; k++)
+                for (size_t f = 0; f < F; f++) dst[f] += src[k * F + f];
             steps[i] = s;
         }
+        st = cgan_dist_allreduce(t->dist, t->ctx, rows, (size_t)n * F, CGAN_DIST_F32, CGAN_DIST_SUM);
+    }
+    if (st == CGAN_OK) {
+        const size_t M = A * (size_t)t->world;
+        if (M > 1)
+            for (size_t i = 0; i < (size_t)n * F; i++) rows[i] /= (float)M;
         *count = n;
         t->logged_until = t->steps;
     }
     free(all);
     return st;
+}
+
+cgan_gsync *cgan_trainer_gsync(cgan_trainer *t, int d) { return t->sync[d ? 1 : 0]; }
+cgan_dist *cgan_trainer_dist(cgan_trainer *t) { return t->dist; }
+
+void cgan_trainer_comm_stats(const cgan_trainer *t, double *comm_s, double *exposed_s, int64_t *bytes)
+{
+    *comm_s = *exposed_s = 0;
+    *bytes = 0;
+    for (int i = 0; i < 2; i++)
+        if (t->sync[i]) {
+            const cgan_gsync_stats *s = cgan_gsync_stats_get(t->sync[i]);
+            *comm_s += s->comm_s;
+            *exposed_s += s->exposed_s;
+            *bytes += s->bytes;
+        }
 }
 
 size_t cgan_trainer_param_count(const cgan_trainer *t, int d)

@@ -122,6 +122,14 @@ cgan_status cgan_buffer_write_async(cgan_ctx *ctx, cl_mem m, size_t offset, size
     return CGAN_OK;
 }
 
+cgan_status cgan_buffer_read_async(cgan_ctx *ctx, cl_mem m, size_t offset, size_t bytes, void *dst, cl_event *done)
+{
+    *done = NULL;
+    CGAN_CL_CHECK(ctx, clEnqueueReadBuffer(ctx->queue, m, CL_FALSE, offset, bytes, dst, 0, NULL, done),
+                  "clEnqueueReadBuffer", "%zu bytes at %zu, asynchronous", bytes, offset);
+    return CGAN_OK;
+}
+
 cgan_status cgan_buffer_read(cgan_ctx *ctx, cl_mem m, size_t offset, size_t bytes, void *dst)
 {
     if (!bytes) return CGAN_OK;

@@ -111,6 +111,9 @@ cgan_status cgan_buffer_read(cgan_ctx *ctx, cl_mem m, size_t offset, size_t byte
  * caller waits on it with clWaitForEvents and releases it). */
 cgan_status cgan_buffer_write_async(cgan_ctx *ctx, cl_mem m, size_t offset, size_t bytes,
                                     const void *src, cl_event *done);
+/* Asynchronous device-to-host copy; dst is valid once *done completes (the caller waits
+ * on it and releases it). */
+cgan_status cgan_buffer_read_async(cgan_ctx *ctx, cl_mem m, size_t offset, size_t bytes, void *dst, cl_event *done);
 /* Asynchronous device fill of count floats starting at float index first. */
 cgan_status cgan_buffer_fill_f32(cgan_ctx *ctx, cl_mem m, size_t first, size_t count, float value);
 /* Asynchronous device-to-device copy. */

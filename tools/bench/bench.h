@@ -141,6 +141,9 @@ int bench_condacc(cgan_ctx *ctx, const bench_opts *o, const char *ckpt, const ch
 int bench_loader(const bench_opts *o);
 int bench_gemm(cgan_ctx *ctx, const bench_opts *o);
 int bench_tune(cgan_ctx *ctx, const bench_opts *o);
+/* bench_allreduce.c: all-reduce and the data-parallel step split (opens its own device,
+ * per local rank, after joining the MPI job). */
+int bench_allreduce(const bench_opts *o, const char *device_class);
 /* ---- bench_count.c: step / generate --count ------------------------------------------- */
 /* Returns 0 when clcount.so is loaded; else starts this program again (argv) with it in
  * LD_PRELOAD ($CGAN_CLCOUNT, else .libs/clcount.so or clcount.so beside the binary, else

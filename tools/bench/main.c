@@ -99,6 +99,13 @@ static void usage(FILE *f)
             "            applies to the default GEMM choice ($CGAN_TUNE_DISABLE=1 turns it off)\n"
             "  condacc   how often generated images land nearest the mean of the class asked\n"
             "            for (--checkpoint CKPT|RUNDIR [--data DIR] [--per-class N])\n"
+            "  allreduce under mpirun -np N: all-reduce latency and bandwidth (algbw, and busbw =\n"
+            "            algbw x 2(N-1)/N) on the G and D gradient arenas of seed32 and dcgan64\n"
+            "            and a sweep of sizes; then a data-parallel training step of --batch\n"
+            "            images (batch/N per process) split into compute and exposed\n"
+            "            communication, with the communication span and bytes per step, against\n"
+            "            one process alone at batch/N (speed-up and efficiency); --device as\n"
+            "            cgan-cl train under mpirun (a comma list by local rank)\n"
             "  loader    images/s the batch loader decodes from an image folder, and peak RSS\n"
             "            (--data DIR [--size S] [--batch B] [--batches N] [--cache-decoded]\n"
             "            [--workers W]); needs no OpenCL device\n"
@@ -152,7 +159,8 @@ int main(int argc, char **argv)
     if (argc < 2) { usage(stderr); return 2; }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) { usage(stdout); return 0; }
     const char *cmd = argv[1];
-    static const char *const cmds[] = { "ops", "condacc", "step", "generate", "gemm", "tune", "loader", NULL };
+    static const char *const cmds[] = { "ops", "condacc", "step", "generate", "gemm", "tune", "loader", "allreduce",
+                                        NULL };
     int known = 0;
     for (int i = 0; cmds[i]; i++) known |= !strcmp(cmd, cmds[i]);
     if (!known) {
@@ -247,6 +255,7 @@ int main(int argc, char **argv)
         }
         return bench_loader(&o);
     }
+    if (!strcmp(cmd, "allreduce")) return bench_allreduce(&o, device_class);
     if (o.count && !repeat_given) o.repeat = 2 * o.log_every;
     if (o.count && bench_count_preload(argv)) return 1;
     int gemm = !strcmp(cmd, "gemm");
