@@ -665,6 +665,7 @@ START_TEST(test_options)
     struct { const char *args[8]; const char *says; } bad[] = {
         { { "--listen", "0.0.0.0:8080", NULL }, "--token" },
         { { "--listen", "8080", NULL }, "--listen" },
+        { { "--listen", "example.org:80", NULL }, "must be numeric" },
         { { "--listen", "127.0.0.1:99999", NULL }, "--listen port" },
         { { "--max-batch", "0", NULL }, "--max-batch" },
         { { "--max-n", "x", NULL }, "--max-n" },
@@ -682,6 +683,11 @@ START_TEST(test_options)
         free(out);
         free(err);
     }
+    const char *bench[] = { "sh", CGAN_TOP_SRC "/tools/bench-serve", "--help", NULL };
+    ck_assert_int_eq(tu_spawn("serve-cli", "/bin/sh", bench, NULL, NULL, &out, &err), 0);
+    ck_assert_msg(strstr(out, "--max-batch") && strstr(out, "wrk"), "%s", out);
+    free(out);
+    free(err);
     const char *missing[] = { "cgan-cl", "serve", "-c", "/nonexistent.safetensors", NULL };
     ck_assert_int_eq(tu_spawn("serve-cli", cli(), missing, NULL, NULL, &out, &err), 1);
     ck_assert_msg(strstr(err, "/nonexistent.safetensors"), "%s", err);
@@ -717,7 +723,7 @@ START_TEST(test_browser)
     ck_assert_msg(rc == 0, "chromium exit %d: %s", rc, err);
     /* 8 images of 32 pixels in a row with 2-pixel borders: 8 * 34 + 2 = 274 x 36 */
     ck_assert_msg(strstr(out, "data-grid-loaded=\"274x36\""), "the grid did not load at 274x36:\n%.4000s", out);
-    ck_assert_msg(strstr(out, "Ankle boot"), "the resolved class is not shown");
+    ck_assert_msg(strstr(out, "→ Ankle boot"), "the resolved class is not shown");
     free(out);
     free(err);
     const char *argv2[] = { "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",

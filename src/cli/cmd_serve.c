@@ -1,6 +1,7 @@
 /* cgan-cl serve: a prompt box in a browser and a JSON API over one loaded generator
  * (src/serve/). This file parses options and waits for SIGINT/SIGTERM. */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -63,13 +64,22 @@ static int parse_listen(const char *v, char *host, size_t hsz, int *port)
     memcpy(host, h, hl);
     host[hl] = '\0';
     if (!strcmp(host, "localhost")) snprintf(host, hsz, "127.0.0.1");
+    unsigned char addr[16];
+    if (inet_pton(AF_INET, host, addr) != 1 && inet_pton(AF_INET6, host, addr) != 1)
+        return cli_usage_error(CMD, "--listen '%s': the address must be numeric (IPv4, or IPv6 in brackets) or "
+                                    "localhost", v);
     if (parse_int("--listen port", colon + 1, 0, 65535, port)) return CLI_EXIT_USAGE;
     return 0;
 }
 
+/* 127.0.0.0/8, ::1 or ::ffff:127.x.y.z */
 static int is_loopback(const char *host)
 {
-    return !strncmp(host, "127.", 4) || !strcmp(host, "::1");
+    unsigned char a[16];
+    static const unsigned char v6_loop[16] = { [15] = 1 }, mapped[12] = { [10] = 0xff, [11] = 0xff };
+    if (inet_pton(AF_INET, host, a) == 1) return a[0] == 127;
+    if (inet_pton(AF_INET6, host, a) != 1) return 0;
+    return !memcmp(a, v6_loop, 16) || (!memcmp(a, mapped, 12) && a[12] == 127);
 }
 
 enum { O_LISTEN = 256, O_TOKEN, O_MAX_BATCH, O_MAX_N, O_QUEUE, O_TIMEOUT };
