@@ -38,12 +38,8 @@ typedef struct server { pid_t pid; int port; int out_fd; } server;
 
 /* Start cgan-cl serve with extra args (NULL-terminated) and env settings; wait for its
  * "serving ... :PORT/" line. */
-static server start_server(const char *const *extra, const char *const *env)
+static server start_server_argv(const char *const *argv, const char *const *env)
 {
-    const char *argv[32] = { "cgan-cl", "serve", "-c", CKPT, "--listen", "127.0.0.1:0" };
-    int argc = 6;
-    for (int i = 0; extra && extra[i]; i++) argv[argc++] = extra[i];
-    argv[argc] = NULL;
     size_t ne = 0;
     for (char **e = environ; *e; e++) ne++;
     const char **envp = calloc(ne + 8, sizeof *envp);
@@ -75,6 +71,15 @@ static server start_server(const char *const *extra, const char *const *env)
     const char *at = strstr(line, "127.0.0.1:");
     ck_assert_msg(at && sscanf(at, "127.0.0.1:%d/", &s.port) == 1, "no port in '%s'", line);
     return s;
+}
+
+static server start_server(const char *const *extra, const char *const *env)
+{
+    const char *argv[32] = { "cgan-cl", "serve", "-c", CKPT, "--listen", "127.0.0.1:0" };
+    int argc = 6;
+    for (int i = 0; extra && extra[i]; i++) argv[argc++] = extra[i];
+    argv[argc] = NULL;
+    return start_server_argv(argv, env);
 }
 
 /* SIGTERM, then the exit status (must exit within 60 s). */
@@ -353,6 +358,63 @@ START_TEST(test_byte_identity)
 END_TEST
 
 static int has(const reply *r, const char *s) { return r->body && strstr((const char *)r->body, s); }
+
+/* A tiny unconditional model (two training steps) for the unconditional path. */
+static void make_uncond(const char *path)
+{
+    cgan_ctx *ctx = tu_ctx();
+    cgan_train_cfg c = cgan_train_defaults();
+    c.model.batch = 4;
+    c.model.ngf = c.model.ndf = 8;
+    c.model.nz = 12;
+    c.model.cond = CGAN_COND_NONE;
+    c.model.num_classes = 0;
+    c.ema = 0;
+    cgan_trainer *t;
+    TU_OK(ctx, cgan_trainer_create(ctx, &c, &t));
+    float x[4 * 32 * 32];
+    cgan_rng r;
+    cgan_rng_init(&r, 11, 0);
+    cgan_rng_fill_uniform(&r, x, 4 * 32 * 32, -1, 1);
+    TU_OK(ctx, cgan_trainer_step(t, x, NULL));
+    TU_OK(ctx, cgan_checkpoint_save(t, path, NULL, 0, NULL, 0));
+    cgan_trainer_destroy(t);
+    cgan_ctx_destroy(ctx);
+}
+
+/* An unconditional model: no prompt; the near-square grid generate writes; no EMA. */
+START_TEST(test_unconditional)
+{
+    char *dir = tu_tempdir("serve-uncond");
+    char *ck = tu_pathf("%s/u.safetensors", dir), *grid = tu_pathf("%s/u.png", dir);
+    make_uncond(ck);
+    const char *gen[] = { "cgan-cl", "generate", "-c", ck, "--n", "6", "--seed", "3", "-o", grid, NULL };
+    char *out = NULL, *err = NULL;
+    ck_assert_msg(tu_spawn("serve-gen", cli(), gen, NULL, NULL, &out, &err) == 0, "%s", err);
+    free(out);
+    free(err);
+    const char *argv[] = { "cgan-cl", "serve", "-c", ck, "--listen", "127.0.0.1:0", NULL };
+    server s = start_server_argv(argv, NULL);
+    size_t len;
+    unsigned char *want = tu_read_bytes(grid, &len);
+    reply r = post(s.port, "{\"n\": 6, \"seed\": 3}");
+    ck_assert_msg(r.code == 200 && r.len == len && !memcmp(r.body, want, len), "unconditional grid differs (%d)", r.code);
+    reply_free(&r);
+    free(want);
+    r = post(s.port, "{\"prompt\": \"a dress\"}");
+    ck_assert_msg(r.code == 400 && has(&r, "\"field\":\"prompt\"") && has(&r, "unconditional"), "%s", r.body);
+    reply_free(&r);
+    r = post(s.port, "{\"weights\": \"ema\"}");
+    ck_assert_msg(r.code == 400 && has(&r, "\"field\":\"weights\"") && has(&r, "no EMA"), "%s", r.body);
+    reply_free(&r);
+    r = http(s.port, "GET", "/api/info", NULL, NULL);
+    ck_assert_msg(has(&r, "\"classes\":[]") && has(&r, "\"default_weights\":\"raw\""), "%s", r.body);
+    reply_free(&r);
+    ck_assert_int_eq(stop_server(&s), 0);
+    tu_rmtree(dir);
+}
+END_TEST
+
 
 START_TEST(test_errors)
 {
@@ -762,6 +824,7 @@ int main(void)
     tcase_add_test(tc, test_concurrent_batched);
     tcase_add_test(tc, test_malformed_flood);
     tcase_add_test(tc, test_shutdown_under_load);
+    tcase_add_test(tc, test_unconditional);
     if (tu_require(chromium() != NULL, 1, "chromium (the serving page's browser test)"))
         tcase_add_test(tc, test_browser);
     suite_add_tcase(su, tc);
