@@ -112,13 +112,14 @@ static int run_batch(serve_batcher *b, serve_req *list, char *err, size_t errsz)
     }
     /* (request, image) pairs of the current pass, to copy the results back */
     serve_req *owner[4096];
-    int slot[4096];
+    int slot[4096], nreq = 0;
     for (serve_req *r = list; r; r = r->next) {
         for (int k = 0; k < r->n; k++) {
             if (cgan_gen_item(b->g, r->cls, r->seed, k, b->z + (size_t)rows * b->nz, b->y + rows) != CGAN_OK) {
                 set_err(err, errsz, "", cgan_last_error(b->ctx));
                 return -1;
             }
+            nreq += rows == 0 || owner[rows - 1] != r; /* requests in this pass */
             owner[rows] = r;
             slot[rows] = k;
             if (++rows == b->max_batch || (k == r->n - 1 && !r->next)) {
@@ -126,7 +127,8 @@ static int run_batch(serve_batcher *b, serve_req *list, char *err, size_t errsz)
                 for (int j = 0; j < rows; j++)
                     memcpy(owner[j]->images + (size_t)slot[j] * b->img, b->out + (size_t)j * b->img,
                            b->img * sizeof *b->out);
-                rows = 0;
+                metrics_pass(b->m, rows, nreq);
+                rows = nreq = 0;
             }
         }
     }
@@ -141,7 +143,7 @@ static void *loop(void *arg)
         while (!b->head && !b->stopping) pthread_cond_wait(&b->work, &b->mu);
         if (!b->head) break;
         /* the head, then later requests of the same weights while they fit */
-        int use_ema = b->head->use_ema, images = 0, nreq = 0;
+        int use_ema = b->head->use_ema, images = 0;
         serve_req *list = NULL, **lt = &list, **pp = &b->head, *prev = NULL;
         while (*pp) {
             serve_req *r = *pp;
@@ -153,7 +155,6 @@ static void *loop(void *arg)
                 *lt = r;
                 lt = &r->next;
                 images += r->n;
-                nreq++;
                 b->depth--;
                 if (images >= b->max_batch) break;
             } else {
@@ -164,7 +165,6 @@ static void *loop(void *arg)
         pthread_mutex_unlock(&b->mu);
         char err[512] = "";
         int rc = run_batch(b, list, err, sizeof err);
-        if (rc == 0) metrics_batch(b->m, images, nreq);
         pthread_mutex_lock(&b->mu);
         for (serve_req *r = list, *next; r; r = next) {
             next = r->next;

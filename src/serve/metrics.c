@@ -36,7 +36,7 @@ static int bucket_of(int v)
     return i;
 }
 
-void metrics_batch(serve_metrics *m, int images, int requests)
+void metrics_pass(serve_metrics *m, int images, int requests)
 {
     pthread_mutex_lock(&m->mu);
     m->batch_images[bucket_of(images)]++;

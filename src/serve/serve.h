@@ -57,7 +57,7 @@ typedef struct serve_metrics {
 int metrics_init(serve_metrics *m);
 void metrics_free(serve_metrics *m);
 void metrics_request(serve_metrics *m, int code, double seconds);
-void metrics_batch(serve_metrics *m, int images, int requests);
+void metrics_pass(serve_metrics *m, int images, int requests);
 /* Prometheus text exposition (malloc'ed), with the queue depth and in-flight gauges. */
 char *metrics_text(serve_metrics *m, int queue_depth, int inflight);
 
