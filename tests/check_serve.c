@@ -561,43 +561,65 @@ static const char *chromium(void)
 }
 
 /* The page in a real browser: linked with a prompt, it generates and shows the grid. */
-START_TEST(test_browser)
+/* Headless Chromium on url (its profile and HOME under dir): stdout, with --dump-dom, or
+ * a screenshot into shot (420 x 900, a phone's width). */
+static char *chromium_run(const char *dir, const char *url, const char *shot)
 {
-    server s = start_server(NULL, NULL);
-    char *dir = tu_tempdir("serve-browser");
-    char url[128], shot[1100], shotarg[1200], prof[1200];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/?prompt=ankle+boots&n=8&seed=1", s.port);
-    snprintf(shot, sizeof shot, "%s/page.png", dir);
-    snprintf(shotarg, sizeof shotarg, "--screenshot=%s", shot);
+    char prof[1200], shotarg[1200];
     snprintf(prof, sizeof prof, "--user-data-dir=%s/profile", dir);
+    snprintf(shotarg, sizeof shotarg, "--screenshot=%s", shot ? shot : "");
     const char *argv[] = { "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                           "--disable-dev-shm-usage", prof, "--virtual-time-budget=20000",
-                           "--window-size=420,900", "--dump-dom", url, NULL };
+                           "--disable-dev-shm-usage", "--hide-scrollbars", prof, "--virtual-time-budget=20000",
+                           "--window-size=420,900", shot ? shotarg : "--dump-dom", url, NULL };
     const char *home[] = { tu_pathf("HOME=%s", dir), NULL };
     char *out = NULL, *err = NULL;
     int rc = tu_spawn("serve-chromium", chromium(), argv, home, NULL, &out, &err);
     ck_assert_msg(rc == 0, "chromium exit %d: %s", rc, err);
+    free(err);
+    return out;
+}
+
+static int count(const char *text, const char *what)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, what)); p++) n++;
+    return n;
+}
+
+/* The page in a real browser: linked with a prompt, it generates and shows the grid, a
+ * download link per image and the class; an unknown prompt lists the classes. */
+START_TEST(test_browser)
+{
+    server s = start_server(NULL, NULL);
+    char *dir = tu_tempdir("serve-browser");
+    char url[128], shot[1100];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/?prompt=ankle+boots&n=8&seed=1", s.port);
+    char *out = chromium_run(dir, url, NULL);
     /* 8 images of 32 pixels in a row with 2-pixel borders: 8 * 34 + 2 = 274 x 36 */
     ck_assert_msg(strstr(out, "data-grid-loaded=\"274x36\""), "the grid did not load at 274x36:\n%.4000s", out);
     ck_assert_msg(strstr(out, "→ Ankle boot"), "the resolved class is not shown");
+    ck_assert_msg(count(out, "download=\"Ankle_boot-seed1-") == 8, "not 8 image downloads:\n%.4000s", out);
+    ck_assert_msg(strstr(out, "download=\"Ankle_boot-seed1.png\""), "no grid download");
     free(out);
-    free(err);
-    const char *argv2[] = { "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                            "--disable-dev-shm-usage", prof, "--virtual-time-budget=20000", "--hide-scrollbars",
-                            "--window-size=420,900", shotarg, url, NULL };
-    rc = tu_spawn("serve-chromium", chromium(), argv2, home, NULL, &out, &err);
-    ck_assert_msg(rc == 0, "chromium exit %d: %s", rc, err);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/?prompt=a+submarine&n=2", s.port);
+    out = chromium_run(dir, url, NULL);
+    ck_assert_msg(strstr(out, "unknown prompt") && strstr(out, "T-shirt/top, Trouser"),
+                  "no unknown-prompt message with the classes:\n%.4000s", out);
+    free(out);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/?prompt=ankle+boots&n=8&seed=1", s.port);
+    snprintf(shot, sizeof shot, "%s/page.png", dir);
+    free(chromium_run(dir, url, shot));
     int w = 0, h = 0;
     tu_png_size(shot, &w, &h);
     ck_assert_msg(w == 420 && h == 900, "screenshot %dx%d", w, h);
-    const char *keep = getenv("CGAN_SERVE_SCREENSHOT"); /* doc/serve-page.png is made this way */
+    const char *keep = getenv("CGAN_SERVE_SCREENSHOT"); /* a copy to keep, e.g. doc/serve-page.png */
     if (keep) {
-        char cmd[2400];
-        snprintf(cmd, sizeof cmd, "cp '%s' '%s'", shot, keep);
-        ck_assert_int_eq(system(cmd), 0);
+        size_t len;
+        unsigned char *png = tu_read_bytes(shot, &len);
+        FILE *f = fopen(keep, "wb");
+        ck_assert_msg(f && fwrite(png, 1, len, f) == len && fclose(f) == 0, "cannot write %s", keep);
+        free(png);
     }
-    free(out);
-    free(err);
     ck_assert_int_eq(stop_server(&s), 0);
     tu_rmtree(dir);
 }
