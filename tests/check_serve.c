@@ -75,10 +75,11 @@ START_TEST(test_endpoints)
     }
     r = http(s.port, "GET", "/api/generate", NULL, NULL);
     ck_assert_int_eq(r.code, 405);
-    ck_assert_ptr_nonnull(header(&r, "Allow"));
+    ck_assert_str_eq(header(&r, "Allow"), "POST");
     reply_free(&r);
     r = http(s.port, "DELETE", "/healthz", NULL, NULL);
     ck_assert_int_eq(r.code, 405);
+    ck_assert_str_eq(header(&r, "Allow"), "GET, HEAD");
     reply_free(&r);
     /* a grid from a prompt, and images as JSON with the class the prompt resolved to */
     r = post(s.port, "{\"prompt\": \"a pair of ankle boots\", \"n\": 3, \"seed\": 2}");

@@ -95,7 +95,8 @@ int cmd_serve(int argc, char **argv)
     };
     char host[64] = "127.0.0.1";
     serve_cfg cfg = { .host = host, .port = SERVE_DEFAULT_PORT, .max_batch = SERVE_DEFAULT_MAX_BATCH,
-                      .max_n = SERVE_DEFAULT_MAX_N, .queue = SERVE_DEFAULT_QUEUE, .timeout = SERVE_DEFAULT_TIMEOUT };
+                      .max_n = SERVE_DEFAULT_MAX_N, .queue = SERVE_DEFAULT_QUEUE, .timeout = SERVE_DEFAULT_TIMEOUT,
+                      .open_device = cli_open_ctx };
     int c;
     opterr = 0;
     optind = 1;

@@ -210,7 +210,7 @@ int batcher_start(const serve_cfg *cfg, serve_metrics *m, serve_batcher **out, c
                  cgan_gen_path(b->g));
         goto fail;
     }
-    if (cgan_ctx_open(b->ctx, cfg->device) != CGAN_OK) {
+    if ((cfg->open_device ? cfg->open_device(b->ctx, cfg->device) : cgan_ctx_open(b->ctx, cfg->device)) != CGAN_OK) {
         set_err(err, errsz, "device", cgan_last_error(b->ctx));
         goto fail;
     }

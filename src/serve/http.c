@@ -61,7 +61,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, conn_req *q, serve_r
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, v);
     }
     if (r->code == 401) MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-    if (r->code == 405) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD, POST");
+    if (r->code == 405 && r->allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
     if (close_after) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     q->code = r->code;
     enum MHD_Result ok = MHD_queue_response(c, (unsigned)r->code, resp);
@@ -104,6 +104,7 @@ static enum MHD_Result route(serve *s, struct MHD_Connection *c, conn_req *q, co
         api_error(&r, 404, NULL, "no such endpoint: the endpoints are /, /api/generate, /api/info, /healthz, /metrics");
     } else if (is_gen ? !post : !get) {
         api_error(&r, 405, NULL, "%s takes %s", url, is_gen ? "POST" : "GET");
+        r.allow = is_gen ? "POST" : "GET, HEAD";
     } else if (q->too_big) {
         api_error(&r, 413, "body", "the body is over %d bytes", SERVE_MAX_BODY);
     } else if (!is_page && !is_health && !token_ok(s, c)) {

@@ -37,6 +37,9 @@ typedef struct serve_cfg {
     double timeout;            /* seconds a request may wait for its images */
     const char *token;         /* NULL: no token (loopback only; the CLI checks) */
     const char *device;
+    /* opens the batcher's context on `device` (cgan-cl passes its cli_open_ctx, which
+     * applies --device-class); NULL: cgan_ctx_open */
+    cgan_status (*open_device)(cgan_ctx *ctx, const char *device);
     int test_delay_ms;         /* testing: the batcher sleeps this long before each pass */
 } serve_cfg;
 
@@ -104,6 +107,7 @@ typedef struct serve_reply {
     unsigned char *body;       /* malloc'ed */
     size_t len;
     int retry_after;           /* seconds, for 503; 0: none */
+    const char *allow;         /* for 405: the methods the path takes */
 } serve_reply;
 
 typedef struct serve_api {
