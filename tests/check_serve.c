@@ -149,6 +149,7 @@ START_TEST(test_byte_identity)
     reply_free(&r);
     ck_assert_int_eq(stop_server(&s), 0);
     tu_rmtree(dir);
+    free(dir);
 }
 END_TEST
 
@@ -207,6 +208,7 @@ START_TEST(test_unconditional)
     reply_free(&r);
     ck_assert_int_eq(stop_server(&s), 0);
     tu_rmtree(dir);
+    free(dir);
 }
 END_TEST
 
@@ -623,6 +625,7 @@ START_TEST(test_browser)
     }
     ck_assert_int_eq(stop_server(&s), 0);
     tu_rmtree(dir);
+    free(dir);
 }
 END_TEST
 
