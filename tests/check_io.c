@@ -45,20 +45,6 @@ static const char *at(const char *name)   /* a path in the test folder; 4 live a
     return p;
 }
 
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "open %s: %s", path, strerror(errno));
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)n + 1);
-    ck_assert(fread(b, 1, (size_t)n, f) == (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
 static void spit(const char *path, const void *data, size_t len)
 {
     FILE *f = fopen(path, "wb");
@@ -224,7 +210,7 @@ START_TEST(test_st_layout)
     const char *json = "{\"__metadata__\":{\"k\":\"v\",\"crc32.x\":\"2e3fa576\"},"
                        "\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";
     size_t jl = strlen(json), n = (jl + 7) / 8 * 8, len;
-    unsigned char *b = slurp(path, &len);
+    unsigned char *b = tu_read_bytes(path, &len);
     ck_assert_uint_eq(len, 8 + n + 8);
     ck_assert_uint_eq(n % 8, 0);
     for (int i = 0; i < 8; i++) ck_assert_uint_eq(b[i], (n >> (8 * i)) & 0xff);
@@ -260,7 +246,7 @@ START_TEST(test_st_bad_files)
     const char *good = at("good.safetensors"), *bad = at("bad.safetensors");
     write_small(good);
     size_t len;
-    unsigned char *b = slurp(good, &len);
+    unsigned char *b = tu_read_bytes(good, &len);
     size_t hlen = 0;
     for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | b[i];
 
@@ -457,7 +443,7 @@ START_TEST(test_st_atomic)
     snprintf(path, sizeof path, "%s/ckpt.safetensors", sub);
     write_small(path);
     size_t len0, len1;
-    unsigned char *before = slurp(path, &len0);
+    unsigned char *before = tu_read_bytes(path, &len0);
     cgan_st_writer *w = big_writer();
 
     /* the disk fills up mid-write (a file-size limit): old file intact, no temp file */
@@ -472,7 +458,7 @@ START_TEST(test_st_atomic)
     signal(SIGXFSZ, prev);
     ck_assert_int_eq(st, CGAN_E_IO);
     ck_assert(strstr(cgan_last_error(ctx), path));
-    unsigned char *after = slurp(path, &len1);
+    unsigned char *after = tu_read_bytes(path, &len1);
     ck_assert(len0 == len1 && memcmp(before, after, len0) == 0);
     free(after);
     ck_assert_int_eq(entries(sub), 1);
@@ -484,7 +470,7 @@ START_TEST(test_st_atomic)
         chmod(sub, 0755);
         ck_assert_int_eq(st, CGAN_E_IO);
         ck_assert(strstr(cgan_last_error(ctx), path));
-        after = slurp(path, &len1);
+        after = tu_read_bytes(path, &len1);
         ck_assert(len0 == len1 && memcmp(before, after, len0) == 0);
         free(after);
     }
@@ -589,7 +575,7 @@ static uint8_t *read_png(const char *path, int channels, int *w, int *h)
 static uint8_t *read_jpeg(const char *path, int channels, int *w, int *h)
 {
     size_t len;
-    unsigned char *b = slurp(path, &len);
+    unsigned char *b = tu_read_bytes(path, &len);
     tjhandle tj = tjInitDecompress();
     int sub, cs;
     ck_assert_int_eq(tjDecompressHeader3(tj, b, len, w, h, &sub, &cs), 0);

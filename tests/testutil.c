@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <math.h>
@@ -113,6 +114,20 @@ char *tu_read_text(const char *path)
     ck_assert_ptr_nonnull(s);
     s[len] = '\0';
     return s;
+}
+
+unsigned char *tu_read_bytes(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "open %s: %s", path, strerror(errno));
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc((size_t)n + 1);
+    ck_assert(b && fread(b, 1, (size_t)n, f) == (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return b;
 }
 
 void tu_png_size(const char *path, int *w, int *h)

@@ -26,6 +26,8 @@ void tu_rmtree(const char *dir);
 char *tu_pathf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The whole of a file as a malloc'ed string; "" (malloc'ed) when it cannot be opened. */
 char *tu_read_text(const char *path);
+/* The whole of a file and its length (malloc'ed); fails the test when it cannot be read. */
+unsigned char *tu_read_bytes(const char *path, size_t *len);
 /* Width and height from a PNG file's IHDR (fails the test when it is not a PNG). */
 void tu_png_size(const char *path, int *w, int *h);
 /* Run exe with argv (NULL-terminated; argv[0] as the program should see it) in this

@@ -138,6 +138,28 @@ CGAN_API int cgan_gen_uses_ema(const cgan_gen *g);
 /* Run the prepared job; the last batch is padded. progress may be NULL. */
 CGAN_API cgan_status cgan_gen_run(cgan_gen *g, cgan_gen_progress progress, void *user);
 
+/* ---- Serving: many small requests in one generator pass (what `cgan-cl serve` runs).
+ * A server opens the checkpoint with cgan_gen_open, makes samplers with cgan_gen_sampler,
+ * fills each batch row with cgan_gen_item and answers with cgan_gen_grid_png: the grid of
+ * n images of class c under seed S is the same bytes as the .png grid cgan_gen_run writes
+ * for that one class, n and seed (on a device whose forward does not depend on the batch
+ * size; see cgan_sampler_run). */
+#define CGAN_GEN_GRID_PAD 2         /* pixels of black around and between grid cells */
+/* A new eval-mode sampler for batches of `batch` with the EMA (use_ema) or raw weights of
+ * the checkpoint; the caller destroys it. Needs an opened ctx (g's). */
+CGAN_API cgan_status cgan_gen_sampler(cgan_gen *g, int use_ema, int batch, cgan_sampler **out);
+/* The generator input of image `slot` of class cls (-1 when unconditional) under seed, as a
+ * grid job makes it: z (nz floats) and *label (the class index; untouched when
+ * unconditional). CGAN_E_INVALID for a text model or a class out of range. */
+CGAN_API cgan_status cgan_gen_item(const cgan_gen *g, int cls, uint64_t seed, int slot, float *z, float *label);
+/* The grid shape a job of n images of one class (or n unconditional images) gets. */
+CGAN_API void cgan_gen_grid_cols(const cgan_gen *g, int n, int *cols, int *rows);
+/* PNG bytes of n generator images (NCHW in [-1, 1], nc channels, size x size) tiled in
+ * `cols` columns with `pad` pixels between (CGAN_GEN_GRID_PAD for a grid, 0 for one image):
+ * *png is malloc'ed (free with free()). ctx may be NULL (no message then). */
+CGAN_API cgan_status cgan_gen_grid_png(cgan_ctx *ctx, const float *images, int n, int nc, int size, int cols,
+                                       int pad, unsigned char **png, size_t *len);
+
 /* The noise of image slot `slot` under seed: nz standard normal values. */
 CGAN_API void cgan_gen_noise(uint64_t seed, uint32_t slot, int nz, float *z);
 /* File-name form of a class name: bytes other than letters, digits, '.', '-', '_' and

@@ -17,6 +17,7 @@ static const command commands[] = {
     { "train", cmd_train, "train a conditional GAN on an image folder or IDX set" },
     { "generate", cmd_generate, "generate images from a checkpoint by class, index or prompt" },
     { "info", cmd_info, "describe a checkpoint and verify its tensors" },
+    { "serve", cmd_serve, "serve a prompt page and a JSON API over HTTP, batching requests" },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

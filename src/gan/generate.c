@@ -18,7 +18,7 @@
 #include "io/image.h"
 #include "runtime/runtime.h"
 
-#define GRID_PAD 2
+#define GRID_PAD CGAN_GEN_GRID_PAD
 #define DEFAULT_PER_CLASS 8
 #define DEFAULT_UNCOND 64
 #define MAX_STEPS 1024
@@ -437,6 +437,19 @@ static cgan_status prepare_dir(cgan_gen *g)
     return CGAN_OK;
 }
 
+/* Columns and rows of a grid of `total` images, `per` for each of `groups` classes (none:
+ * unconditional, a near-square grid). */
+static void default_shape(int64_t total, int64_t per, int groups, int *cols, int *rows)
+{
+    if (groups > 0) {
+        *cols = (int)per;
+        *rows = groups;
+    } else {
+        *cols = (int)ceil(sqrt((double)total));
+        *rows = (int)((total + *cols - 1) / *cols);
+    }
+}
+
 static cgan_status plan_grid(cgan_gen *g, const cgan_gen_job *job)
 {
     const int cond = g->nclasses > 0;
@@ -458,12 +471,8 @@ static cgan_status plan_grid(cgan_gen *g, const cgan_gen_job *job)
                               job->rows, (long long)cells, (long long)total);
         g->cols = job->cols;
         g->rows = job->rows;
-    } else if (cond) {
-        g->cols = (int)per;
-        g->rows = g->nsel;
     } else {
-        g->cols = (int)ceil(sqrt((double)total));
-        g->rows = (int)((total + g->cols - 1) / g->cols);
+        default_shape(total, per, cond ? g->nsel : 0, &g->cols, &g->rows);
     }
     cells = (int64_t)g->cols * g->rows;
     if (cells > CGAN_GEN_MAX_GRID)
@@ -539,25 +548,64 @@ cgan_status cgan_gen_prepare(cgan_gen *g, const cgan_gen_job *job)
 
 /* ---- running ----------------------------------------------------------------------- */
 
+cgan_status cgan_gen_sampler(cgan_gen *g, int use_ema, int batch, cgan_sampler **out)
+{
+    *out = NULL;
+    if (use_ema && !g->has_ema)
+        return cgan_error(g->ctx, CGAN_E_INVALID,
+                          "%s has no EMA weights (trained with --ema 0); use --raw or leave both out", g->path);
+    if (batch < 1) return cgan_error(g->ctx, CGAN_E_INVALID, "batch %d must be at least 1", batch);
+    cgan_model_cfg m = g->cfg.model;
+    m.diffaug = 0; /* training only */
+    cgan_sampler *s = NULL;
+    CGAN_TRY(cgan_sampler_create(g->ctx, &m, batch, &s));
+    cgan_status st = cgan_sampler_from_checkpoint(s, g->f, use_ema);
+    if (st != CGAN_OK) {
+        cgan_sampler_destroy(s);
+        return cgan_error_wrap(g->ctx, st, "%s: loading the %s generator", g->path, use_ema ? "EMA" : "raw");
+    }
+    *out = s;
+    return CGAN_OK;
+}
+
 cgan_status cgan_gen_load(cgan_gen *g, cgan_gen_weights w, int batch)
 {
     if (w == CGAN_GEN_EMA && !g->has_ema)
         return cgan_error(g->ctx, CGAN_E_INVALID,
                           "%s has no EMA weights (trained with --ema 0); use --raw or leave both out", g->path);
-    if (batch < 1) return cgan_error(g->ctx, CGAN_E_INVALID, "batch %d must be at least 1", batch);
     g->use_ema = w == CGAN_GEN_EMA || (w == CGAN_GEN_AUTO && g->has_ema);
     cgan_sampler_destroy(g->s);
     g->s = NULL;
-    cgan_model_cfg m = g->cfg.model;
-    m.diffaug = 0; /* training only */
-    CGAN_TRY(cgan_sampler_create(g->ctx, &m, batch, &g->s));
-    cgan_status st = cgan_sampler_from_checkpoint(g->s, g->f, g->use_ema);
-    if (st != CGAN_OK) {
-        cgan_sampler_destroy(g->s);
-        g->s = NULL;
-        return cgan_error_wrap(g->ctx, st, "%s: loading the %s generator", g->path, g->use_ema ? "EMA" : "raw");
-    }
+    return cgan_gen_sampler(g, g->use_ema, batch, &g->s);
+}
+
+cgan_status cgan_gen_item(const cgan_gen *g, int cls, uint64_t seed, int slot, float *z, float *label)
+{
+    if (g->text)
+        return cgan_error(g->ctx, CGAN_E_INVALID, "%s: a text model takes prompts through a generation job", g->path);
+    if ((g->nclasses > 0 && (cls < 0 || cls >= g->nclasses)) || slot < 0)
+        return cgan_error(g->ctx, CGAN_E_INVALID, "class %d or slot %d out of range", cls, slot);
+    cgan_gen_noise(seed, (uint32_t)slot, g->cfg.model.nz, z);
+    if (g->nclasses > 0) *label = (float)cls;
     return CGAN_OK;
+}
+
+void cgan_gen_grid_cols(const cgan_gen *g, int n, int *cols, int *rows)
+{
+    default_shape(n, n, g->nclasses > 0 ? 1 : 0, cols, rows);
+}
+
+cgan_status cgan_gen_grid_png(cgan_ctx *ctx, const float *images, int n, int nc, int size, int cols, int pad,
+                              unsigned char **png, size_t *len)
+{
+    *png = NULL;
+    *len = 0;
+    uint8_t *px = NULL;
+    int w = 0, h = 0;
+    CGAN_TRY(cgan_grid_compose(ctx, images, n, nc, size, cols, pad, &px, &w, &h));
+    cgan_status st = cgan_png_encode(ctx, px, w, h, nc, png, len);
+    free(px);
+    return st;
 }
 
 /* Spherical interpolation (linear when asked, or when the ends are (anti)parallel). */
@@ -593,11 +641,9 @@ static void fill_item(const cgan_gen *g, int64_t i, const float *za, const float
             interpolate(za, zb, nz, (double)i / (g->steps - 1), g->linear, z);
             cls = g->nsel ? g->sel[0] : 0;
         }
-    } else if (g->nclasses > 0) {
-        cls = g->sel[i / g->per];
-        cgan_gen_noise(g->seed, (uint32_t)(i % g->per), nz, z);
     } else {
-        cgan_gen_noise(g->seed, (uint32_t)i, nz, z);
+        cls = g->nclasses > 0 ? g->sel[i / g->per] : 0;
+        cgan_gen_noise(g->seed, (uint32_t)(g->nclasses > 0 ? i % g->per : i), nz, z);
     }
     if (g->text) memcpy(label, g->ids + (size_t)cls * CGAN_TEXT_TOKENS, CGAN_TEXT_TOKENS * sizeof *label);
     else *label = (float)cls;

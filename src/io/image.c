@@ -21,11 +21,11 @@ static image_format format_of(const char *path)
     return FMT_NONE;
 }
 
-static cgan_status write_png(cgan_ctx *ctx, const char *path, const uint8_t *pixels, int w,
-                             int h, int channels)
+cgan_status cgan_png_encode(cgan_ctx *ctx, const uint8_t *pixels, int w, int h, int channels,
+                            uint8_t **png, size_t *size)
 {
-    cgan_atomic_file af;
-    CGAN_TRY(cgan_atomic_open(ctx, path, &af));
+    *png = NULL;
+    *size = 0;
     png_image img;
     memset(&img, 0, sizeof img);
     img.version = PNG_IMAGE_VERSION;
@@ -33,17 +33,46 @@ static cgan_status write_png(cgan_ctx *ctx, const char *path, const uint8_t *pix
     img.height = (png_uint_32)h;
     img.format = channels == 1 ? PNG_FORMAT_GRAY
                : channels == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_RGBA;
-    int ok = png_image_write_to_stdio(&img, af.fp, 0, pixels, w * channels, NULL);
-    if (!ok || PNG_IMAGE_FAILED(img)) {
-        int err = errno;
-        char msg[sizeof img.message + 1];
-        snprintf(msg, sizeof msg, "%s", img.message[0] ? img.message : strerror(err));
+    png_alloc_size_t n = 0;
+    uint8_t *buf = NULL;
+    int ok = png_image_write_get_memory_size(img, n, 0, pixels, w * channels, NULL);
+    if (ok && !(buf = malloc(n ? n : 1))) {
         png_image_free(&img);
-        cgan_atomic_abort(&af);
-        return cgan_error(ctx, CGAN_E_IO, "%s: writing PNG failed: %s", path, msg);
+        return cgan_error(ctx, CGAN_E_NOMEM, "PNG: out of memory");
+    }
+    if (ok) ok = png_image_write_to_memory(&img, buf, &n, 0, pixels, w * channels, NULL);
+    if (!ok || PNG_IMAGE_FAILED(img)) {
+        char msg[sizeof img.message + 1];
+        snprintf(msg, sizeof msg, "%s", img.message[0] ? img.message : "unknown error");
+        png_image_free(&img);
+        free(buf);
+        return cgan_error(ctx, CGAN_E_INVALID, "encoding PNG failed: %s", msg);
     }
     png_image_free(&img);
-    return cgan_atomic_commit(ctx, &af);
+    *png = buf;
+    *size = n;
+    return CGAN_OK;
+}
+
+/* One encoder for files and memory, so a served image and a written one are the same bytes. */
+static cgan_status write_png(cgan_ctx *ctx, const char *path, const uint8_t *pixels, int w,
+                             int h, int channels)
+{
+    uint8_t *png = NULL;
+    size_t size = 0;
+    cgan_status st = cgan_png_encode(ctx, pixels, w, h, channels, &png, &size);
+    if (st != CGAN_OK) return cgan_error_wrap(ctx, st, "%s", path);
+    cgan_atomic_file af;
+    st = cgan_atomic_open(ctx, path, &af);
+    if (st == CGAN_OK && fwrite(png, 1, size, af.fp) != size) {
+        int err = errno;
+        cgan_atomic_abort(&af);
+        st = cgan_error(ctx, CGAN_E_IO, "%s: writing PNG failed: %s", path, strerror(err));
+    } else if (st == CGAN_OK) {
+        st = cgan_atomic_commit(ctx, &af);
+    }
+    free(png);
+    return st;
 }
 
 static cgan_status write_jpeg(cgan_ctx *ctx, const char *path, const uint8_t *pixels, int w,

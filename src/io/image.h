@@ -18,6 +18,11 @@
 cgan_status cgan_image_write(cgan_ctx *ctx, const char *path, const uint8_t *pixels, int w,
                              int h, int channels);
 
+/* PNG bytes of w x h pixels (as cgan_image_write takes them) in memory: *png is malloc'ed
+ * (free with free()); cgan_image_write's .png files are these bytes. */
+cgan_status cgan_png_encode(cgan_ctx *ctx, const uint8_t *pixels, int w, int h, int channels,
+                            uint8_t **png, size_t *size);
+
 /* Tile n images (NCHW float, values in [-1, 1]) of c channels (1 or 3) and s x s pixels
  * into a grid of min(cols, n) columns and ceil(n / cols) rows, the way torchvision's
  * make_grid does: `pad` pixels of black (0) around and between the tiles, and black in
