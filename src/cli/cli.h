@@ -12,6 +12,7 @@ int cmd_selftest(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 /* Print "cgan-cl: <what>: <message>" on stderr. */
 void cli_error(const char *what, const char *msg);

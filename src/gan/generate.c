@@ -539,6 +539,8 @@ cgan_status cgan_gen_prepare(cgan_gen *g, const cgan_gen_job *job)
 
 /* ---- running ----------------------------------------------------------------------- */
 
+cgan_sampler *cgan_gen_sampler(cgan_gen *g) { return g->s; }
+
 cgan_status cgan_gen_load(cgan_gen *g, cgan_gen_weights w, int batch)
 {
     if (w == CGAN_GEN_EMA && !g->has_ema)
