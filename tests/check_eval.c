@@ -525,11 +525,17 @@ int main(void)
     tcase_set_timeout(f, 900);
     tcase_add_test(f, test_cache_key);
     tcase_add_test(f, test_cli_corrupt);
-    if (tu_require(access(FASHION, R_OK) == 0, 1, "Fashion-MNIST (apt-get install dataset-fashion-mnist)")) {
-        tcase_add_test(f, test_cli_eval);
-        tcase_add_test(f, test_train_eval_every);
-        tcase_add_test(f, test_classifier_accuracy);
-    }
     suite_add_tcase(s, f);
+    if (tu_require(access(FASHION, R_OK) == 0, 1, "Fashion-MNIST (apt-get install dataset-fashion-mnist)")) {
+        TCase *c = tcase_create("cli");
+        tcase_set_timeout(c, 900);
+        tcase_add_test(c, test_cli_eval);
+        tcase_add_test(c, test_train_eval_every);
+        suite_add_tcase(s, c);
+        TCase *a = tcase_create("accuracy");
+        tcase_set_timeout(a, 900);
+        tcase_add_test(a, test_classifier_accuracy);
+        suite_add_tcase(s, a);
+    }
     return tu_run(s);
 }

@@ -23,7 +23,7 @@ struct cgan_evaluator {
     cgan_dataset *train, *test;   /* test NULL: the training images are the real ones */
     cgan_featnet *f;
     int K, n, floor_n, d;
-    float *fa, *fb;               /* real features: set A [n, d], the floor's pair */
+    float *fa;                    /* real features: set A [n, d], then the rest of the draw */
     float *ffa;                   /* the floor's first set: fa or its first floor_n rows */
     int *la;                      /* labels of A */
     double real_acc;
@@ -61,7 +61,7 @@ void cgan_evaluator_destroy(cgan_evaluator *e)
     cgan_dataset_destroy(e->test);
     cgan_dataset_destroy(e->train);
     free(e->fa);
-    free(e->fb);
+
     free(e->la);
     free(e);
 }
@@ -154,7 +154,6 @@ cgan_status cgan_evaluator_create(cgan_ctx *ctx, const cgan_eval_opts *o, cgan_e
     e->real_acc = (double)right / o->n;
     /* the floor's sets: [0, floor_n) and [total - floor_n, total) of the drawn images */
     e->ffa = e->fa;
-    e->fb = NULL;
     const float *fb = e->fa + (size_t)(total - e->floor_n) * e->d;
     if ((st = cgan_fid(ctx, e->ffa, e->floor_n, fb, e->floor_n, e->d, &e->fid_floor)) ||
         (st = cgan_kid(ctx, e->ffa, e->floor_n, fb, e->floor_n, e->d, o->kid_subsets, kid_subset(e->floor_n),
