@@ -251,6 +251,14 @@ START_TEST(test_cache_key)
     float *x = malloc(7 * 256 * sizeof *x), *f1 = malloc(7 * 128 * sizeof *f1), *f2 = malloc(7 * 128 * sizeof *f2);
     TU_OK(ctx, cgan_eval_read_images(ctx, a, NULL, 7, x));
     TU_OK(ctx, cgan_featnet_run(f, x, 7, f1, NULL));
+    /* the features are the penultimate layer after its ReLU, read before anything else
+     * could reuse its memory: none is negative, and some are positive */
+    int pos = 0;
+    for (int i = 0; i < 7 * 128; i++) {
+        ck_assert_msg(f1[i] >= 0, "feature %d is %g: not the penultimate layer's output", i, f1[i]);
+        pos += f1[i] > 0;
+    }
+    ck_assert_int_gt(pos, 7 * 128 / 10);
     cgan_featnet_destroy(f);
     TU_OK(ctx, cgan_featnet_obtain(ctx, a, a, NULL, &o, NULL, NULL, &trained, &f));
     ck_assert_int_eq(trained, 0);   /* a hit */

@@ -72,8 +72,9 @@ static void print_result(const cgan_eval_result *r, char *const *classes)
 {
     printf("                   generated          real floor (n = %d)\n", r->floor_n);
     printf("FID                %-18.3f %.3f\n", r->fid, r->fid_floor);
-    printf("KID x 1000         %7.3f +- %-7.3f %.3f +- %.3f\n", 1000 * r->kid, 1000 * r->kid_std, 1000 * r->kid_floor,
-           1000 * r->kid_floor_std);
+    char kid[64];
+    snprintf(kid, sizeof kid, "%.4g +- %.2g", r->kid, r->kid_std);
+    printf("KID                %-18s %.4g +- %.2g\n", kid, r->kid_floor, r->kid_floor_std);
     printf("precision (k=3)    %-18.4f %.4f\n", r->precision, r->precision_floor);
     printf("recall (k=3)       %-18.4f %.4f\n", r->recall, r->recall_floor);
     if (r->num_classes) {
@@ -103,7 +104,7 @@ static void on_each(void *user, int64_t step, const char *path, const cgan_eval_
         }
         return;
     }
-    printf("%8" PRId64 "  %9.3f  %9.3f  %8.3f  %9.4f  %9.4f  %8.4f\n", step, r->fid, r->fid_floor, 1000 * r->kid,
+    printf("%8" PRId64 "  %9.3f  %9.3f  %8.4f  %9.4f  %9.4f  %8.4f\n", step, r->fid, r->fid_floor, r->kid,
            r->precision, r->recall, r->num_classes ? r->cond_acc : NAN);
     fflush(stdout);
 }
@@ -195,7 +196,7 @@ int cmd_eval(int argc, char **argv)
     if (folder) {
         folder_ui u = { json, json ? json_array() : NULL, classes };
         if (!json)
-            printf("    step        FID  FID floor  KIDx1000  precision     recall  cond_acc\n");
+            printf("    step        FID  FID floor       KID  precision     recall  cond_acc\n");
         int count = 0;
         if (cgan_evaluator_run_folder(ev, ckpt, w, on_each, &u, &count)) {
             json_decref(u.arr);

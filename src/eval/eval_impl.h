@@ -11,7 +11,7 @@ struct cgan_featnet {
     uint64_t key;                /* the cache key it was trained for (0: unknown) */
     double test_acc, train_s;
     int epochs, train_images;
-    cgan_graph *g;               /* eval mode, batches of 100 */
+    cgan_graph *g;               /* batches of 100, eval passes (a training plan: see featnet.c) */
     int in, feat, logits;
 };
 

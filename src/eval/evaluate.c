@@ -61,7 +61,6 @@ void cgan_evaluator_destroy(cgan_evaluator *e)
     cgan_dataset_destroy(e->test);
     cgan_dataset_destroy(e->train);
     free(e->fa);
-
     free(e->la);
     free(e);
 }

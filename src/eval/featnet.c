@@ -78,7 +78,7 @@ void cgan_featnet_destroy(cgan_featnet *f)
     free(f);
 }
 
-/* The eval-mode network of f's shape (f->g). */
+/* The inference network of f's shape (f->g), run in eval passes. */
 static cgan_status make_eval_graph(cgan_featnet *f)
 {
     cgan_graph *g = cgan_graph_new(f->ctx, "F");
@@ -86,7 +86,10 @@ static cgan_status make_eval_graph(cgan_featnet *f)
     f->in = cgan_graph_input(g, "x", cgan_shape4(RUN_BATCH, f->channels, f->size, f->size));
     f->logits = build(g, f->in, f->widths, f->nw, f->dim, f->num_classes, &f->feat);
     cgan_status st = cgan_graph_status(g);
-    if (st == CGAN_OK) st = cgan_graph_plan(g, CGAN_MODE_EVAL, 0);
+    /* planned for training although only eval passes run: an eval plan reuses the memory
+     * of activations no later node reads, and the features (an inner activation) would be
+     * overwritten by the logits before they are read */
+    if (st == CGAN_OK) st = cgan_graph_plan(g, CGAN_MODE_TRAIN, 0);
     if (st != CGAN_OK) {
         cgan_graph_destroy(g);
         return cgan_error_wrap(f->ctx, st, "feature network");

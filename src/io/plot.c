@@ -236,7 +236,7 @@ static void draw_bars(canvas *c, const double *v, int n, const char *const *name
     double lo = 0, hi = -INFINITY;
     range_of(v, n, &lo, &hi);
     if (!(hi > lo)) hi = lo + 1;
-    axis ay = make_axis(0, hi);
+    axis ay = make_axis(0, hi * 1.08);   /* room for the value above the tallest bar */
     char buf[32];
     int ph = H - BOTTOM - TOP, pw = W - RIGHT - LEFT;
     int ny = (int)lround((ay.hi - ay.lo) / ay.step);
@@ -265,7 +265,7 @@ static void draw_bars(canvas *c, const double *v, int n, const char *const *name
     }
     rect(c, LEFT, TOP, LEFT, H - BOTTOM, BLACK);
     rect(c, LEFT, H - BOTTOM, W - RIGHT, H - BOTTOM, BLACK);
-    if (title) text(c, LEFT + 4, 2, title, BLACK);
+    if (title) text(c, LEFT + 4, 3, title, BLACK);
 }
 
 cgan_status cgan_plot_bars(cgan_ctx *ctx, const char *path, const double *const panels[], int npanels, int n,
