@@ -1,8 +1,8 @@
 /* The feature network (cgan/eval.h): a CNN classifier trained with the library's own
  * graph, executor and Adam; its penultimate layer is the feature space of the metrics. */
 #include <inttypes.h>
-#include <jansson.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
