@@ -174,6 +174,9 @@ fail:
 cgan_status cgan_evaluator_run(cgan_evaluator *e, cgan_sampler *s, int num_classes, cgan_eval_result *r)
 {
     memset(r, 0, sizeof *r);
+    /* the queue may still hold a caller's work (training steps run ahead of the host):
+     * drain it first, so that r->seconds is the evaluation's own time */
+    CGAN_TRY(cgan_finish(e->ctx));
     const double t0 = now_s();
     cgan_ctx *ctx = e->ctx;
     const cgan_model_cfg *m = cgan_sampler_model(s);
