@@ -12,6 +12,7 @@
  *   cgan/trainer.h     the GAN trainer: a step, and whole runs with progress callbacks
  *   cgan/checkpoint.h  checkpoints: save, load, inspect, partial load
  *   cgan/generate.h    samplers and generation jobs (class, prompt, seed; memory or PNG)
+ *   cgan/eval.h        evaluation: the feature network, FID, KID, precision/recall
  *   cgan/check.h       numerical self-checks and kernel builds
  *   cgan/tools.h       benchmarking and tuning: GEMM calls and providers, the tuning table,
  *                      kernel launch timing, node descriptions
@@ -29,6 +30,7 @@
 #include "cgan/trainer.h"
 #include "cgan/checkpoint.h"
 #include "cgan/generate.h"
+#include "cgan/eval.h"
 #include "cgan/check.h"
 #include "cgan/tools.h"
 #include "cgan/dist.h"

@@ -103,7 +103,8 @@ CGAN_API size_t cgan_trainer_param_count(const cgan_trainer *t, int d);
  *   RUNDIR/config                       the run's settings as JSON
  *   RUNDIR/metrics.csv, RUNDIR/loss.png step, time, losses, D(x), D(G(z)), img/s
  *   RUNDIR/samples/step_NNNNNN.png      fixed-noise grid, one row per class
- *   RUNDIR/checkpoints/step_NNNNNN.safetensors, RUNDIR/latest */
+ *   RUNDIR/checkpoints/step_NNNNNN.safetensors, RUNDIR/latest
+ *   RUNDIR/eval.png, RUNDIR/best.safetensors   with eval_every (below) */
 
 typedef struct cgan_run_opts {
     cgan_train_cfg train;
@@ -127,6 +128,15 @@ typedef struct cgan_run_opts {
                                * the same options; rank 0 alone writes the run folder and gets
                                * the callbacks; a stop on any process stops all at the same
                                * step; the parameters are compared every log_every steps */
+    /* Evaluation during training (cgan/eval.h), on fixed noise (seed 0) and real sets:
+     * every eval_every steps and at the end, the EMA generator is scored; metrics.csv gets
+     * the columns of cgan_eval_csv_header (empty on other rows), RUNDIR/eval.png the FID
+     * curve, and the checkpoint of the best FID is written to RUNDIR/best.safetensors.
+     * The feature network is obtained once at the start. Training does not depend on it:
+     * the losses are the same with and without. */
+    int eval_every;           /* 0: off */
+    int eval_n;               /* images per evaluation (default 1000) */
+    const char *eval_features;/* a feature network file; NULL: the cache (trained when missing) */
 } cgan_run_opts;
 
 /* Defaults: cgan_train_defaults, Fashion-MNIST, channels detected, one epoch, run folder

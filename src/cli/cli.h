@@ -13,6 +13,7 @@ int cmd_train(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 /* Print "cgan-cl: <what>: <message>" on stderr. */
 void cli_error(const char *what, const char *msg);

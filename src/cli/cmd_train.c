@@ -80,6 +80,15 @@ static void help(void)
            "                       its range first\n"
            "  --init CKPT          start from the tensors of CKPT whose names and shapes match\n"
            "                       (pretrain, then fine-tune with conditioning)\n"
+           "evaluation (as cgan-cl eval; may be given with --resume):\n"
+           "  --eval-every N       every N steps (and at the end): FID, KID, precision,\n"
+           "                       recall and conditional accuracy of the EMA generator on\n"
+           "                       fixed noise (seed 0), added as columns to metrics.csv and\n"
+           "                       plotted in eval.png; the checkpoint of the best FID is\n"
+           "                       kept as DIR/best.safetensors (default: off)\n"
+           "  --eval-n N           images per evaluation (1000)\n"
+           "  --eval-features FILE a feature network file instead of the cached one (which\n"
+           "                       is trained at the start when missing)\n"
            "  -d, --device N|NAME  OpenCL device; under mpirun a comma list gives one per\n"
            "                       process of a node (by local rank); without one, the\n"
            "                       processes of a node take its GPUs round-robin\n"
@@ -190,7 +199,7 @@ static int parse_float(const char *opt, const char *v, double lo, double hi, flo
 
 enum { O_DATA = 256, O_CHANNELS, O_MAXIMG, O_FLIP, O_ARCH, O_SIZE, O_COND, O_NZ, O_NGF, O_NDF, O_LOSS, O_BATCH,
        O_LR, O_LRD, O_B1, O_B2, O_DSTEPS, O_EMA, O_STEPS, O_EPOCHS, O_SEED, O_OUT, O_SAMPLE, O_CKPT, O_KEEP,
-       O_LOG, O_RESUME, O_INIT, O_DIFFAUG, O_MODEL, O_CACHE, O_ACCUM };
+       O_LOG, O_RESUME, O_INIT, O_DIFFAUG, O_MODEL, O_CACHE, O_ACCUM, O_EVAL_EVERY, O_EVAL_N, O_EVAL_FEATURES };
 
 /* Options of the model that a model file or another option may set too. */
 typedef struct model_opts {
@@ -257,6 +266,8 @@ int cmd_train(int argc, char **argv)
         { "resume", required_argument, 0, O_RESUME }, { "init", required_argument, 0, O_INIT },
         { "diffaug", no_argument, 0, O_DIFFAUG }, { "model", required_argument, 0, O_MODEL },
         { "cache-decoded", no_argument, 0, O_CACHE }, { "accum", required_argument, 0, O_ACCUM },
+        { "eval-every", required_argument, 0, O_EVAL_EVERY },
+        { "eval-n", required_argument, 0, O_EVAL_N }, { "eval-features", required_argument, 0, O_EVAL_FEATURES },
         { "device", required_argument, 0, 'd' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
     };
     cgan_run_opts o;
@@ -272,7 +283,7 @@ int cmd_train(int argc, char **argv)
         /* a resumed run keeps its settings: only its length, device and data caching may be
          * given with --resume (issue 15, defect 14); the rest is refused by name below */
         if (!fixed && c != 'h' && c != 'd' && c != O_STEPS && c != O_EPOCHS && c != O_RESUME && c != O_CACHE && c != O_ACCUM &&
-            c != '?' && li >= 0)
+            c != O_EVAL_EVERY && c != O_EVAL_N && c != O_EVAL_FEATURES && c != '?' && li >= 0)
             fixed = opts[li].name;
         li = -1;
         switch (c) {
@@ -328,6 +339,9 @@ int cmd_train(int argc, char **argv)
         case O_INIT: o.init = optarg; break;
         case O_DIFFAUG: o.train.model.diffaug = 1; break;
         case O_CACHE: o.cache_decoded = 1; break;
+        case O_EVAL_EVERY: if (parse_int("--eval-every", optarg, 1, 1000000000, &v)) return CLI_EXIT_USAGE; o.eval_every = (int)v; break;
+        case O_EVAL_N: if (parse_int("--eval-n", optarg, 8, 1000000, &v)) return CLI_EXIT_USAGE; o.eval_n = (int)v; break;
+        case O_EVAL_FEATURES: o.eval_features = optarg; break;
         default:
             if (optopt) return cli_usage_error("train", "option '%s' needs a value", argv[optind - 1]);
             return cli_usage_error("train", "unknown option '%s'", argv[optind - 1]);
@@ -339,7 +353,7 @@ int cmd_train(int argc, char **argv)
     if (o.resume && fixed && strcmp(fixed, "model") != 0 && strcmp(fixed, "init") != 0)
         return cli_usage_error("train", "--resume %s continues the run with the settings it was started with, so "
                                "--%s cannot change them (with --resume give only --steps, --epochs, --device, "
-                               "--cache-decoded or --accum; to train on with other settings, start a new run from its "
+                               "--cache-decoded, --accum or --eval-*; to train on with other settings, start a new run from its "
                                "checkpoint with --init)", o.resume, fixed);
     char *model_text = NULL;
     int rc = settle_model(&mo, &o, &model_text);

@@ -18,6 +18,7 @@ static const command commands[] = {
     { "generate", cmd_generate, "generate images from a checkpoint by class, index or prompt" },
     { "info", cmd_info, "describe a checkpoint and verify its tensors" },
     { "serve", cmd_serve, "serve a prompt page and a JSON API over HTTP, batching requests" },
+    { "eval", cmd_eval, "score a checkpoint or run folder: FID, KID, precision/recall, class accuracy" },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -49,8 +50,8 @@ static void usage(FILE *f)
             "  CGAN_BN_LANES, CGAN_STAGING, CGAN_WG_LIMIT\n"
             "                      override single choices of the device profile\n"
             "                      ('cgan-cl devices -v' prints it; see man cgan-cl)\n"
-            "  CGAN_CACHE_DIR      kernel binary cache (default $XDG_CACHE_HOME/cgan-cl,\n"
-            "                      else ~/.cache/cgan-cl)\n"
+            "  CGAN_CACHE_DIR      kernel binary cache and eval's feature networks (default\n"
+            "                      $XDG_CACHE_HOME/cgan-cl, else ~/.cache/cgan-cl)\n"
             "  CGAN_CACHE_DISABLE  1 turns the kernel cache off\n"
             "  CGAN_KERNEL_DIR     load kernel sources from this folder instead of the\n"
             "                      copies built into the binary (development)\n");

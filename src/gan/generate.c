@@ -567,6 +567,7 @@ cgan_status cgan_gen_sampler(cgan_gen *g, int use_ema, int batch, cgan_sampler *
     *out = s;
     return CGAN_OK;
 }
+cgan_sampler *cgan_gen_loaded_sampler(cgan_gen *g) { return g->s; }
 
 cgan_status cgan_gen_load(cgan_gen *g, cgan_gen_weights w, int batch)
 {

@@ -23,6 +23,7 @@
 #include "data/loader.h"
 #include "runtime/atomic.h"
 #include "io/image.h"
+#include "eval/train_eval.h"
 
 void cgan_run_defaults(cgan_run_opts *o)
 {
@@ -35,6 +36,7 @@ void cgan_run_defaults(cgan_run_opts *o)
     o->ckpt_every = 1000;
     o->keep = 3;
     o->log_every = 50;
+    o->eval_n = CGAN_EVAL_DEFAULT_N;
 }
 
 static double now_s(void)
@@ -88,6 +90,7 @@ typedef struct run_state {
     int lock_fd;                     /* the run folder's lock, -1 when not held */
     int writer;                      /* rank 0 of a data-parallel job (or the only process):
                                       * it alone writes the run folder and reports */
+    cgan_train_eval *te;             /* --eval-every */
 } run_state;
 
 #define LOG_ROWS 1024
@@ -202,7 +205,14 @@ static cgan_status metrics_add(run_state *s, double step, double ld, double lg)
     return CGAN_OK;
 }
 
-#define METRICS_HEADER "step,time_s,loss_d,loss_d_real,loss_d_fake,loss_g,d_x,d_g_z,acc_real,acc_fake,img_per_s\n"
+#define METRICS_HEADER "step,time_s,loss_d,loss_d_real,loss_d_fake,loss_g,d_x,d_g_z,acc_real,acc_fake,img_per_s"
+
+/* The header line of metrics.csv: with the evaluation's columns when it runs. */
+static const char *metrics_header(const run_state *s, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s%s%s\n", METRICS_HEADER, s->te ? "," : "", s->te ? cgan_eval_csv_header() : "");
+    return buf;
+}
 
 /* Keep rows of metrics.csv before step `upto` (a resumed run rewrites what follows). */
 static cgan_status metrics_reload(run_state *s, int64_t upto)
@@ -214,8 +224,8 @@ static cgan_status metrics_reload(run_state *s, int64_t upto)
     size_t kn = 0;
     FILE *mem = open_memstream(&keep, &kn);
     if (!mem) { if (f) fclose(f); return cgan_error(s->ctx, CGAN_E_NOMEM, "out of memory"); }
-    fputs(METRICS_HEADER, mem);
     char line[512];
+    fputs(metrics_header(s, line, sizeof line), mem);
     while (f && fgets(line, sizeof line, f)) {
         double v[11];
         if (sscanf(line, "%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%lf", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
@@ -280,9 +290,11 @@ static cgan_status log_now(run_state *s, double *last_t, int64_t *last_step)
         dgz = r[CGAN_LOG_D_GZ];
         ar = r[CGAN_LOG_ACC_REAL];
         af = 1.0f - r[CGAN_LOG_ACC_FAKE];
-        fprintf(f, "%" PRId64 ",%.3f,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.4g,%.4g,%.2f\n", steps[i] + 1,
+        char ev[256] = "";
+        if (s->te) cgan_train_eval_columns(s->te, steps[i] + 1, ev, sizeof ev);
+        fprintf(f, "%" PRId64 ",%.3f,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.4g,%.4g,%.2f%s\n", steps[i] + 1,
                 s->elapsed_before + t - s->t0, ld, r[CGAN_LOG_LOSS_D_REAL], fake, lg, dx, dgz,
-                ar, af, rate);
+                ar, af, rate, ev);
         CGAN_TRY(metrics_add(s, (double)(steps[i] + 1), ld, lg));
     }
     if (fclose(f) != 0) return cgan_error(s->ctx, CGAN_E_IO, "%s: write failed", path);
@@ -328,11 +340,9 @@ static void report_loader_skips(run_state *s)
     s->skips_said = n;
 }
 
-static cgan_status checkpoint(run_state *s)
+/* Save the trainer to path with the run's metadata (and extra_kv, may be NULL). */
+static cgan_status save_to(run_state *s, const char *path, const cgan_ckpt_kv *extra_kv, int n_extra)
 {
-    char rel[128], path[1200];
-    snprintf(rel, sizeof rel, "checkpoints/step_%06" PRId64 ".safetensors", cgan_trainer_steps(s->t));
-    snprintf(path, sizeof path, "%s/%s", s->rundir, rel);
     char *run = run_json(s);
     int ep = 0, idx = 0;
     cgan_loader_tell(s->loader, &ep, &idx);
@@ -347,14 +357,23 @@ static cgan_status checkpoint(run_state *s)
         return cgan_error(s->ctx, CGAN_E_FORMAT, "%s: cannot encode the %s as JSON (out of memory or not UTF-8); not "
                           "saved", path, !run ? "run settings" : "vocabulary");
     }
-    cgan_ckpt_kv extra[4] = { { "run", run }, { "loader_epoch", eps }, { "loader_index", idxs },
-                              { "vocabulary", vocab ? vocab : "[]" } };
+    cgan_ckpt_kv extra[8] = { { "run", run }, { "loader_epoch", eps }, { "loader_index", idxs } };
+    int ne = 3;
+    if (text) extra[ne++] = (cgan_ckpt_kv){ "vocabulary", vocab };
+    for (int i = 0; i < n_extra && ne < 8; i++) extra[ne++] = extra_kv[i];
     const int cond = s->o.train.model.num_classes > 0;
-    cgan_status st = cgan_checkpoint_save(s->t, path, s->ds->class_names, cond ? s->ds->num_classes : 0, extra,
-                                          text ? 4 : 3);
+    cgan_status st = cgan_checkpoint_save(s->t, path, s->ds->class_names, cond ? s->ds->num_classes : 0, extra, ne);
     free(run);
     free(vocab);
-    CGAN_TRY(st);
+    return st;
+}
+
+static cgan_status checkpoint(run_state *s)
+{
+    char rel[128], path[1200];
+    snprintf(rel, sizeof rel, "checkpoints/step_%06" PRId64 ".safetensors", cgan_trainer_steps(s->t));
+    snprintf(path, sizeof path, "%s/%s", s->rundir, rel);
+    CGAN_TRY(save_to(s, path, NULL, 0));
     char ptr[160];
     int l = snprintf(ptr, sizeof ptr, "%s\n", rel);
     snprintf(path, sizeof path, "%s/latest", s->rundir);
@@ -416,6 +435,36 @@ static void grid_rows(run_state *s, int rows)
             s->fixed_y[i] = (float)(m->num_classes > 0 ? r : 0);
         }
     }
+}
+
+static void eval_msg(void *user, const char *line)
+{
+    info(user, "%s", line);
+}
+
+/* Score the EMA generator now (fixed noise and real sets: the run's own random state is
+ * not touched), plot the curve, and keep the checkpoint when its FID is the best. */
+static cgan_status eval_now(run_state *s)
+{
+    const cgan_model_cfg *m = &s->o.train.model;
+    const int64_t step = cgan_trainer_steps(s->t);
+    int improved = 0;
+    CGAN_TRY(cgan_sampler_from_trainer(s->sampler, s->t, 1));
+    CGAN_TRY(cgan_train_eval_run(s->te, s->sampler, m->cond == CGAN_COND_NONE ? 0 : m->num_classes, step, &improved));
+    const cgan_eval_result *r = cgan_train_eval_last(s->te);
+    char path[1100];
+    snprintf(path, sizeof path, "%s/eval.png", s->rundir);
+    CGAN_TRY(cgan_train_eval_plot(s->te, path));
+    info(s, "eval at step %" PRId64 ": FID %.2f (real floor %.2f), KID %.4f, precision %.3f, recall %.3f, "
+         "cond. accuracy %.3f, n = %d, %.1f s%s", step, r->fid, r->fid_floor, r->kid, r->precision, r->recall,
+         r->cond_acc, r->n, r->seconds, improved ? "; the best so far: best.safetensors" : "");
+    if (!improved) return CGAN_OK;
+    char fid[32], n[32];
+    snprintf(fid, sizeof fid, "%.9g", r->fid);
+    snprintf(n, sizeof n, "%d", r->n);
+    const cgan_ckpt_kv kv[2] = { { "eval_fid", fid }, { "eval_n", n } };
+    snprintf(path, sizeof path, "%s/best.safetensors", s->rundir);
+    return save_to(s, path, kv, 2);
 }
 
 static void report_init(void *user, const char *line)
@@ -518,6 +567,14 @@ folder_done:;
     m->nc = s->ds->channels;
     m->num_classes = m->cond == CGAN_COND_NONE ? 0 : s->ds->num_classes;
     if (m->cond == CGAN_COND_TEXT && (st = text_setup(s, resume))) goto done;
+    if (o->eval_every > 0 && s->writer) { /* rank 0 alone evaluates */
+        if (m->cond == CGAN_COND_TEXT) {
+            st = cgan_error(ctx, CGAN_E_UNSUPPORTED, "--eval-every: a text-conditioned model has no classes to score");
+            goto done;
+        }
+        snprintf(sub, sizeof sub, "%s/best.safetensors", s->rundir);
+        if ((st = cgan_train_eval_create(ctx, o, o->data, m->size, m->nc, sub, eval_msg, s, &s->te))) goto done;
+    }
     /* a model description is checked against the data (channels, classes) before the
      * trainer builds it, so that its errors name where it came from */
     if (m->desc && (st = cgan_model_check(ctx, m, o->resume ? cgan_st_path(resume) : o->model_origin ? o->model_origin
@@ -548,7 +605,9 @@ folder_done:;
     } else {
         char path[1100];
         snprintf(path, sizeof path, "%s/metrics.csv", s->rundir);
-        if (s->writer && (st = cgan_atomic_write(ctx, path, METRICS_HEADER, strlen(METRICS_HEADER)))) goto done;
+        char head[512];
+        metrics_header(s, head, sizeof head);
+        if (s->writer && (st = cgan_atomic_write(ctx, path, head, strlen(head)))) goto done;
         if (o->init) {
             int loaded, fresh, skipped;
             if ((st = cgan_checkpoint_init_from(s->t, o->init, report_init, s, &loaded, &fresh, &skipped))) goto done;
@@ -609,6 +668,8 @@ static void teardown(run_state *s)
     free(s->data_owned); free(s->desc_owned); free(s->log_rows); free(s->log_steps);
     free(s->tokens);
     cgan_vocab_free(&s->vocab);
+    cgan_train_eval_destroy(s->te);
+    s->te = NULL;
     cgan_rundir_unlock(s->lock_fd);
     s->lock_fd = -1;
 }
@@ -665,7 +726,10 @@ cgan_status cgan_run_train(cgan_ctx *ctx, const cgan_run_opts *o, cgan_run_callb
         int64_t step = cgan_trainer_steps(s.t);
         int last = step == s.o.steps;
         int do_sample = step % s.o.sample_every == 0 || last, do_ckpt = step % s.o.ckpt_every == 0 || last;
-        if (step % s.o.log_every == 0 || do_sample || do_ckpt)  /* the wait where a device fault shows */
+        /* the same on every process (log_now is collective); rank 0 alone evaluates */
+        int do_eval = s.o.eval_every > 0 && (step % s.o.eval_every == 0 || last);
+        if (do_eval && s.te && (st = eval_now(&s))) break;
+        if (step % s.o.log_every == 0 || do_sample || do_ckpt || do_eval)  /* the wait where a device fault shows */
             if ((st = log_now(&s, &last_t, &last_step))) { st = step_failed(&s, st, step, last_ckpt); break; }
         if (do_sample) { if (s.writer && (st = sample(&s))) break; last_sample = step; }
         if (do_ckpt) { if (s.writer && (st = checkpoint(&s))) break; last_ckpt = step; }

@@ -3,6 +3,9 @@
 #define CGAN_RUN_H
 #include "gan/trainer.h"
 
+/* N of a checkpoint named "step_<N>.safetensors" (decimal digits only), -1 for any other
+ * name. */
+long long cgan_rundir_ckpt_step(const char *name);
 /* Delete all but the newest `keep` (>= 1) checkpoints in <rundir>/checkpoints: the files
  * step_<N>.safetensors, ordered by the number N. CGAN_E_INVALID when keep < 1. */
 cgan_status cgan_run_prune(cgan_ctx *ctx, const char *rundir, int keep);

@@ -19,8 +19,7 @@ static int cmp_step(const void *a, const void *b)
     return x->step < y->step ? -1 : x->step > y->step;
 }
 
-/* N of "step_<N>.safetensors" (decimal digits only), -1 for any other name. */
-static long long ckpt_step(const char *name)
+long long cgan_rundir_ckpt_step(const char *name)
 {
     static const char suffix[] = ".safetensors";
     size_t l = strlen(name), ls = sizeof suffix - 1;
@@ -45,7 +44,7 @@ cgan_status cgan_run_prune(cgan_ctx *ctx, const char *rundir, int keep)
     cgan_status st = CGAN_OK;
     struct dirent *de;
     while ((de = readdir(d))) {
-        long long step = ckpt_step(de->d_name);
+        long long step = cgan_rundir_ckpt_step(de->d_name);
         if (step < 0) continue;
         if (n == cap) {
             size_t nc = cap ? cap * 2 : 16;
@@ -120,7 +119,7 @@ const char *cgan_rundir_existing(const char *rundir)
     DIR *d = opendir(path);
     const char *found = NULL;
     for (struct dirent *de; d && !found && (de = readdir(d));)
-        if (ckpt_step(de->d_name) >= 0) found = "checkpoints";
+        if (cgan_rundir_ckpt_step(de->d_name) >= 0) found = "checkpoints";
     if (d) closedir(d);
     return found;
 }

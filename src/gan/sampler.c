@@ -39,6 +39,7 @@ void cgan_sampler_destroy(cgan_sampler *s)
 }
 
 int cgan_sampler_batch(const cgan_sampler *s) { return s->cfg.batch; }
+const cgan_model_cfg *cgan_sampler_model(const cgan_sampler *s) { return &s->cfg; }
 
 cgan_status cgan_sampler_from_trainer(cgan_sampler *s, cgan_trainer *t, int use_ema)
 {

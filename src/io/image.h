@@ -45,4 +45,9 @@ cgan_status cgan_grid_write(cgan_ctx *ctx, const char *path, const float *images
 cgan_status cgan_plot_losses(cgan_ctx *ctx, const char *path, const double *steps,
                              const double *const series[], int nseries, int npoints,
                              const char *const *labels);
+/* Bar charts: npanels panels (1 to 4) stacked top to bottom, each of n bars (values; NaN
+ * leaves a gap) with the value above each bar, names (may be NULL: indices; cut to fit)
+ * under them and a title (titles may be NULL), on the canvas of the line plots. */
+cgan_status cgan_plot_bars(cgan_ctx *ctx, const char *path, const double *const panels[], int npanels, int n,
+                           const char *const *names, const char *const *titles);
 #endif

@@ -229,3 +229,66 @@ cgan_status cgan_plot_losses(cgan_ctx *ctx, const char *path, const double *step
     free(c.px);
     return st;
 }
+
+/* One bar panel into c: n bars of v (NaN: no bar), names under them, a title above. */
+static void draw_bars(canvas *c, const double *v, int n, const char *const *names, const char *title, rgb col)
+{
+    double lo = 0, hi = -INFINITY;
+    range_of(v, n, &lo, &hi);
+    if (!(hi > lo)) hi = lo + 1;
+    axis ay = make_axis(0, hi * 1.08);   /* room for the value above the tallest bar */
+    char buf[32];
+    int ph = H - BOTTOM - TOP, pw = W - RIGHT - LEFT;
+    int ny = (int)lround((ay.hi - ay.lo) / ay.step);
+    for (int i = 0; i <= ny; i++) {
+        int y = H - BOTTOM - (int)lround((double)i * ph / ny);
+        rect(c, LEFT, y, W - RIGHT, y, GRID);
+        rect(c, LEFT - 4, y, LEFT - 1, y, BLACK);
+        tick_label(buf, sizeof buf, ay.lo + i * ay.step, ay.step);
+        text(c, LEFT - 6 - text_width(buf), y - 3, buf, BLACK);
+    }
+    double slot = (double)pw / (n > 0 ? n : 1);
+    int maxch = (int)(slot / 6) - 1;
+    for (int i = 0; i < n; i++) {
+        int x0 = LEFT + (int)lround(i * slot + slot * 0.15), x1 = LEFT + (int)lround((i + 1) * slot - slot * 0.15);
+        if (x1 < x0) x1 = x0;
+        if (usable(v[i])) {
+            int y = H - BOTTOM - (int)lround((v[i] - ay.lo) / (ay.hi - ay.lo) * ph);
+            rect(c, x0, y, x1, H - BOTTOM, col);
+            snprintf(buf, sizeof buf, "%.3g", v[i]);
+            if (text_width(buf) <= (int)slot) text(c, (x0 + x1) / 2 - text_width(buf) / 2, y - 9, buf, BLACK);
+        }
+        char name[40];
+        if (names && names[i] && maxch >= 1) snprintf(name, sizeof name, "%.*s", maxch < 39 ? maxch : 39, names[i]);
+        else snprintf(name, sizeof name, "%d", i);
+        text(c, (x0 + x1) / 2 - text_width(name) / 2, H - BOTTOM + 8, name, BLACK);
+    }
+    rect(c, LEFT, TOP, LEFT, H - BOTTOM, BLACK);
+    rect(c, LEFT, H - BOTTOM, W - RIGHT, H - BOTTOM, BLACK);
+    if (title) text(c, LEFT + 4, 3, title, BLACK);
+}
+
+cgan_status cgan_plot_bars(cgan_ctx *ctx, const char *path, const double *const panels[], int npanels, int n,
+                           const char *const *names, const char *const *titles)
+{
+    if (npanels < 1 || npanels > CGAN_PLOT_MAX_SERIES || n < 1)
+        return cgan_error(ctx, CGAN_E_INVALID, "%s: a bar chart needs 1 to %d panels of at least one bar",
+                          path ? path : "plot", CGAN_PLOT_MAX_SERIES);
+    const size_t panel = (size_t)W * H * 3;
+    uint8_t *px = malloc(panel * (size_t)npanels);
+    canvas c = { malloc(panel), 0 };
+    if (!px || !c.px) {
+        free(px);
+        free(c.px);
+        return cgan_error(ctx, CGAN_E_NOMEM, "%s: out of memory", path);
+    }
+    for (int p = 0; p < npanels; p++) {   /* panels drawn one at a time, stacked */
+        memset(c.px, 255, panel);
+        draw_bars(&c, panels[p], n, names, titles ? titles[p] : NULL, COLORS[p]);
+        memcpy(px + panel * (size_t)p, c.px, panel);
+    }
+    cgan_status st = cgan_image_write(ctx, path, px, W, H * npanels, 3);
+    free(px);
+    free(c.px);
+    return st;
+}

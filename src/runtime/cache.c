@@ -144,12 +144,18 @@ bad:
     return reject(ctx, path);
 }
 
+cgan_status cgan_cache_mkdir(cgan_ctx *ctx)
+{
+    if (mkdir_p(ctx->cache_dir) != 0)
+        return cgan_error(ctx, CGAN_E_IO, "cache folder %s: cannot create: %s", ctx->cache_dir,
+                          strerror(errno));
+    return CGAN_OK;
+}
+
 cgan_status cgan_cache_store(cgan_ctx *ctx, const char *key, const unsigned char *bin, size_t len)
 {
     if (ctx->cache_disabled || !bin || !len) return CGAN_OK;
-    if (mkdir_p(ctx->cache_dir) != 0)
-        return cgan_error(ctx, CGAN_E_IO, "kernel cache %s: cannot create: %s", ctx->cache_dir,
-                          strerror(errno));
+    CGAN_TRY(cgan_cache_mkdir(ctx));
     char path[1200];
     cgan_cache_path(ctx, key, path, sizeof path);
     /* the entry goes through the atomic writer every file users keep goes through */

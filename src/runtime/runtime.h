@@ -230,6 +230,8 @@ void cgan_profile_reset(cgan_ctx *ctx);
 /* ---- disk cache (cache.c) -------------------------------------------------- */
 /* Stable 64-bit FNV-1a hash. */
 uint64_t cgan_hash64(const void *data, size_t len, uint64_t seed);
+/* Create the cache folder (and its parents) when missing; CGAN_E_IO naming it. */
+cgan_status cgan_cache_mkdir(cgan_ctx *ctx);
 /* Resolve the cache folder from the environment into ctx->cache_dir (called on open). */
 void cgan_cache_init(cgan_ctx *ctx);
 /* Look up key; on a valid entry returns CGAN_OK and a malloc'ed binary. A missing entry
