@@ -61,6 +61,18 @@ static void help(void)
            "  --beta1 F --beta2 F  Adam betas (0.5, 0.999)\n"
            "  --d-steps N          D updates per G update (1)\n"
            "  --ema F              EMA decay of G's weights for samples and export, 0 = off (0.999)\n"
+           "stabilisers (all off by default):\n"
+           "  --lr-schedule constant|linear|cosine  decay of both learning rates to 0 over\n"
+           "                       the run's steps after the warm-up (default constant); with\n"
+           "                       --lr-d != --lr this is TTUR with a schedule\n"
+           "  --warmup N           linear learning-rate warm-up over the first N steps (0)\n"
+           "  --label-smooth A     one-sided label smoothing: D's target for real images is\n"
+           "                       1 - A, A in [0, 0.5) (--loss bce only; 0)\n"
+           "  --spectral-norm      spectral normalisation of D's conv and linear weights (one\n"
+           "                       power iteration per D update; its vectors are checkpointed)\n"
+           "  --standing-stats N   at each checkpoint, recompute G's BatchNorm statistics with\n"
+           "                       the EMA weights over N batches of mixed-class noise and\n"
+           "                       store them for sampling (generate --ema); 0 = off\n"
            "  --steps N | --epochs N   length (default 1 epoch)\n"
            "  --seed N             seed of initialisation, noise and shuffling (1)\n"
            "run folder:\n"
@@ -161,6 +173,8 @@ static int parse_float(const char *opt, const char *v, double lo, double hi, flo
 enum { O_DATA = 256, O_CHANNELS, O_MAXIMG, O_FLIP, O_ARCH, O_SIZE, O_COND, O_NZ, O_NGF, O_NDF, O_LOSS, O_BATCH,
        O_LR, O_LRD, O_B1, O_B2, O_DSTEPS, O_EMA, O_STEPS, O_EPOCHS, O_SEED, O_OUT, O_SAMPLE, O_CKPT, O_KEEP,
        O_LOG, O_RESUME, O_INIT, O_DIFFAUG, O_MODEL, O_CACHE };
+/* the stabilisers (issue 20) */
+enum { O_LRSCHED = 400, O_WARMUP, O_LSMOOTH, O_SPECNORM, O_STANDING };
 
 /* Options of the model that a model file or another option may set too. */
 typedef struct model_opts {
@@ -227,6 +241,9 @@ int cmd_train(int argc, char **argv)
         { "resume", required_argument, 0, O_RESUME }, { "init", required_argument, 0, O_INIT },
         { "diffaug", no_argument, 0, O_DIFFAUG }, { "model", required_argument, 0, O_MODEL },
         { "cache-decoded", no_argument, 0, O_CACHE },
+        { "lr-schedule", required_argument, 0, O_LRSCHED }, { "warmup", required_argument, 0, O_WARMUP },
+        { "label-smooth", required_argument, 0, O_LSMOOTH }, { "spectral-norm", no_argument, 0, O_SPECNORM },
+        { "standing-stats", required_argument, 0, O_STANDING },
         { "device", required_argument, 0, 'd' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
     };
     cgan_run_opts o;
@@ -297,6 +314,17 @@ int cmd_train(int argc, char **argv)
         case O_INIT: o.init = optarg; break;
         case O_DIFFAUG: o.train.model.diffaug = 1; break;
         case O_CACHE: o.cache_decoded = 1; break;
+        case O_LRSCHED: {
+            int k = cgan_lr_schedule_parse(optarg);
+            if (k < 0) return cli_usage_error("train", "--lr-schedule '%s': use constant, linear or cosine", optarg);
+            o.train.lr_schedule = (cgan_lr_schedule)k; break;
+        }
+        case O_WARMUP: if (parse_int("--warmup", optarg, 0, 1000000000, &v)) return CLI_EXIT_USAGE; o.train.warmup = v; break;
+        case O_LSMOOTH:
+            if (parse_float("--label-smooth", optarg, 0, 0.4999999, &o.train.label_smooth)) return CLI_EXIT_USAGE;
+            break;
+        case O_SPECNORM: o.train.model.spectral_norm = 1; break;
+        case O_STANDING: if (parse_int("--standing-stats", optarg, 0, 10000, &v)) return CLI_EXIT_USAGE; o.train.standing_stats = (int)v; break;
         default:
             if (optopt) return cli_usage_error("train", "option '%s' needs a value", argv[optind - 1]);
             return cli_usage_error("train", "unknown option '%s'", argv[optind - 1]);
@@ -304,6 +332,11 @@ int cmd_train(int argc, char **argv)
     }
     if (optind < argc) return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
     if (!lr_d_set) o.train.lr_d = o.train.lr_g;
+    if (o.train.label_smooth > 0 && o.train.loss == CGAN_LOSS_HINGE)
+        return cli_usage_error("train", "--label-smooth applies to --loss bce (a target for D's real images); the "
+                               "hinge loss has no target to smooth");
+    if (o.train.standing_stats > 0 && o.train.ema == 0)
+        return cli_usage_error("train", "--standing-stats computes the statistics of the EMA weights; it needs --ema > 0");
     if (o.resume && o.init) return cli_usage_error("train", "--resume and --init exclude each other");
     if (o.resume && fixed && strcmp(fixed, "model") != 0 && strcmp(fixed, "init") != 0)
         return cli_usage_error("train", "--resume %s continues the run with the settings it was started with, so "

@@ -3,6 +3,7 @@
 #include <string.h>
 #include "trainer.h"
 #include "stats.h"
+#include "stab.h"
 #include "core/exec.h"
 #include "core/random.h"
 #include "ops/builders.h"
@@ -91,7 +92,7 @@ static cgan_status check_cfg(cgan_ctx *ctx, const cgan_train_cfg *c)
         return cgan_error(ctx, CGAN_E_INVALID, "Adam betas must be in [0, 1)");
     if (c->d_steps < 1 || c->d_steps > 16) return cgan_error(ctx, CGAN_E_INVALID, "d-steps %d must be 1..16", c->d_steps);
     if (!(c->ema >= 0 && c->ema < 1)) return cgan_error(ctx, CGAN_E_INVALID, "EMA decay %g must be in [0, 1)", c->ema);
-    return CGAN_OK;
+    return cgan_stab_check(ctx, c);
 }
 
 static cgan_status zeros(cgan_ctx *ctx, size_t n, const char *what, cl_mem *out)
@@ -249,7 +250,8 @@ static cgan_status log_stats(cgan_trainer *t, int field)
 static cgan_status adam(cgan_trainer *t, int which, int64_t step)
 {
     cgan_graph *g = which ? t->D.g : t->G.g;
-    cgan_adam_cfg a = { which ? t->cfg.lr_d : t->cfg.lr_g, t->cfg.beta1, t->cfg.beta2, 1e-8f, 0.f };
+    /* the schedule's rate for this step (cgan_lr_at): a kernel argument, no device read */
+    cgan_adam_cfg a = { cgan_lr_at(&t->cfg, which, t->steps), t->cfg.beta1, t->cfg.beta2, 1e-8f, 0.f };
     return cgan_adam_step(t->ctx, &a, t->nparam[which], cgan_graph_param_arena(g, NULL),
                           cgan_graph_grad_arena(g, NULL), t->m[which], t->v[which], (int)step);
 }
@@ -278,6 +280,7 @@ cgan_status cgan_trainer_step(cgan_trainer *t, const float *images, const float 
     const size_t N = (size_t)c->model.batch;
     const int K = c->model.num_classes, cond = t->G.labels >= 0;
     const float fake = c->loss == CGAN_LOSS_HINGE ? -1.0f : 0.0f;
+    const float real_target = 1.0f - c->label_smooth; /* one-sided label smoothing (BCE only) */
     cl_mem gout = cgan_graph_value(G, t->G.out), gout_grad = cgan_graph_grad(G, t->G.out);
     cl_mem glabels = cond ? cgan_graph_value(G, t->G.labels) : NULL;
     if (t->text && !labels)
@@ -303,9 +306,9 @@ cgan_status cgan_trainer_step(cgan_trainer *t, const float *images, const float 
             CGAN_TRY(d_pass(t, real, NULL, t->wrong_y[t->cur], fake, ctr + 5, -1, CGAN_LOG_LOSS_D_WRONG));
             CGAN_TRY(d_pass(t, gout, gout_grad, right, fake, ctr + 3, CGAN_LOG_D_GZ, CGAN_LOG_LOSS_D_FAKE));
             CGAN_TRY(cgan_axpby(ctx, np, 0.0f, grads, 0.5f, grads));
-            CGAN_TRY(d_pass(t, real, NULL, right, 1.0f, ctr + 2, CGAN_LOG_D_X, CGAN_LOG_LOSS_D_REAL));
+            CGAN_TRY(d_pass(t, real, NULL, right, real_target, ctr + 2, CGAN_LOG_D_X, CGAN_LOG_LOSS_D_REAL));
         } else {
-            CGAN_TRY(d_pass(t, real, NULL, right, 1.0f, ctr + 2, CGAN_LOG_D_X, CGAN_LOG_LOSS_D_REAL));
+            CGAN_TRY(d_pass(t, real, NULL, right, real_target, ctr + 2, CGAN_LOG_D_X, CGAN_LOG_LOSS_D_REAL));
             /* fake batch (G's output, no gradient into G) */
             CGAN_TRY(d_pass(t, gout, gout_grad, glabels, fake, ctr + 3, CGAN_LOG_D_GZ, CGAN_LOG_LOSS_D_FAKE));
         }
