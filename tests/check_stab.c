@@ -8,6 +8,14 @@
 #include "core/exec.h"
 #include "gan/checkpoint.h"
 #include "gan/trainer.h"
+#include "core/graph_impl.h"
+#include "core/reference.h"
+#include "ops/spectral_norm.h"
+
+/* LAPACK (Fortran calling convention): the singular values of an m x n column-major A. */
+extern void dgesvd_(const char *jobu, const char *jobvt, const int *m, const int *n, double *a, const int *lda,
+                    double *s, double *u, const int *ldu, double *vt, const int *ldvt, double *work,
+                    const int *lwork, int *info);
 
 static cgan_train_cfg tiny_cfg(void) { return tu_tiny_train_cfg(CGAN_COND_CONCAT); }
 #define run tu_train_steps
@@ -201,6 +209,219 @@ START_TEST(test_label_smooth_trainer)
 }
 END_TEST
 
+
+/* ---- spectral normalisation -------------------------------------------------------- */
+
+/* The largest singular value of the rows x cols row-major w, by LAPACK. */
+static double svd_max(const float *w, int rows, int cols)
+{
+    double *a = malloc((size_t)rows * cols * sizeof *a), s[64], dummy = 0, q;
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < cols; j++) a[(size_t)j * rows + i] = w[(size_t)i * cols + j]; /* column-major */
+    int m = rows, n = cols, one = 1, lwork = -1, info = 0;
+    dgesvd_("N", "N", &m, &n, a, &m, s, &dummy, &one, &dummy, &one, &q, &lwork, &info);
+    lwork = (int)q;
+    double *work = malloc((size_t)lwork * sizeof *work);
+    dgesvd_("N", "N", &m, &n, a, &m, s, &dummy, &one, &dummy, &one, work, &lwork, &info);
+    ck_assert_int_eq(info, 0);
+    free(work);
+    free(a);
+    return s[0];
+}
+
+/* A graph x -> linear (in -> out) with its weight spectrally normalised. */
+static cgan_graph *sn_linear(cgan_ctx *ctx, int in, int out, int *w, int *wsn, int *u, int *v)
+{
+    cgan_graph *g = cgan_graph_new(ctx, "T");
+    int x = cgan_graph_input(g, "x", cgan_shape4(2, in, 1, 1));
+    cgan_nn_linear(g, "fc", x, out, 0);
+    *wsn = cgan_spectral_norm_wrap(g, 0);
+    TU_OK(ctx, cgan_graph_status(g));
+    *w = cgan_graph_find_tensor(g, "T.fc.weight");
+    *u = cgan_graph_find_tensor(g, "T.fc_sn.u");
+    *v = cgan_graph_find_tensor(g, "T.fc_sn.v");
+    ck_assert(*w >= 0 && *u >= 0 && *v >= 0);
+    ck_assert_int_eq(cgan_graph_node(g, 0)->op, CGAN_OP_SPECTRAL_NORM); /* it runs first */
+    ck_assert_int_eq(cgan_graph_node(g, 1)->param[0], *wsn);
+    return g;
+}
+
+/* After enough power iterations sigma = W / W_sn matches the SVD's largest singular value. */
+START_TEST(test_sn_sigma_vs_svd)
+{
+    cgan_ctx *ctx = tu_ctx();
+    const int shapes[][2] = { { 7, 45 }, { 13, 5 }, { 1, 9 }, { 24, 24 } };
+    for (size_t c = 0; c < sizeof shapes / sizeof shapes[0]; c++) {
+        const int rows = shapes[c][0], cols = shapes[c][1];
+        int w, wsn, u, v;
+        cgan_graph *g = sn_linear(ctx, cols, rows, &w, &wsn, &u, &v);
+        TU_OK(ctx, cgan_graph_plan(g, CGAN_MODE_TRAIN, 3));
+        cgan_rng r;
+        cgan_rng_init(&r, 11, (uint32_t)c);
+        float *hw = tu_random(&r, (size_t)rows * cols, -1, 1), *x = tu_random(&r, (size_t)2 * cols, -1, 1);
+        float *hs = malloc((size_t)rows * cols * sizeof *hs);
+        TU_OK(ctx, cgan_graph_write(g, w, hw));
+        TU_OK(ctx, cgan_graph_write(g, cgan_graph_find_tensor(g, "T.x"), x));
+        for (int it = 0; it < 300; it++) {
+            cgan_spectral_norm_iterate(g, 1);
+            TU_OK(ctx, cgan_graph_forward(g, 1, (uint64_t)it));
+        }
+        TU_OK(ctx, cgan_graph_read(g, wsn, hs));
+        double want = svd_max(hw, rows, cols), got = 0;
+        for (int k = 0; k < rows * cols; k++) got += fabs(hw[k]);
+        double den = 0;
+        for (int k = 0; k < rows * cols; k++) den += fabs(hs[k]);
+        got /= den; /* W / W_sn, averaged over the matrix */
+        ck_assert_msg(fabs(got - want) <= 1e-4 * want, "%dx%d: sigma %.8g, SVD %.8g", rows, cols, got, want);
+        free(hw); free(x); free(hs);
+        cgan_graph_destroy(g);
+    }
+    cgan_ctx_destroy(ctx);
+}
+END_TEST
+
+/* A conv and a linear layer, both normalised, on odd shapes: the device forward (power
+ * iteration from u = 1, then W / u^T W v) against a double computation here, the gradient of
+ * W against the reference executor and that against finite differences of it. */
+START_TEST(test_sn_forward_backward)
+{
+    cgan_ctx *ctx = tu_ctx();
+    cgan_graph *g = cgan_graph_new(ctx, "T");
+    int x = cgan_graph_input(g, "x", cgan_shape4(3, 4, 5, 5));
+    int h = cgan_nn_conv2d(g, "conv", x, 3, 3, 2, 1, 0);
+    h = cgan_nn_activation(g, "act", h, CGAN_ACT_LRELU, 0.2f);
+    h = cgan_nn_linear(g, "fc", h, 1, 1);
+    int loss = cgan_nn_loss_bce(g, "loss", h, 0.9f);
+    TU_OK(ctx, cgan_spectral_norm_graph(g));
+    ck_assert_int_eq(cgan_graph_node_count(g), 6);
+    TU_OK(ctx, cgan_graph_plan(g, CGAN_MODE_TRAIN, 5));
+    cgan_rng r;
+    cgan_rng_init(&r, 12, 1);
+    float *hx = tu_random(&r, 3 * 4 * 25, -1, 1);
+    TU_OK(ctx, cgan_graph_write(g, x, hx));
+    const char *names[2] = { "T.conv", "T.fc" };
+    int rows[2] = { 3, 1 }, cols[2] = { 36, 27 };
+    for (int l = 0; l < 2; l++) { /* larger weights than the initialisation's, so sigma is not tiny */
+        float *hw = tu_random(&r, (size_t)rows[l] * cols[l], -1, 1);
+        TU_OK(ctx, cgan_graph_write(g, cgan_graph_find_tensor(g, tu_pathf("%s.weight", names[l])), hw));
+        free(hw);
+    }
+    TU_OK(ctx, cgan_graph_zero_grad(g));
+    cgan_spectral_norm_iterate(g, 1);
+    TU_OK(ctx, cgan_graph_forward(g, 1, 0));
+    cgan_refexec *ref;
+    TU_OK(ctx, cgan_refexec_create(g, &ref)); /* parameters and the iterated u, v */
+    for (int k = 0; k < 3 * 4 * 25; k++) cgan_refexec_value(ref, x)[k] = hx[k];
+    for (int l = 0; l < 2; l++) {
+        const int R = rows[l], C = cols[l];
+        int w = cgan_graph_find_tensor(g, tu_pathf("%s.weight", names[l]));
+        int wsn = cgan_graph_find_tensor(g, tu_pathf("%s_sn.out", names[l]));
+        float *hw = malloc((size_t)R * C * sizeof *hw), *hs = malloc((size_t)R * C * sizeof *hs);
+        float *hu = malloc((size_t)R * sizeof *hu), *hv = malloc((size_t)C * sizeof *hv);
+        TU_OK(ctx, cgan_graph_read(g, w, hw));
+        TU_OK(ctx, cgan_graph_read(g, cgan_graph_find_tensor(g, tu_pathf("%s_sn.u", names[l])), hu));
+        TU_OK(ctx, cgan_graph_read(g, cgan_graph_find_tensor(g, tu_pathf("%s_sn.v", names[l])), hv));
+        /* one power iteration from u = 1 */
+        double *v = calloc((size_t)C, sizeof *v), *u = calloc((size_t)R, sizeof *u), nv = 0, nu = 0;
+        for (int j = 0; j < C; j++) {
+            for (int i = 0; i < R; i++) v[j] += hw[i * C + j];
+            nv += v[j] * v[j];
+        }
+        for (int j = 0; j < C; j++) v[j] /= sqrt(nv);
+        for (int i = 0; i < R; i++) {
+            for (int j = 0; j < C; j++) u[i] += hw[i * C + j] * v[j];
+            nu += u[i] * u[i];
+        }
+        double sigma = sqrt(nu);
+        for (int i = 0; i < R; i++) u[i] /= sqrt(nu);
+        for (int j = 0; j < C; j++) ck_assert_msg(fabs(hv[j] - v[j]) <= 1e-5, "%s v[%d]: %g vs %g", names[l], j, hv[j], v[j]);
+        for (int i = 0; i < R; i++) ck_assert_msg(fabs(hu[i] - u[i]) <= 1e-5, "%s u[%d]: %g vs %g", names[l], i, hu[i], u[i]);
+        TU_OK(ctx, cgan_graph_read(g, wsn, hs));
+        for (int k = 0; k < R * C; k++)
+            ck_assert_msg(fabs(hs[k] - hw[k] / sigma) <= 1e-5 * fabs(hw[k] / sigma) + 1e-6, "%s W_sn[%d]: %g vs %g",
+                          names[l], k, hs[k], hw[k] / sigma);
+        free(v); free(u); free(hw); free(hs); free(hu); free(hv);
+    }
+    TU_OK(ctx, cgan_graph_backward(g, loss, CGAN_GRAD_PARAMS));
+    /* gradients of W: device vs reference executor (u, v held), reference vs finite differences */
+    cgan_refexec_forward(ref, 0, 0);
+    cgan_refexec_backward(ref, loss, CGAN_GRAD_PARAMS);
+    for (int l = 0; l < 2; l++) {
+        const int n = rows[l] * cols[l];
+        int w = cgan_graph_find_tensor(g, tu_pathf("%s.weight", names[l]));
+        float *dw = malloc((size_t)n * sizeof *dw);
+        TU_OK(ctx, cgan_graph_read_grad(g, w, dw));
+        double *rg = cgan_refexec_grad(ref, w), *rw = cgan_refexec_value(ref, w), *rl = cgan_refexec_value(ref, loss);
+        ck_assert_msg(cgan_max_rel_err(dw, rg, (size_t)n) <= 1e-4, "%s: gradient error %g", names[l],
+                      cgan_max_rel_err(dw, rg, (size_t)n));
+        double scale = 0, worst = 0;
+        for (int k = 0; k < n; k++) scale = fmax(scale, fabs(rg[k]));
+        for (int k = 0; k < n; k++) {
+            const double step = 1e-6, keep = rw[k];
+            rw[k] = keep + step;
+            cgan_refexec_forward(ref, 0, 0);
+            double lp = rl[0];
+            rw[k] = keep - step;
+            cgan_refexec_forward(ref, 0, 0);
+            double lm = rl[0];
+            rw[k] = keep;
+            worst = fmax(worst, fabs((lp - lm) / (2 * step) - rg[k]) / scale);
+        }
+        ck_assert_msg(worst <= 1e-5, "%s: finite differences differ by %g", names[l], worst);
+        free(dw);
+    }
+    cgan_refexec_destroy(ref);
+    free(hx);
+    cgan_graph_destroy(g);
+    cgan_ctx_destroy(ctx);
+}
+END_TEST
+
+/* A trainer with spectral norm: u and v go through a checkpoint unchanged, and a resumed
+ * run continues bit-identically. */
+START_TEST(test_sn_trainer_checkpoint)
+{
+    cgan_ctx *ctx = tu_ctx();
+    cgan_train_cfg c = tiny_cfg();
+    c.model.spectral_norm = 1;
+    cgan_trainer *t;
+    TU_OK(ctx, cgan_trainer_create(ctx, &c, &t));
+    cgan_graph *D = cgan_trainer_graph(t, 1);
+    int nsn = 0;
+    for (int i = 0; i < cgan_graph_node_count(D); i++) nsn += cgan_graph_node(D, i)->op == CGAN_OP_SPECTRAL_NORM;
+    ck_assert_int_ge(nsn, 3); /* every conv of the family's D */
+    run(ctx, t, 3, NULL);
+    char *dir = tu_tempdir("snckpt");
+    const char *path = tu_pathf("%s/sn.safetensors", dir);
+    char *classes[3] = { "a", "b", "c" };
+    TU_OK(ctx, cgan_checkpoint_save(t, path, classes, 3, NULL, 0));
+    cgan_st_file *f;
+    TU_OK(ctx, cgan_st_open(ctx, path, &f));
+    int checked = 0;
+    for (int i = 0; i < cgan_graph_tensor_count(D); i++) {
+        const char *name = cgan_graph_tensor_name(D, i);
+        size_t L = strlen(name);
+        if (L < 5 || (strcmp(name + L - 5, "_sn.u") && strcmp(name + L - 5, "_sn.v"))) continue;
+        size_t n = cgan_numel(cgan_graph_tensor_shape(D, i));
+        float *dev = malloc(n * sizeof *dev), *file = malloc(n * sizeof *file);
+        TU_OK(ctx, cgan_graph_read(D, i, dev));
+        TU_OK(ctx, cgan_st_read(ctx, f, name, CGAN_ST_F32, file, (int64_t)n));
+        ck_assert_msg(!memcmp(dev, file, n * sizeof *dev), "%s differs in the checkpoint", name);
+        double norm = 0; /* a unit vector after the iterations */
+        for (size_t k = 0; k < n; k++) norm += (double)dev[k] * dev[k];
+        ck_assert_msg(fabs(norm - 1) < 1e-4, "%s: |.|^2 = %g", name, norm);
+        free(dev); free(file);
+        checked++;
+    }
+    ck_assert_int_eq(checked, 2 * nsn);
+    cgan_st_close(f);
+    cgan_trainer_destroy(t);
+    tu_rmtree(dir);
+    check_resume(ctx, &c, 6, 3, "snresume");
+    cgan_ctx_destroy(ctx);
+}
+END_TEST
+
 int main(void)
 {
     tu_require_device();
@@ -211,6 +432,9 @@ int main(void)
     tcase_add_test(tc, test_lr_schedule_trains_and_resumes);
     tcase_add_test(tc, test_label_smooth_loss);
     tcase_add_test(tc, test_label_smooth_trainer);
+    tcase_add_test(tc, test_sn_sigma_vs_svd);
+    tcase_add_test(tc, test_sn_forward_backward);
+    tcase_add_test(tc, test_sn_trainer_checkpoint);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

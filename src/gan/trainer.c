@@ -8,6 +8,7 @@
 #include "core/random.h"
 #include "ops/builders.h"
 #include "ops/elementwise.h"
+#include "ops/spectral_norm.h"
 
 #define LOG_CAP 1024
 
@@ -267,6 +268,7 @@ static cgan_status d_pass(cgan_trainer *t, cl_mem x, cl_mem xg, cl_mem y, float 
     if (y) CGAN_TRY(cgan_graph_bind(D, t->D.labels, y, NULL));
     cgan_graph_node(D, t->loss_d_node)->a.target = target;
     CGAN_TRY(cgan_graph_forward(D, 1, ctr));
+    cgan_spectral_norm_iterate(D, 0); /* one power iteration per D update: the first pass's */
     if (stats >= 0) CGAN_TRY(log_stats(t, stats)); /* before backward: the logits' memory is reused */
     CGAN_TRY(cgan_graph_backward(D, t->loss_d, CGAN_GRAD_PARAMS));
     return log_value(t, cgan_graph_value(D, t->loss_d), loss);
@@ -299,6 +301,7 @@ cgan_status cgan_trainer_step(cgan_trainer *t, const float *images, const float 
         }
         CGAN_TRY(cgan_graph_forward(G, 1, ctr));
         CGAN_TRY(cgan_graph_zero_grad(D));
+        cgan_spectral_norm_iterate(D, 1);
         if (t->text) {
             /* the two fake-side terms, halved (trainer.h), then the real one */
             size_t np = 0;
