@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "testutil.h"
 #include "core/exec.h"
 #include "gan/checkpoint.h"
@@ -11,6 +12,8 @@
 #include "core/graph_impl.h"
 #include "core/reference.h"
 #include "ops/spectral_norm.h"
+#include "gan/stab.h"
+#include "gan/sampler.h"
 
 /* LAPACK (Fortran calling convention): the singular values of an m x n column-major A. */
 extern void dgesvd_(const char *jobu, const char *jobvt, const int *m, const int *n, double *a, const int *lda,
@@ -422,6 +425,216 @@ START_TEST(test_sn_trainer_checkpoint)
 }
 END_TEST
 
+/* ---- standing BatchNorm statistics --------------------------------------------------- */
+
+/* The EMA network's statistics in a checkpoint equal the average, over the standing
+ * batches, of each BatchNorm input's per-channel batch mean and unbiased variance, computed
+ * here in double from a G with the EMA weights on the same batches; the training
+ * statistics are saved unchanged; a run with it resumes bit-identically. */
+START_TEST(test_standing_stats)
+{
+    cgan_ctx *ctx = tu_ctx();
+    cgan_train_cfg c = tiny_cfg();
+    c.model.cond = CGAN_COND_PROJ; /* conditional BatchNorm in G: the classes matter */
+    c.standing_stats = 3;
+    cgan_trainer *t;
+    TU_OK(ctx, cgan_trainer_create(ctx, &c, &t));
+    run(ctx, t, 3, NULL);
+    char *dir = tu_tempdir("standing");
+    const char *path = tu_pathf("%s/s.safetensors", dir);
+    char *classes[3] = { "a", "b", "c" };
+    cgan_graph *TG = cgan_trainer_graph(t, 0);
+    size_t ns = 0;
+    cgan_graph_state_arena(TG, &ns);
+    float *before = malloc(ns * sizeof *before), *after = malloc(ns * sizeof *after);
+    TU_OK(ctx, cgan_buffer_read(ctx, cgan_graph_state_arena(TG, NULL), 0, ns * sizeof(float), before));
+    TU_OK(ctx, cgan_checkpoint_save(t, path, classes, 3, NULL, 0));
+    TU_OK(ctx, cgan_buffer_read(ctx, cgan_graph_state_arena(TG, NULL), 0, ns * sizeof(float), after));
+    ck_assert_msg(!memcmp(before, after, ns * sizeof *before), "the training statistics changed");
+    /* the reference: G with the EMA weights, training-mode passes on the standing batches */
+    cgan_generator G;
+    TU_OK(ctx, cgan_build_generator(ctx, &c.model, &G));
+    TU_OK(ctx, cgan_graph_plan(G.g, CGAN_MODE_TRAIN, 1)); /* activations kept: readable */
+    size_t np = 0;
+    cgan_graph_param_arena(G.g, &np);
+    TU_OK(ctx, cgan_buffer_copy(ctx, cgan_trainer_ema(t), 0, cgan_graph_param_arena(G.g, NULL), 0, np * sizeof(float)));
+    cgan_st_file *f;
+    TU_OK(ctx, cgan_st_open(ctx, path, &f));
+    int nbn = 0;
+    double *sum_m[8] = { 0 }, *sum_v[8] = { 0 };
+    int bn_node[8], bn_c[8];
+    for (int i = 0; i < cgan_graph_node_count(G.g); i++)
+        if (cgan_graph_node(G.g, i)->op == CGAN_OP_BATCHNORM && nbn < 8) {
+            bn_node[nbn] = i;
+            bn_c[nbn] = cgan_graph_node(G.g, i)->in_shape[0].c;
+            sum_m[nbn] = calloc((size_t)bn_c[nbn], sizeof(double));
+            sum_v[nbn] = calloc((size_t)bn_c[nbn], sizeof(double));
+            nbn++;
+        }
+    ck_assert_int_ge(nbn, 2);
+    for (int k = 0; k < c.standing_stats; k++) {
+        TU_OK(ctx, cgan_standing_inputs(ctx, &G, &c.model, c.seed, k));
+        TU_OK(ctx, cgan_graph_forward(G.g, 1, (uint64_t)k));
+        for (int b = 0; b < nbn; b++) {
+            const cgan_node *nd = cgan_graph_node(G.g, bn_node[b]);
+            cgan_shape sh = nd->in_shape[0];
+            size_t n = cgan_numel(sh), hw = (size_t)sh.h * sh.w, per = (size_t)sh.n * hw;
+            float *xin = malloc(n * sizeof *xin);
+            TU_OK(ctx, cgan_graph_read(G.g, nd->in[0], xin));
+            for (int ch = 0; ch < sh.c; ch++) {
+                double m = 0, v = 0;
+                for (int s2 = 0; s2 < sh.n; s2++)
+                    for (size_t q = 0; q < hw; q++) m += xin[((size_t)s2 * sh.c + ch) * hw + q];
+                m /= (double)per;
+                for (int s2 = 0; s2 < sh.n; s2++)
+                    for (size_t q = 0; q < hw; q++) {
+                        double d = xin[((size_t)s2 * sh.c + ch) * hw + q] - m;
+                        v += d * d;
+                    }
+                sum_m[b][ch] += m;
+                sum_v[b][ch] += v / (double)(per - 1);
+            }
+            free(xin);
+        }
+    }
+    for (int b = 0; b < nbn; b++) {
+        const cgan_node *nd = cgan_graph_node(G.g, bn_node[b]);
+        for (int which = 0; which < 2; which++) {
+            const char *raw = cgan_graph_tensor_name(G.g, nd->state[which]);
+            const char *name = tu_pathf("ema.%s", raw);
+            float *got = malloc((size_t)bn_c[b] * sizeof *got), *train = malloc((size_t)bn_c[b] * sizeof *train);
+            TU_OK(ctx, cgan_st_read(ctx, f, name, CGAN_ST_F32, got, bn_c[b]));
+            TU_OK(ctx, cgan_st_read(ctx, f, raw, CGAN_ST_F32, train, bn_c[b]));
+            int differs = 0;
+            for (int ch = 0; ch < bn_c[b]; ch++) {
+                double want = (which ? sum_v[b][ch] : sum_m[b][ch]) / c.standing_stats;
+                ck_assert_msg(fabs(got[ch] - want) <= 1e-4 * fabs(want) + 1e-6, "%s[%d]: %.8g, reference %.8g", name, ch,
+                              got[ch], want);
+                differs |= got[ch] != train[ch];
+            }
+            ck_assert_msg(differs, "%s equals the training statistics", name);
+            /* the training statistics in the file are the trainer's */
+            ck_assert(!memcmp(train, before + cgan_graph_tensor(TG, cgan_graph_find_tensor(TG, raw))->arena_offset,
+                              (size_t)bn_c[b] * sizeof *train));
+            free(got); free(train);
+        }
+        free(sum_m[b]); free(sum_v[b]);
+    }
+    /* generate's loader takes them for the EMA weights, and not for the raw ones */
+    cgan_sampler *sm;
+    TU_OK(ctx, cgan_sampler_create(ctx, &c.model, 2, &sm));
+    TU_OK(ctx, cgan_sampler_from_checkpoint(sm, f, 1));
+    TU_OK(ctx, cgan_sampler_from_checkpoint(sm, f, 0));
+    cgan_sampler_destroy(sm);
+    cgan_st_close(f);
+    cgan_graph_destroy(G.g);
+    cgan_trainer_destroy(t);
+    free(before); free(after);
+    tu_rmtree(dir);
+    check_resume(ctx, &c, 4, 2, "standresume");
+    /* refused without the EMA and for text models, naming the option */
+    c.ema = 0;
+    ck_assert_int_eq(cgan_trainer_create(ctx, &c, &t), CGAN_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(cgan_last_error(ctx), "--standing-stats"));
+    cgan_ctx_destroy(ctx);
+}
+END_TEST
+
+/* ---- the command line ----------------------------------------------------------------- */
+
+static char *out_text, *err_text;
+
+static int cli_run(const char *const *argv)
+{
+    free(out_text);
+    free(err_text);
+    out_text = err_text = NULL;
+    const char *exe = getenv("CGAN_CLI");
+    ck_assert_msg(exe != NULL, "CGAN_CLI is not set (run through make check)");
+    return tu_spawn("stabcli", exe, argv, NULL, NULL, &out_text, &err_text);
+}
+
+/* Every flag is in --help and the man page; bad values are refused naming the option. */
+START_TEST(test_cli_flags)
+{
+    static const char *const flags[] = { "--lr-schedule", "--warmup", "--label-smooth", "--spectral-norm",
+                                         "--standing-stats", "--lr-d" };
+    const char *help[] = { "cgan-cl", "train", "--help", NULL };
+    ck_assert_int_eq(cli_run(help), 0);
+    const char *src = getenv("CGAN_TOP_SRCDIR");
+    ck_assert_ptr_nonnull(src);
+    char *man = tu_read_text(tu_pathf("%s/doc/cgan-cl.1", src)), *readme = tu_read_text(tu_pathf("%s/README.md", src));
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+        char roff[64];
+        size_t u = 0;
+        for (const char *p = flags[i]; *p && u + 3 < sizeof roff; p++) {
+            if (*p == '-') roff[u++] = '\\';
+            roff[u++] = *p;
+        }
+        roff[u] = '\0';
+        ck_assert_msg(strstr(out_text, flags[i]), "--help lacks %s", flags[i]);
+        ck_assert_msg(strstr(man, roff), "the man page lacks %s", roff);
+        ck_assert_msg(strstr(readme, flags[i]), "README.md lacks %s", flags[i]);
+    }
+    ck_assert_msg(strstr(man, "TTUR") && strstr(readme, "TTUR"), "TTUR is not documented");
+    free(man);
+    free(readme);
+    const struct { const char *a, *b, *c, *d, *want; } bad[] = {
+        { "--lr-schedule", "step", NULL, NULL, "--lr-schedule 'step'" },
+        { "--warmup", "-3", NULL, NULL, "--warmup '-3'" },
+        { "--label-smooth", "0.5", NULL, NULL, "--label-smooth '0.5'" },
+        { "--label-smooth", "0.1", "--loss", "hinge", "--label-smooth applies to --loss bce" },
+        { "--standing-stats", "x", NULL, NULL, "--standing-stats 'x'" },
+        { "--standing-stats", "4", "--ema", "0", "--standing-stats computes the statistics of the EMA" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *argv[] = { "cgan-cl", "train", bad[i].a, bad[i].b, bad[i].c, bad[i].d, NULL };
+        ck_assert_int_eq(cli_run(argv), 2);
+        ck_assert_msg(strstr(err_text, bad[i].want), "case %zu: want '%s' in: %s", i, bad[i].want, err_text);
+    }
+}
+END_TEST
+
+/* A short run with every stabiliser: the config and the checkpoint hold them, the EMA's
+ * standing statistics and D's power-iteration vectors are in the checkpoint, and --resume
+ * continues with them. */
+START_TEST(test_cli_run_resume)
+{
+    char *dir = tu_tempdir("stabrun");
+    const char *out = tu_pathf("%s/run", dir);
+    const char *train[] = { "cgan-cl", "train", "--max-images", "64", "--batch", "8", "--ngf", "8", "--ndf", "8",
+                            "--steps", "3", "--spectral-norm", "--standing-stats", "2", "--lr-schedule", "linear",
+                            "--warmup", "2", "--label-smooth", "0.1", "--lr-d", "1e-4", "--sample-every", "100",
+                            "--out", out, NULL };
+    ck_assert_msg(cli_run(train) == 0, "%s%s", out_text, err_text);
+    char *cfg = tu_read_text(tu_pathf("%s/config", out));
+    ck_assert_msg(strstr(cfg, "\"lr_schedule\": \"linear\"") && strstr(cfg, "\"warmup\": 2") &&
+                  strstr(cfg, "\"label_smooth\": 0.1") && strstr(cfg, "\"spectral_norm\": true") &&
+                  strstr(cfg, "\"standing_stats\": 2") && strstr(cfg, "\"lr_steps\": 3"), "%s", cfg);
+    free(cfg);
+    cgan_ctx *ctx = cgan_ctx_new();
+    cgan_st_file *f;
+    TU_OK(ctx, cgan_st_open(ctx, tu_pathf("%s/checkpoints/step_000003.safetensors", out), &f));
+    int ema_stats = 0, sn = 0;
+    for (int i = 0; i < cgan_st_count(f); i++) {
+        const char *n = cgan_st_at(f, i)->name;
+        ema_stats += !strncmp(n, "ema.G.", 6) && strstr(n, ".running_mean") != NULL;
+        sn += !strncmp(n, "D.", 2) && strstr(n, "_sn.u") != NULL;
+    }
+    cgan_st_close(f);
+    cgan_ctx_destroy(ctx);
+    ck_assert_int_ge(ema_stats, 1);
+    ck_assert_int_ge(sn, 2);
+    const char *resume[] = { "cgan-cl", "train", "--resume", out, "--steps", "5", NULL };
+    ck_assert_msg(cli_run(resume) == 0, "%s%s", out_text, err_text);
+    ck_assert_msg(access(tu_pathf("%s/checkpoints/step_000005.safetensors", out), F_OK) == 0, "%s", out_text);
+    const char *gen[] = { "cgan-cl", "generate", "--checkpoint", out, "--class", "0", "--n", "2", "--out",
+                          tu_pathf("%s/g.png", dir), NULL };
+    ck_assert_msg(cli_run(gen) == 0, "%s%s", out_text, err_text);
+    tu_rmtree(dir);
+}
+END_TEST
+
 int main(void)
 {
     tu_require_device();
@@ -435,6 +648,11 @@ int main(void)
     tcase_add_test(tc, test_sn_sigma_vs_svd);
     tcase_add_test(tc, test_sn_forward_backward);
     tcase_add_test(tc, test_sn_trainer_checkpoint);
+    tcase_add_test(tc, test_standing_stats);
+    tcase_add_test(tc, test_cli_flags);
+    if (tu_require(access("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", F_OK) == 0, 1,
+                   "Fashion-MNIST (apt-get install dataset-fashion-mnist)"))
+        tcase_add_test(tc, test_cli_run_resume);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

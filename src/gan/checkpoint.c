@@ -7,6 +7,7 @@
 #include <string.h>
 #include "checkpoint.h"
 #include "core/exec.h"
+#include "stab.h"
 
 /* Shape without size-1 dimensions in front (batch) and at the back (H, W). */
 static int squeeze(cgan_shape s, int64_t dims[4])
@@ -263,6 +264,13 @@ cgan_status cgan_checkpoint_save(cgan_trainer *t, const char *path, char *const 
     char *cfg = NULL, *cls = NULL, *model = NULL;
     cgan_status st;
     if ((st = cgan_st_writer_new(&w))) return cgan_error(ctx, st, "%s: out of memory", path);
+    /* --standing-stats: G's BatchNorm statistics with the EMA weights, saved as the EMA
+     * network's (ema.G.<bn>.running_mean, ...), beside the training state */
+    float *standing = NULL;
+    size_t nstanding = 0;
+    if (cgan_trainer_cfg(t)->standing_stats > 0 && cgan_trainer_ema(t) &&
+        (st = cgan_trainer_standing_stats(t, &standing, &nstanding)))
+        goto done;
     for (int which = 0; which < 2; which++) {
         if ((st = views_read(t, which, &av[which]))) goto done;
         cgan_graph *g = av[which].g;
@@ -276,6 +284,7 @@ cgan_status cgan_checkpoint_save(cgan_trainer *t, const char *path, char *const 
                 add_tensor(w, "adam.v.", x, av[which].v + o);
             } else if (x->kind == CGAN_TENSOR_STATE) {
                 add_tensor(w, "", x, av[which].state + x->arena_offset);
+                if (!which && standing) add_tensor(w, "ema.", x, standing + x->arena_offset);
             }
         }
     }
@@ -320,6 +329,7 @@ cgan_status cgan_checkpoint_save(cgan_trainer *t, const char *path, char *const 
     for (int i = 0; i < n_extra; i++) cgan_st_set_meta(w, extra[i].key, extra[i].value);
     st = cgan_st_write(ctx, w, path);
 done:
+    free(standing);
     views_free(&av[0]);
     views_free(&av[1]);
     free(cfg);

@@ -45,6 +45,9 @@ cgan_status cgan_stab_check(cgan_ctx *ctx, const cgan_train_cfg *c)
                           "the hinge loss has no target to smooth");
     if (c->standing_stats < 0 || c->standing_stats > 10000)
         return cgan_error(ctx, CGAN_E_INVALID, "--standing-stats %d: expected 0..10000 batches", c->standing_stats);
+    if (c->standing_stats > 0 && c->model.cond == CGAN_COND_TEXT)
+        return cgan_error(ctx, CGAN_E_INVALID, "--standing-stats mixes classes in its noise batches; text models (--cond "
+                          "text) have none");
     if (c->standing_stats > 0 && c->ema == 0)
         return cgan_error(ctx, CGAN_E_INVALID, "--standing-stats computes the statistics of the EMA weights; it needs "
                           "--ema > 0");

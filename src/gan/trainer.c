@@ -37,6 +37,7 @@ struct cgan_trainer {
     size_t nparam[2];
     cl_mem log;                      /* LOG_CAP rows of CGAN_LOG_FIELDS floats */
     int64_t steps, d_updates, g_updates, logged_until;
+    struct cgan_standing *standing;  /* standing BN statistics (stab.h), made on first use */
 };
 
 cgan_train_cfg cgan_train_defaults(void)
@@ -80,6 +81,7 @@ void cgan_trainer_destroy(cgan_trainer *t)
     }
     cgan_buffer_release(t->ema);
     cgan_buffer_release(t->log);
+    cgan_standing_destroy(t->standing);
     cgan_graph_destroy(t->G.g);
     cgan_graph_destroy(t->D.g);
     free(t->desc);
@@ -172,6 +174,7 @@ int64_t cgan_trainer_steps(const cgan_trainer *t) { return t->steps; }
 cl_mem cgan_trainer_adam_m(cgan_trainer *t, int d) { return t->m[d ? 1 : 0]; }
 cl_mem cgan_trainer_adam_v(cgan_trainer *t, int d) { return t->v[d ? 1 : 0]; }
 cl_mem cgan_trainer_ema(cgan_trainer *t) { return t->ema; }
+struct cgan_standing **cgan_trainer_standing_slot(cgan_trainer *t) { return &t->standing; }
 
 void cgan_trainer_set_steps(cgan_trainer *t, int64_t steps, int64_t d_updates, int64_t g_updates)
 {

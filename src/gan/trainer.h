@@ -9,4 +9,7 @@
 cl_mem cgan_trainer_adam_m(cgan_trainer *t, int d);   /* d: 0 = G, 1 = D */
 cl_mem cgan_trainer_adam_v(cgan_trainer *t, int d);
 cl_mem cgan_trainer_ema(cgan_trainer *t);            /* NULL when the EMA is off */
+/* Where the trainer keeps its standing-statistics pass (gan/stab.h), made on first use and
+ * destroyed with the trainer. */
+struct cgan_standing **cgan_trainer_standing_slot(cgan_trainer *t);
 #endif
