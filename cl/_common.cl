@@ -21,3 +21,18 @@ uint4 cgan_philox4x32(uint4 ctr, uint2 key)
 
 /* Uniform float in [0, 1) from 24 random bits, as cgan_rng_uniform on the host. */
 #define CGAN_U01(u) ((float)((u) >> 8) * (1.0f / 16777216.0f))
+
+/* Sum of v over the work-group (local size a power of two); every work-item gets it. */
+float group_sum(__local float *s, const float v)
+{
+    const int l = (int)get_local_id(0);
+    s[l] = v;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int o = (int)get_local_size(0) / 2; o > 0; o >>= 1) {
+        if (l < o) s[l] += s[l + o];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    const float r = s[0];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    return r;
+}

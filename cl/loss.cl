@@ -11,18 +11,6 @@ int label_class(const float v, const int k)
     return (v >= 0.0f && v < (float)k) ? (int)v : -1;
 }
 
-float group_sum(__local float *s, const float v)
-{
-    const int l = (int)get_local_id(0);
-    s[l] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int o = (int)get_local_size(0) / 2; o > 0; o >>= 1) {
-        if (l < o) s[l] += s[l + o];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    return s[0];
-}
-
 /* The loss of one logit x; t is the BCE target or the hinge sign. */
 float loss_term(const int mode, const float x, const float t)
 {

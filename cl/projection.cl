@@ -5,21 +5,6 @@ int label_class(const float v, const int k)
     return (v >= 0.0f && v < (float)k) ? (int)v : -1;
 }
 
-/* Sum of v over the work-group (local size a power of two); every work-item gets it. */
-float group_sum(__local float *s, const float v)
-{
-    const int l = (int)get_local_id(0);
-    s[l] = v;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int o = (int)get_local_size(0) / 2; o > 0; o >>= 1) {
-        if (l < o) s[l] += s[l + o];
-        barrier(CLK_LOCAL_MEM_FENCE);
-    }
-    const float r = s[0];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    return r;
-}
-
 /* One work-group per row r (launched with exactly rows groups). */
 __kernel void projection_fwd(const int rows, const int c, const int hw, const int k,
                              __global const float *x, __global const float *labels,

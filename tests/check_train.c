@@ -11,44 +11,9 @@
 #include "gan/checkpoint.h"
 #include "gan/trainer.h"
 
-static cgan_train_cfg tiny_cfg(cgan_cond cond)
-{
-    cgan_train_cfg c = cgan_train_defaults();
-    c.model.batch = 4;
-    c.model.ngf = c.model.ndf = 8;
-    c.model.nz = 12;
-    c.model.num_classes = cond == CGAN_COND_NONE ? 0 : 3;
-    c.model.cond = cond;
-    c.seed = 99;
-    return c;
-}
-
-/* A deterministic "real" batch for step s. */
-static void real_batch(const cgan_train_cfg *c, int64_t s, float *x, float *y)
-{
-    cgan_rng r;
-    cgan_rng_init(&r, 7, (uint32_t)s);
-    size_t n = (size_t)c->model.batch * c->model.nc * 32 * 32;
-    cgan_rng_fill_uniform(&r, x, n, -1, 1);
-    for (int i = 0; i < c->model.batch; i++) y[i] = (float)(c->model.num_classes ? i % c->model.num_classes : 0);
-}
-
-static void run(cgan_ctx *ctx, cgan_trainer *t, int steps, float *log_out)
-{
-    const cgan_train_cfg *c = cgan_trainer_cfg(t);
-    float *x = malloc((size_t)c->model.batch * 32 * 32 * sizeof *x), y[64];
-    for (int i = 0; i < steps; i++) {
-        real_batch(c, cgan_trainer_steps(t), x, y);
-        TU_OK(ctx, cgan_trainer_step(t, x, y));
-    }
-    free(x);
-    float rows[64 * CGAN_LOG_FIELDS];
-    int64_t st[64];
-    int n = 0;
-    TU_OK(ctx, cgan_trainer_read_log(t, rows, st, 64, &n));
-    ck_assert_int_eq(n, steps);
-    if (log_out) memcpy(log_out, rows, (size_t)n * CGAN_LOG_FIELDS * sizeof(float));
-}
+/* the shared helpers (testutil.h) under this file's names */
+static cgan_train_cfg tiny_cfg(cgan_cond cond) { return tu_tiny_train_cfg(cond); }
+static void run(cgan_ctx *ctx, cgan_trainer *t, int steps, float *log_out) { tu_train_steps(ctx, t, steps, log_out); }
 
 START_TEST(test_steps_and_determinism)
 {
@@ -291,7 +256,7 @@ START_TEST(test_step_has_no_host_waits)
     cgan_sync_counts before = ctx->sync;
     for (int s = 0; s < 4; s++) {
         for (size_t b = 0; b < nb; b++)
-            real_batch(&c, 2 * s + (int64_t)b, x + b * img, y + b * (size_t)c.model.batch);
+            tu_real_batch(&c, 2 * s + (int64_t)b, x + b * img, y + b * (size_t)c.model.batch);
         TU_OK(ctx, cgan_trainer_step(t, x, y));
         if (s == 0) before = ctx->sync; /* after the warm-up */
     }

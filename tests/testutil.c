@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "gan/trainer.h"
 #include "testutil.h"
 #include "blas/gemm.h"
 
@@ -270,4 +271,40 @@ int tu_cli(const char *first, ...)
     free(tu_cli_err);
     tu_cli_out = tu_cli_err = NULL;
     return tu_spawn("cli", exe, argv, NULL, NULL, &tu_cli_out, &tu_cli_err);
+cgan_train_cfg tu_tiny_train_cfg(int cond)
+{
+    cgan_train_cfg c = cgan_train_defaults();
+    c.model.batch = 4;
+    c.model.ngf = c.model.ndf = 8;
+    c.model.nz = 12;
+    c.model.num_classes = cond == CGAN_COND_NONE ? 0 : 3;
+    c.model.cond = (cgan_cond)cond;
+    c.seed = 99;
+    return c;
+}
+
+void tu_real_batch(const cgan_train_cfg *c, int64_t s, float *x, float *y)
+{
+    cgan_rng r;
+    cgan_rng_init(&r, 7, (uint32_t)s);
+    size_t n = (size_t)c->model.batch * c->model.nc * 32 * 32;
+    cgan_rng_fill_uniform(&r, x, n, -1, 1);
+    for (int i = 0; i < c->model.batch; i++) y[i] = (float)(c->model.num_classes ? i % c->model.num_classes : 0);
+}
+
+void tu_train_steps(cgan_ctx *ctx, cgan_trainer *t, int steps, float *log_out)
+{
+    const cgan_train_cfg *c = cgan_trainer_cfg(t);
+    float *x = malloc((size_t)c->model.batch * 32 * 32 * sizeof *x), y[64];
+    for (int i = 0; i < steps; i++) {
+        tu_real_batch(c, cgan_trainer_steps(t), x, y);
+        TU_OK(ctx, cgan_trainer_step(t, x, y));
+    }
+    free(x);
+    float rows[64 * CGAN_LOG_FIELDS];
+    int64_t st[64];
+    int n = 0;
+    TU_OK(ctx, cgan_trainer_read_log(t, rows, st, 64, &n));
+    ck_assert_int_eq(n, steps);
+    if (log_out) memcpy(log_out, rows, (size_t)n * CGAN_LOG_FIELDS * sizeof(float));
 }

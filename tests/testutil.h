@@ -73,6 +73,16 @@ void tu_ref_gemm(const struct cgan_gemm_args *g, const float *a, const float *b,
  * otherwise prints "SKIP <what>: ..." and returns 0 (GPU mode at small device limits). */
 int tu_clblast_fits(cgan_ctx *ctx, const char *what);
 
+/* Training helpers for trainer tests: a tiny trainer setting (batch 4, widths 8, nz 12,
+ * 3 classes or none, seed 99), a deterministic 32x32 "real" batch for step s (images
+ * U(-1,1), labels i mod classes), and `steps` trainer steps on those batches with the log
+ * rows of them copied to log_out (may be NULL; at most 64 steps). */
+struct cgan_train_cfg;
+struct cgan_trainer;
+struct cgan_train_cfg tu_tiny_train_cfg(int cond);
+void tu_real_batch(const struct cgan_train_cfg *c, int64_t s, float *x, float *y);
+void tu_train_steps(cgan_ctx *ctx, struct cgan_trainer *t, int steps, float *log_out);
+
 /* Assert helper: fail with the context's error when st != CGAN_OK. */
 #define TU_OK(ctx, expr)                                                              \
     do {                                                                              \

@@ -5,7 +5,10 @@
  * metadata.
  *
  * Tensor names: "G.deconv1.weight", "D.bn2.running_mean", "ema.G.deconv1.weight",
- * "adam.m.G.deconv1.weight", "adam.v.D.conv2.weight". Shapes are stored without size-1
+ * "adam.m.G.deconv1.weight", "adam.v.D.conv2.weight". A run with --spectral-norm adds D's
+ * power-iteration vectors as state ("D.conv2_sn.u", "D.conv2_sn.v"); one with
+ * --standing-stats adds the EMA network's own BatchNorm statistics
+ * ("ema.G.bn1.running_mean", ...), which the EMA generator uses. Shapes are stored without size-1
  * dimensions at the front (batch) and back (H, W), as PyTorch stores them: a BN weight is
  * [C], a conv weight [Cout, Cin, k, k]. Metadata: "format" = "cgan-cl",
  * "format_version", "step", "d_updates", "g_updates", "seed", "config" (JSON, with the

@@ -71,6 +71,8 @@ typedef struct cgan_model_cfg {
     int ngf, ndf;      /* base widths of the built-in family (64) */
     int diffaug;       /* D starts with DiffAugment (translation + cutout) in training */
     int vocab;         /* words of a text model's vocabulary (CGAN_COND_TEXT), else 0 */
+    int spectral_norm; /* D's conv and linear weights divided by their largest singular
+                        * value (Miyato et al. 2018; op spectral_norm) */
 } cgan_model_cfg;
 
 /* Defaults: size 32 (seed32), the built-in family, concat, batch 64, nz 100, nc 1,

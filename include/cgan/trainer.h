@@ -25,6 +25,10 @@ extern "C" {
 /* The GAN loss: binary cross-entropy on logits (the DCGAN one) or the hinge loss. */
 typedef enum cgan_loss_kind { CGAN_LOSS_BCE = 0, CGAN_LOSS_HINGE } cgan_loss_kind;
 
+/* Learning-rate schedules (both networks): constant, linear decay to 0, or cosine decay
+ * to 0 over the steps after the warm-up. */
+typedef enum cgan_lr_schedule { CGAN_LR_CONSTANT = 0, CGAN_LR_LINEAR, CGAN_LR_COSINE } cgan_lr_schedule;
+
 /* Everything a trainer is made from (start from cgan_train_defaults()). */
 typedef struct cgan_train_cfg {
     cgan_model_cfg model;
@@ -38,6 +42,14 @@ typedef struct cgan_train_cfg {
     float ema;            /* EMA decay of G's weights (after a warm-up of min(ema, (1+n)/(10+n))
                            * at G update n); 0 turns the EMA off */
     uint64_t seed;
+    /* stabilisers (issue 20; all off by default) */
+    cgan_lr_schedule lr_schedule; /* the decay of lr_g and lr_d (TTUR: lr_d != lr_g) */
+    int64_t warmup;       /* steps of linear warm-up from lr/warmup to lr (0: none) */
+    int64_t lr_steps;     /* the schedule's length in steps (a run sets it to its --steps) */
+    float label_smooth;   /* one-sided label smoothing: D's real target is 1 - label_smooth
+                           * (BCE only; [0, 0.5)) */
+    int standing_stats;   /* batches of mixed-class noise for G's standing BatchNorm
+                           * statistics with the EMA weights, at each checkpoint (0: off) */
 } cgan_train_cfg;
 
 /* Defaults: the model's (cgan_model_defaults), BCE, lr 2e-4 for G and D, betas (0.5,
@@ -46,6 +58,16 @@ typedef struct cgan_train_cfg {
 CGAN_API cgan_train_cfg cgan_train_defaults(void);
 CGAN_API const char *cgan_loss_name(cgan_loss_kind k);
 CGAN_API int cgan_loss_parse(const char *s);
+/* Schedule names "constant", "linear", "cosine"; parse returns -1 for an unknown name. */
+CGAN_API const char *cgan_lr_schedule_name(cgan_lr_schedule s);
+CGAN_API int cgan_lr_schedule_parse(const char *s);
+/* The learning rate of G (d = 0) or D (d = 1) for the update taken at step `step` (counted
+ * from 0): base * w * f, where w = (step + 1) / warmup during the first `warmup` steps,
+ * else 1, and with p = (step - warmup) / (lr_steps - warmup) in [0, 1] (0 before and
+ * during the warm-up), f = 1 (constant), 1 - p (linear) or (1 + cos(pi p)) / 2 (cosine).
+ * Computed in double, returned as float; the trainer passes it to the optimiser's kernel
+ * each step. */
+CGAN_API float cgan_lr_at(const cgan_train_cfg *c, int d, int64_t step);
 
 /* Values logged per step (floats, one slot each). */
 enum {

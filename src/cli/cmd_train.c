@@ -64,6 +64,18 @@ static void help(void)
            "                       (of batch/K images, each with its own BatchNorm statistics)\n"
            "                       and update once with their mean gradient (1: off)\n"
            "  --ema F              EMA decay of G's weights for samples and export, 0 = off (0.999)\n"
+           "stabilisers (all off by default):\n"
+           "  --lr-schedule constant|linear|cosine  decay of both learning rates to 0 over\n"
+           "                       the run's steps after the warm-up (default constant); with\n"
+           "                       --lr-d != --lr this is TTUR with a schedule\n"
+           "  --warmup N           linear learning-rate warm-up over the first N steps (0)\n"
+           "  --label-smooth A     one-sided label smoothing: D's target for real images is\n"
+           "                       1 - A, A in [0, 0.5) (--loss bce only; 0)\n"
+           "  --spectral-norm      spectral normalisation of D's conv and linear weights (one\n"
+           "                       power iteration per D update; its vectors are checkpointed)\n"
+           "  --standing-stats N   at each checkpoint, recompute G's BatchNorm statistics with\n"
+           "                       the EMA weights over N batches of mixed-class noise and\n"
+           "                       store them for sampling (generate --ema); 0 = off\n"
            "  --steps N | --epochs N   length (default 1 epoch)\n"
            "  --seed N             seed of initialisation, noise and shuffling (1)\n"
            "run folder:\n"
@@ -200,6 +212,8 @@ static int parse_float(const char *opt, const char *v, double lo, double hi, flo
 enum { O_DATA = 256, O_CHANNELS, O_MAXIMG, O_FLIP, O_ARCH, O_SIZE, O_COND, O_NZ, O_NGF, O_NDF, O_LOSS, O_BATCH,
        O_LR, O_LRD, O_B1, O_B2, O_DSTEPS, O_EMA, O_STEPS, O_EPOCHS, O_SEED, O_OUT, O_SAMPLE, O_CKPT, O_KEEP,
        O_LOG, O_RESUME, O_INIT, O_DIFFAUG, O_MODEL, O_CACHE, O_ACCUM, O_EVAL_EVERY, O_EVAL_N, O_EVAL_FEATURES };
+/* the stabilisers (issue 20) */
+enum { O_LRSCHED = 400, O_WARMUP, O_LSMOOTH, O_SPECNORM, O_STANDING };
 
 /* Options of the model that a model file or another option may set too. */
 typedef struct model_opts {
@@ -268,6 +282,9 @@ int cmd_train(int argc, char **argv)
         { "cache-decoded", no_argument, 0, O_CACHE }, { "accum", required_argument, 0, O_ACCUM },
         { "eval-every", required_argument, 0, O_EVAL_EVERY },
         { "eval-n", required_argument, 0, O_EVAL_N }, { "eval-features", required_argument, 0, O_EVAL_FEATURES },
+        { "lr-schedule", required_argument, 0, O_LRSCHED }, { "warmup", required_argument, 0, O_WARMUP },
+        { "label-smooth", required_argument, 0, O_LSMOOTH }, { "spectral-norm", no_argument, 0, O_SPECNORM },
+        { "standing-stats", required_argument, 0, O_STANDING },
         { "device", required_argument, 0, 'd' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
     };
     cgan_run_opts o;
@@ -342,6 +359,17 @@ int cmd_train(int argc, char **argv)
         case O_EVAL_EVERY: if (parse_int("--eval-every", optarg, 1, 1000000000, &v)) return CLI_EXIT_USAGE; o.eval_every = (int)v; break;
         case O_EVAL_N: if (parse_int("--eval-n", optarg, 8, 1000000, &v)) return CLI_EXIT_USAGE; o.eval_n = (int)v; break;
         case O_EVAL_FEATURES: o.eval_features = optarg; break;
+        case O_LRSCHED: {
+            int k = cgan_lr_schedule_parse(optarg);
+            if (k < 0) return cli_usage_error("train", "--lr-schedule '%s': use constant, linear or cosine", optarg);
+            o.train.lr_schedule = (cgan_lr_schedule)k; break;
+        }
+        case O_WARMUP: if (parse_int("--warmup", optarg, 0, 1000000000, &v)) return CLI_EXIT_USAGE; o.train.warmup = v; break;
+        case O_LSMOOTH:
+            if (parse_float("--label-smooth", optarg, 0, 0.4999999, &o.train.label_smooth)) return CLI_EXIT_USAGE;
+            break;
+        case O_SPECNORM: o.train.model.spectral_norm = 1; break;
+        case O_STANDING: if (parse_int("--standing-stats", optarg, 0, 10000, &v)) return CLI_EXIT_USAGE; o.train.standing_stats = (int)v; break;
         default:
             if (optopt) return cli_usage_error("train", "option '%s' needs a value", argv[optind - 1]);
             return cli_usage_error("train", "unknown option '%s'", argv[optind - 1]);
@@ -349,6 +377,11 @@ int cmd_train(int argc, char **argv)
     }
     if (optind < argc) return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
     if (!lr_d_set) o.train.lr_d = o.train.lr_g;
+    if (o.train.label_smooth > 0 && o.train.loss == CGAN_LOSS_HINGE)
+        return cli_usage_error("train", "--label-smooth applies to --loss bce (a target for D's real images); the "
+                               "hinge loss has no target to smooth");
+    if (o.train.standing_stats > 0 && o.train.ema == 0)
+        return cli_usage_error("train", "--standing-stats computes the statistics of the EMA weights; it needs --ema > 0");
     if (o.resume && o.init) return cli_usage_error("train", "--resume and --init exclude each other");
     if (o.resume && fixed && strcmp(fixed, "model") != 0 && strcmp(fixed, "init") != 0)
         return cli_usage_error("train", "--resume %s continues the run with the settings it was started with, so "

@@ -309,6 +309,15 @@ cgan_status cgan_graph_plan(cgan_graph *g, cgan_mode mode, uint64_t seed)
             if (bt < first_bwd[id]) first_bwd[id] = bt;
         }
         if (train && (d->flags & CGAN_BWD_NEEDS_OUTPUT) && bt > last_bwd[nd->out]) last_bwd[nd->out] = bt;
+        /* a parameter slot fed by another node's output (spectral_norm's W / sigma) is read
+         * like an input, forward and backward */
+        for (int j = 0; j < nd->n_param; j++) {
+            int id = nd->param[j];
+            if (g->t[id].kind != CGAN_TENSOR_ACT) continue;
+            last_fwd[id] = i;
+            if (train && bt > last_bwd[id]) last_bwd[id] = bt;
+            if (bt < first_bwd[id]) first_bwd[id] = bt;
+        }
     }
     int nv = 0;
     for (int i = 0; i < g->nt; i++) {
@@ -461,8 +470,10 @@ cgan_status cgan_graph_backward(cgan_graph *g, int seed_id, unsigned what)
     } else {
         for (int i = 0; i < g->nn; i++) {
             int out = g->nodes[i].out, used = 0;
-            for (int k = 0; k < g->nn && !used; k++)
+            for (int k = 0; k < g->nn && !used; k++) {
                 for (int j = 0; j < g->nodes[k].n_in; j++) used |= g->nodes[k].in[j] == out;
+                for (int j = 0; j < g->nodes[k].n_param; j++) used |= g->nodes[k].param[j] == out;
+            }
             if (!used) p->reached[out] = 1;
         }
     }
@@ -481,7 +492,16 @@ cgan_status cgan_graph_backward(cgan_graph *g, int seed_id, unsigned what)
             p->reached[id] = 1;
         }
         if (what & CGAN_GRAD_PARAMS)
-            for (int j = 0; j < nd->n_param; j++) a.dparam[j] = g->t[nd->param[j]].grad;
+            for (int j = 0; j < nd->n_param; j++) {
+                int id = nd->param[j];
+                a.dparam[j] = g->t[id].grad;
+                if (g->t[id].kind != CGAN_TENSOR_ACT) continue;
+                /* another node's output: ops accumulate into parameter gradients, so it
+                 * starts at 0, and its producer's backward runs next */
+                if (!p->written[id])
+                    CGAN_TRY(cgan_buffer_fill_f32(g->ctx, g->t[id].grad, 0, cgan_numel(g->t[id].shape), 0.f));
+                p->written[id] = p->reached[id] = 1;
+            }
         CGAN_TRY(run_node(g, i, 1, &a));
         if (g->grad_hook && (what & CGAN_GRAD_PARAMS) && nd->n_param > 0)
             CGAN_TRY(g->grad_hook(g->grad_hook_user, grads_ready_from(g, i)));

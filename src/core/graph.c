@@ -308,6 +308,16 @@ int cgan_graph_end(cgan_graph *g, cgan_node *nd, cgan_shape out)
     return id;
 }
 
+int cgan_graph_move_last(cgan_graph *g, int pos)
+{
+    if (g->nn < 1 || pos < 0 || pos >= g->nn)
+        return record(g, CGAN_E_INVALID, "graph %s: cannot move a node to %d of %d", g->prefix, pos, g->nn);
+    cgan_node last = g->nodes[g->nn - 1];
+    memmove(&g->nodes[pos + 1], &g->nodes[pos], (size_t)(g->nn - 1 - pos) * sizeof last);
+    g->nodes[pos] = last;
+    return pos;
+}
+
 int cgan_graph_fail(cgan_graph *g, const cgan_node *nd, const char *fmt, ...)
 {
     char msg[900];

@@ -25,6 +25,10 @@ int cgan_graph_add_state(cgan_graph *g, cgan_node *nd, const char *sname, cgan_s
                          float value);
 /* Finish: creates the output tensor "<node>.out" with shape out; returns its id. */
 int cgan_graph_end(cgan_graph *g, cgan_node *nd, cgan_shape out);
+/* Move the graph's last node to position pos (0 <= pos < node count), the nodes from pos
+ * on moving one place later: a node that prepares another's parameter (spectral_norm)
+ * runs before it. Returns pos, or -1 (recorded on the graph) for a bad pos. */
+int cgan_graph_move_last(cgan_graph *g, int pos);
 /* Record a shape/argument error for the node being built; returns -1. The message is
  * prefixed with the node's full name. */
 int cgan_graph_fail(cgan_graph *g, const cgan_node *nd, const char *fmt, ...)

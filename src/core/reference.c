@@ -111,8 +111,10 @@ void cgan_refexec_backward(cgan_refexec *r, int seed_id, unsigned what)
     } else {
         for (int i = 0; i < g->nn; i++) {
             int out = g->nodes[i].out, used = 0;
-            for (int k = 0; k < g->nn; k++)
+            for (int k = 0; k < g->nn; k++) {
                 for (int j = 0; j < g->nodes[k].n_in; j++) used |= g->nodes[k].in[j] == out;
+                for (int j = 0; j < g->nodes[k].n_param; j++) used |= g->nodes[k].param[j] == out;
+            }
             if (!used) r->reached[out] = 1;
         }
     }
@@ -130,7 +132,14 @@ void cgan_refexec_backward(cgan_refexec *r, int seed_id, unsigned what)
             r->written[id] = r->reached[id] = 1;
         }
         if (what & CGAN_GRAD_PARAMS)
-            for (int j = 0; j < nd->n_param; j++) a.dparam[j] = r->grad[nd->param[j]];
+            for (int j = 0; j < nd->n_param; j++) {
+                int id = nd->param[j];
+                a.dparam[j] = r->grad[id];
+                if (g->t[id].kind != CGAN_TENSOR_ACT) continue;
+                /* another node's output (spectral_norm's W / sigma), as the executor does */
+                if (!r->written[id]) memset(r->grad[id], 0, cgan_numel(g->t[id].shape) * sizeof(double));
+                r->written[id] = r->reached[id] = 1;
+            }
         cgan_op_get(nd->op)->ref_backward(&a);
     }
 }

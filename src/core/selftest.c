@@ -9,6 +9,7 @@
 #include "core/random.h"
 #include "ops/conv2d.h"
 #include "ops/diffaug.h"
+#include "ops/spectral_norm.h"
 
 static const cgan_check checks[] = {
     { "elementwise.axpby", cgan_check_axpby },
@@ -36,6 +37,7 @@ static const cgan_check checks[] = {
     { "op.loss_hinge_g", cgan_selfcheck_loss_hinge_g },
     { "op.loss_softmax_ce", cgan_selfcheck_loss_softmax_ce },
     { "op.diffaug", cgan_selfcheck_diffaug },
+    { "op.spectral_norm", cgan_selfcheck_spectral_norm },
 };
 
 int cgan_check_count(void)

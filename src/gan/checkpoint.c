@@ -7,6 +7,7 @@
 #include <string.h>
 #include "checkpoint.h"
 #include "core/exec.h"
+#include "stab.h"
 
 /* Shape without size-1 dimensions in front (batch) and at the back (H, W). */
 static int squeeze(cgan_shape s, int64_t dims[4])
@@ -93,10 +94,61 @@ char *cgan_train_cfg_json(const cgan_train_cfg *c)
                           "ema", tidy(c->ema), "seed", (json_int_t)c->seed, "diffaug", c->model.diffaug,
                           "vocab", c->model.vocab);
     if (!o) return NULL;
+    /* the stabilisers (issue 20), written only when set: a run with the defaults keeps the
+     * config text of the releases before them */
+    if (c->lr_schedule != CGAN_LR_CONSTANT)
+        json_object_set_new(o, "lr_schedule", json_string(cgan_lr_schedule_name(c->lr_schedule)));
+    if (c->warmup) json_object_set_new(o, "warmup", json_integer((json_int_t)c->warmup));
+    if (c->lr_schedule != CGAN_LR_CONSTANT || c->warmup)
+        json_object_set_new(o, "lr_steps", json_integer((json_int_t)c->lr_steps));
+    if (c->label_smooth > 0) json_object_set_new(o, "label_smooth", json_real(tidy(c->label_smooth)));
+    if (c->standing_stats) json_object_set_new(o, "standing_stats", json_integer(c->standing_stats));
+    if (c->model.spectral_norm) json_object_set_new(o, "spectral_norm", json_true());
     /* 9 significant digits hold any float; the tidied values print in their shortest form */
     char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(9));
     json_decref(o);
     return s;
+}
+
+/* The stabilisers' optional fields of a config (absent: off), each in its range. */
+static cgan_status stab_config(cgan_ctx *ctx, json_t *o, const char *path, cgan_train_cfg *cfg)
+{
+    json_t *v;
+    if ((v = json_object_get(o, "lr_schedule"))) {
+        int k = json_is_string(v) ? cgan_lr_schedule_parse(json_string_value(v)) : -1;
+        if (k < 0)
+            return cgan_error(ctx, CGAN_E_FORMAT, "%s: config metadata: field 'lr_schedule': expected \"constant\", "
+                              "\"linear\" or \"cosine\"", path);
+        cfg->lr_schedule = (cgan_lr_schedule)k;
+    }
+    const struct { const char *name; json_int_t lo, hi; } ints[] = {
+        { "warmup", 0, 1000000000 }, { "lr_steps", 0, CGAN_CKPT_MAX_STEPS }, { "standing_stats", 0, 10000 },
+    };
+    json_int_t iv[3] = { 0, 0, 0 };
+    for (int i = 0; i < 3; i++) {
+        if (!(v = json_object_get(o, ints[i].name))) continue;
+        if (!json_is_integer(v) || json_integer_value(v) < ints[i].lo || json_integer_value(v) > ints[i].hi)
+            return cgan_error(ctx, CGAN_E_FORMAT, "%s: config metadata: field '%s': expected an integer in [%lld, %lld]",
+                              path, ints[i].name, (long long)ints[i].lo, (long long)ints[i].hi);
+        iv[i] = json_integer_value(v);
+    }
+    cfg->warmup = iv[0];
+    cfg->lr_steps = iv[1];
+    cfg->standing_stats = (int)iv[2];
+    if ((v = json_object_get(o, "label_smooth"))) {
+        double x = json_is_number(v) ? json_number_value(v) : -1;
+        if (!(x >= 0 && x < 0.5))
+            return cgan_error(ctx, CGAN_E_FORMAT, "%s: config metadata: field 'label_smooth': expected a number in "
+                              "[0, 0.5)", path);
+        cfg->label_smooth = (float)x;
+    }
+    if ((v = json_object_get(o, "spectral_norm"))) {
+        if (!json_is_boolean(v))
+            return cgan_error(ctx, CGAN_E_FORMAT, "%s: config metadata: field 'spectral_norm': expected true or false",
+                              path);
+        cfg->model.spectral_norm = json_is_true(v);
+    }
+    return CGAN_OK;
 }
 
 cgan_status cgan_checkpoint_config(cgan_ctx *ctx, const cgan_st_file *f, cgan_train_cfg *cfg)
@@ -180,11 +232,12 @@ cgan_status cgan_checkpoint_config(cgan_ctx *ctx, const cgan_st_file *f, cgan_tr
         cfg->ema = (float)ema;
         cfg->seed = (uint64_t)seed;
         cfg->model.diffaug = diffaug;
+        st = stab_config(ctx, o, path, cfg);
         /* the model description (none in checkpoints older than descriptions: the preset
          * named by arch); the built-in family's own description stands for the family */
         const char *desc = cgan_st_meta(f, "model");
         cfg->model.desc = cgan_model_is_builtin(&cfg->model, desc) ? NULL : desc;
-        if (!desc && a < 0)
+        if (st == CGAN_OK && !desc && a < 0)
             st = cgan_error(ctx, CGAN_E_FORMAT, "%s: no 'model' metadata (the model description)", path);
     }
 done:
@@ -211,6 +264,13 @@ cgan_status cgan_checkpoint_save(cgan_trainer *t, const char *path, char *const 
     char *cfg = NULL, *cls = NULL, *model = NULL;
     cgan_status st;
     if ((st = cgan_st_writer_new(&w))) return cgan_error(ctx, st, "%s: out of memory", path);
+    /* --standing-stats: G's BatchNorm statistics with the EMA weights, saved as the EMA
+     * network's (ema.G.<bn>.running_mean, ...), beside the training state */
+    float *standing = NULL;
+    size_t nstanding = 0;
+    if (cgan_trainer_cfg(t)->standing_stats > 0 && cgan_trainer_ema(t) &&
+        (st = cgan_trainer_standing_stats(t, &standing, &nstanding)))
+        goto done;
     for (int which = 0; which < 2; which++) {
         if ((st = views_read(t, which, &av[which]))) goto done;
         cgan_graph *g = av[which].g;
@@ -224,6 +284,7 @@ cgan_status cgan_checkpoint_save(cgan_trainer *t, const char *path, char *const 
                 add_tensor(w, "adam.v.", x, av[which].v + o);
             } else if (x->kind == CGAN_TENSOR_STATE) {
                 add_tensor(w, "", x, av[which].state + x->arena_offset);
+                if (!which && standing) add_tensor(w, "ema.", x, standing + x->arena_offset);
             }
         }
     }
@@ -268,6 +329,7 @@ cgan_status cgan_checkpoint_save(cgan_trainer *t, const char *path, char *const 
     for (int i = 0; i < n_extra; i++) cgan_st_set_meta(w, extra[i].key, extra[i].value);
     st = cgan_st_write(ctx, w, path);
 done:
+    free(standing);
     views_free(&av[0]);
     views_free(&av[1]);
     free(cfg);

@@ -9,6 +9,7 @@
 #include "model_desc.h"
 #include "ops/builders.h"
 #include "ops/diffaug.h"
+#include "ops/spectral_norm.h"
 
 /* ---- layer types ------------------------------------------------------------------- */
 
@@ -567,6 +568,8 @@ static cgan_status build_layers(net_check *c, const cgan_model_cfg *cfg, cgan_mo
         }
     }
     net->out = ids[c->n - 1];
+    /* spectral normalisation of D's conv and linear weights (ops/spectral_norm.h) */
+    if (c->which == 1 && cfg->spectral_norm && (st = cgan_spectral_norm_graph(net->g))) goto done;
     cgan_shape want = c->which ? cgan_shape4(cfg->batch, 1, 1, 1) : cgan_shape4(cfg->batch, cfg->nc, cfg->size, cfg->size);
     cgan_shape got = cgan_graph_tensor(net->g, net->out)->shape;
     if (!cgan_shape_eq(got, want)) {

@@ -589,6 +589,7 @@ folder_done:;
                                       s->tokens ? width : 1, &s->loader))) goto done;
     if (o->steps <= 0) o->steps = (int64_t)(o->epochs > 0 ? o->epochs : 1) * cgan_loader_batches_per_epoch(s->loader) /
                                   o->train.d_steps;
+    o->train.lr_steps = o->steps; /* the learning-rate schedule spans the run (a longer --resume stretches it) */
     if ((st = cgan_trainer_create_dist(ctx, &o->train, o->dist, &s->t))) goto done;
     if (resume) {
         const char *path = cgan_st_path(resume);

@@ -64,7 +64,12 @@ cgan_status cgan_sampler_from_checkpoint(cgan_sampler *s, const cgan_st_file *f,
         cgan_gtensor *t = cgan_graph_tensor(g, i);
         if (t->kind != CGAN_TENSOR_PARAM && t->kind != CGAN_TENSOR_STATE) continue;
         char name[160];
-        snprintf(name, sizeof name, "%s%s", use_ema && t->kind == CGAN_TENSOR_PARAM ? "ema." : "", t->name);
+        /* EMA weights; and their standing BatchNorm statistics where the run made them
+         * (--standing-stats), else the training statistics */
+        const cgan_st_tensor *found;
+        snprintf(name, sizeof name, "ema.%s", t->name);
+        int ema = use_ema && (t->kind == CGAN_TENSOR_PARAM || cgan_st_find(NULL, f, name, &found) == CGAN_OK);
+        snprintf(name, sizeof name, "%s%s", ema ? "ema." : "", t->name);
         size_t n = cgan_numel(t->shape);
         float *h = malloc(n * sizeof *h);
         if (!h) return cgan_error(s->ctx, CGAN_E_NOMEM, "out of memory");

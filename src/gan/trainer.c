@@ -4,10 +4,12 @@
 #include "trainer.h"
 #include "stats.h"
 #include "accum.h"
+#include "stab.h"
 #include "core/exec.h"
 #include "core/random.h"
 #include "ops/builders.h"
 #include "ops/elementwise.h"
+#include "ops/spectral_norm.h"
 
 #define LOG_CAP 1024
 
@@ -43,6 +45,7 @@ struct cgan_trainer {
     cl_mem acc[2];                   /* accum > 1: the sum of the micro batches' gradients */
     cgan_gsync *sync[2];             /* world > 1: the gradient all-reduce of G (0) and D (1) */
     int64_t steps, d_updates, g_updates, logged_until;
+    struct cgan_standing *standing;  /* standing BN statistics (stab.h), made on first use */
 };
 
 cgan_train_cfg cgan_train_defaults(void)
@@ -89,6 +92,7 @@ void cgan_trainer_destroy(cgan_trainer *t)
     }
     cgan_buffer_release(t->ema);
     cgan_buffer_release(t->log);
+    cgan_standing_destroy(t->standing);
     cgan_graph_destroy(t->G.g);
     cgan_graph_destroy(t->D.g);
     free(t->desc);
@@ -103,7 +107,7 @@ static cgan_status check_cfg(cgan_ctx *ctx, const cgan_train_cfg *c)
     if (c->d_steps < 1 || c->d_steps > 16) return cgan_error(ctx, CGAN_E_INVALID, "d-steps %d must be 1..16", c->d_steps);
     if (c->accum < 0 || c->accum > 256) return cgan_error(ctx, CGAN_E_INVALID, "--accum %d must be 1..256", c->accum);
     if (!(c->ema >= 0 && c->ema < 1)) return cgan_error(ctx, CGAN_E_INVALID, "EMA decay %g must be in [0, 1)", c->ema);
-    return CGAN_OK;
+    return cgan_stab_check(ctx, c);
 }
 
 static cgan_status zeros(cgan_ctx *ctx, size_t n, const char *what, cl_mem *out)
@@ -199,6 +203,7 @@ int64_t cgan_trainer_steps(const cgan_trainer *t) { return t->steps; }
 cl_mem cgan_trainer_adam_m(cgan_trainer *t, int d) { return t->m[d ? 1 : 0]; }
 cl_mem cgan_trainer_adam_v(cgan_trainer *t, int d) { return t->v[d ? 1 : 0]; }
 cl_mem cgan_trainer_ema(cgan_trainer *t) { return t->ema; }
+struct cgan_standing **cgan_trainer_standing_slot(cgan_trainer *t) { return &t->standing; }
 
 void cgan_trainer_set_steps(cgan_trainer *t, int64_t steps, int64_t d_updates, int64_t g_updates)
 {
@@ -278,7 +283,8 @@ static cgan_status log_stats(cgan_trainer *t, int field)
 static cgan_status adam(cgan_trainer *t, int which, int64_t step)
 {
     cgan_graph *g = which ? t->D.g : t->G.g;
-    cgan_adam_cfg a = { which ? t->cfg.lr_d : t->cfg.lr_g, t->cfg.beta1, t->cfg.beta2, 1e-8f, 0.f };
+    /* the schedule's rate for this step (cgan_lr_at): a kernel argument, no device read */
+    cgan_adam_cfg a = { cgan_lr_at(&t->cfg, which, t->steps), t->cfg.beta1, t->cfg.beta2, 1e-8f, 0.f };
     return cgan_adam_step(t->ctx, &a, t->nparam[which], cgan_graph_param_arena(g, NULL),
                           cgan_graph_grad_arena(g, NULL), t->m[which], t->v[which], (int)step);
 }
@@ -294,6 +300,7 @@ static cgan_status d_pass(cgan_trainer *t, cl_mem x, cl_mem xg, cl_mem y, float 
     if (y) CGAN_TRY(cgan_graph_bind(D, t->D.labels, y, NULL));
     cgan_graph_node(D, t->loss_d_node)->a.target = target;
     CGAN_TRY(cgan_graph_forward(D, 1, ctr));
+    cgan_spectral_norm_iterate(D, 0); /* one power iteration per D update: the first pass's */
     if (stats >= 0) CGAN_TRY(log_stats(t, stats)); /* before backward: the logits' memory is reused */
     CGAN_TRY(cgan_graph_backward(D, t->loss_d, CGAN_GRAD_PARAMS));
     return log_value(t, cgan_graph_value(D, t->loss_d), loss);
@@ -347,6 +354,7 @@ cgan_status cgan_trainer_step(cgan_trainer *t, const float *images, const float 
     const cgan_train_cfg *c = &t->cfg;
     const int cond = t->G.labels >= 0, A = t->accum;
     const float fake = c->loss == CGAN_LOSS_HINGE ? -1.0f : 0.0f;
+    const float real_target = 1.0f - c->label_smooth; /* one-sided label smoothing (BCE only) */
     cl_mem gout = cgan_graph_value(G, t->G.out), gout_grad = cgan_graph_grad(G, t->G.out);
     if (t->text && !labels)
         return cgan_error(ctx, CGAN_E_INVALID, "training step: a text model needs the captions' token ids");
@@ -369,6 +377,9 @@ cgan_status cgan_trainer_step(cgan_trainer *t, const float *images, const float 
             cl_mem glabels = t->text ? right : cond ? cgan_graph_value(G, t->G.labels) : NULL;
             CGAN_TRY(g_forward(t, base, m, right));
             CGAN_TRY(cgan_graph_zero_grad(D));
+            /* one power iteration per D update, in its first pass (every process makes the
+             * same one, so replicas and micro batches see the same normalised weights) */
+            if (k == 0) cgan_spectral_norm_iterate(D, 1);
             if (t->text) {
                 /* the two fake-side terms, halved (trainer.h), then the real one */
                 size_t np = 0;
@@ -377,9 +388,9 @@ cgan_status cgan_trainer_step(cgan_trainer *t, const float *images, const float 
                 CGAN_TRY(d_pass(t, gout, gout_grad, right, fake, ctr + 3, CGAN_LOG_D_GZ, CGAN_LOG_LOSS_D_FAKE));
                 CGAN_TRY(cgan_axpby(ctx, np, 0.0f, grads, 0.5f, grads));
                 if (arm) cgan_gsync_arm(t->sync[1]);
-                CGAN_TRY(d_pass(t, real, NULL, right, 1.0f, ctr + 2, CGAN_LOG_D_X, CGAN_LOG_LOSS_D_REAL));
+                CGAN_TRY(d_pass(t, real, NULL, right, real_target, ctr + 2, CGAN_LOG_D_X, CGAN_LOG_LOSS_D_REAL));
             } else {
-                CGAN_TRY(d_pass(t, real, NULL, right, 1.0f, ctr + 2, CGAN_LOG_D_X, CGAN_LOG_LOSS_D_REAL));
+                CGAN_TRY(d_pass(t, real, NULL, right, real_target, ctr + 2, CGAN_LOG_D_X, CGAN_LOG_LOSS_D_REAL));
                 /* fake batch (G's output, no gradient into G) */
                 if (arm) cgan_gsync_arm(t->sync[1]);
                 CGAN_TRY(d_pass(t, gout, gout_grad, glabels, fake, ctr + 3, CGAN_LOG_D_GZ, CGAN_LOG_LOSS_D_FAKE));

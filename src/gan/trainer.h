@@ -14,4 +14,7 @@ cl_mem cgan_trainer_ema(cgan_trainer *t);            /* NULL when the EMA is off
 struct cgan_gsync;
 struct cgan_gsync *cgan_trainer_gsync(cgan_trainer *t, int d); /* NULL for one process */
 struct cgan_dist *cgan_trainer_dist(cgan_trainer *t);
+/* Where the trainer keeps its standing-statistics pass (gan/stab.h), made on first use and
+ * destroyed with the trainer. */
+struct cgan_standing **cgan_trainer_standing_slot(cgan_trainer *t);
 #endif

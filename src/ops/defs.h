@@ -22,4 +22,5 @@ extern const cgan_op_def cgan_op_loss_hinge_d_def;
 extern const cgan_op_def cgan_op_loss_hinge_g_def;
 extern const cgan_op_def cgan_op_loss_softmax_ce_def;
 extern const cgan_op_def cgan_op_diffaug_def;
+extern const cgan_op_def cgan_op_spectral_norm_def;
 #endif
