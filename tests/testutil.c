@@ -271,6 +271,8 @@ int tu_cli(const char *first, ...)
     free(tu_cli_err);
     tu_cli_out = tu_cli_err = NULL;
     return tu_spawn("cli", exe, argv, NULL, NULL, &tu_cli_out, &tu_cli_err);
+}
+
 cgan_train_cfg tu_tiny_train_cfg(int cond)
 {
     cgan_train_cfg c = cgan_train_defaults();
