@@ -465,8 +465,9 @@ START_TEST(test_device_fault)
     int rows = 0;
     for (const char *q = metrics; (q = strchr(q, '\n')); q++) rows++;
     ck_assert_int_eq(rows, 41); /* the header and steps 1..40 */
-    ck_assert_str_eq(tu_read_text(tu_pathf("%s/latest", run)), "checkpoints/step_000040.safetensors\n");
-    free(out); free(err); free(latest); free(ck); free(ckpt); free(metrics); free(run);
+    char *latest2 = tu_read_text(tu_pathf("%s/latest", run));
+    ck_assert_str_eq(latest2, "checkpoints/step_000040.safetensors\n");
+    free(out); free(err); free(latest); free(latest2); free(ck); free(ckpt); free(metrics); free(run);
     tu_rmtree(dir);
     free(dir);
 }
