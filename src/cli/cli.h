@@ -19,6 +19,9 @@ int cmd_eval(int argc, char **argv);
 void cli_error(const char *what, const char *msg);
 /* Print usage of a subcommand or of the program on stderr and return CLI_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...);
+/* An integer option's value v in [lo, hi] into *out; else the usage error of cmd naming
+ * opt (printed) and -1. */
+int cli_parse_long(const char *cmd, const char *opt, const char *v, long lo, long hi, long *out);
 /* Open ctx (made by the caller) on spec with the --device-class of the command line; prints
  * nothing. */
 cgan_status cli_open_ctx(cgan_ctx *ctx, const char *spec);

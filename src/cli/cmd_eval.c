@@ -51,17 +51,6 @@ static void help(void)
            CGAN_EVAL_DEFAULT_N);
 }
 
-static int parse_long(const char *opt, const char *v, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long x = strtol(v, &end, 10);
-    if (errno || end == v || *end || x < lo || x > hi)
-        return cli_usage_error(CMD, "%s '%s': expected an integer in [%ld, %ld]", opt, v, lo, hi), -1;
-    *out = x;
-    return 0;
-}
-
 static void on_msg(void *user, const char *line)
 {
     (void)user;
@@ -141,8 +130,8 @@ int cmd_eval(int argc, char **argv)
         switch (c) {
         case 'h': help(); return CLI_EXIT_OK;
         case 'c': ckpt = optarg; break;
-        case 'n': if (parse_long("--n", optarg, 8, 1000000, &n)) return CLI_EXIT_USAGE; break;
-        case 's': if (parse_long("--seed", optarg, 0, 2147483647L, &seed)) return CLI_EXIT_USAGE; break;
+        case 'n': if (cli_parse_long(CMD, "--n", optarg, 8, 1000000, &n)) return CLI_EXIT_USAGE; break;
+        case 's': if (cli_parse_long(CMD, "--seed", optarg, 0, 2147483647L, &seed)) return CLI_EXIT_USAGE; break;
         case O_JSON: json = 1; break;
         case O_DATA: data = optarg; break;
         case O_FEATURES: features = optarg; break;

@@ -66,19 +66,6 @@ static void help(void)
            CGAN_GEN_DEFAULT_BATCH);
 }
 
-static int parse_int(const char *opt, const char *v, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long x = strtol(v, &end, 10);
-    if (errno || end == v || *end || x < lo || x > hi) {
-        cli_usage_error(CMD, "%s '%s': expected an integer in [%ld, %ld]", opt, v, lo, hi);
-        return -1;
-    }
-    *out = x;
-    return 0;
-}
-
 typedef struct progress_ui { int tty; } progress_ui;
 
 static void on_progress(void *user, int64_t done, int64_t total)
@@ -136,10 +123,10 @@ int cmd_generate(int argc, char **argv)
             break;
         case 'n':
         case O_PER_CLASS:
-            if (parse_int(c == 'n' ? "--n" : "--per-class", optarg, 1, 100000000, &n)) return CLI_EXIT_USAGE;
+            if (cli_parse_long(CMD, c == 'n' ? "--n" : "--per-class", optarg, 1, 100000000, &n)) return CLI_EXIT_USAGE;
             n_set = 1;
             break;
-        case 's': if (parse_int("--seed", optarg, 0, 2147483647, &seed)) return CLI_EXIT_USAGE; break;
+        case 's': if (cli_parse_long(CMD, "--seed", optarg, 0, 2147483647, &seed)) return CLI_EXIT_USAGE; break;
         case O_EMA: ema = 1; break;
         case O_RAW: raw = 1; break;
         case 'o': out = optarg; break;
@@ -152,9 +139,9 @@ int cmd_generate(int argc, char **argv)
                 return cli_usage_error(CMD, "--grid '%s': expected COLSxROWS, e.g. 8x4", optarg);
             break;
         }
-        case O_INTERP: if (parse_int("--interpolate", optarg, 2, 1024, &steps)) return CLI_EXIT_USAGE; break;
+        case O_INTERP: if (cli_parse_long(CMD, "--interpolate", optarg, 2, 1024, &steps)) return CLI_EXIT_USAGE; break;
         case O_LERP: lerp = 1; break;
-        case O_BATCH: if (parse_int("--batch", optarg, 1, 4096, &batch)) return CLI_EXIT_USAGE; break;
+        case O_BATCH: if (cli_parse_long(CMD, "--batch", optarg, 1, 4096, &batch)) return CLI_EXIT_USAGE; break;
         case 'd': device = optarg; break;
         case 'v': verbose = 1; break;
         default:

@@ -40,13 +40,11 @@ static void help(void)
            SERVE_DEFAULT_TIMEOUT);
 }
 
+/* cli_parse_long into an int field. */
 static int parse_int(const char *opt, const char *v, long lo, long hi, int *out)
 {
-    char *end;
-    errno = 0;
-    long x = strtol(v, &end, 10);
-    if (errno || end == v || *end || x < lo || x > hi)
-        return cli_usage_error(CMD, "%s '%s': expected an integer in [%ld, %ld]", opt, v, lo, hi);
+    long x = 0;
+    if (cli_parse_long(CMD, opt, v, lo, hi, &x)) return -1;
     *out = (int)x;
     return 0;
 }

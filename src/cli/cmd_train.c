@@ -183,19 +183,6 @@ static void on_event(void *user, const cgan_run_event *e)
     fflush(stdout);
 }
 
-static int parse_int(const char *opt, const char *v, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long x = strtol(v, &end, 10);
-    if (errno || end == v || *end || x < lo || x > hi) {
-        cli_usage_error("train", "%s '%s': expected an integer in [%ld, %ld]", opt, v, lo, hi);
-        return -1;
-    }
-    *out = x;
-    return 0;
-}
-
 static int parse_float(const char *opt, const char *v, double lo, double hi, float *out)
 {
     char *end;
@@ -308,10 +295,10 @@ int cmd_train(int argc, char **argv)
         case 'd': device = optarg; break;
         case O_DATA: o.data = optarg; break;
         case O_CHANNELS:
-            if (parse_int("--channels", optarg, 1, 3, &v) || v == 2)
+            if (cli_parse_long("train", "--channels", optarg, 1, 3, &v) || v == 2)
                 return v == 2 ? cli_usage_error("train", "--channels must be 1 or 3") : CLI_EXIT_USAGE;
             o.channels = (int)v; break;
-        case O_MAXIMG: if (parse_int("--max-images", optarg, 1, 100000000, &v)) return CLI_EXIT_USAGE; o.max_images = (int)v; break;
+        case O_MAXIMG: if (cli_parse_long("train", "--max-images", optarg, 1, 100000000, &v)) return CLI_EXIT_USAGE; o.max_images = (int)v; break;
         case O_FLIP: o.flip = 1; break;
         case O_ARCH: {
             int a = cgan_arch_parse(optarg);
@@ -319,7 +306,7 @@ int cmd_train(int argc, char **argv)
             mo.arch = a; break;
         }
         case O_SIZE:
-            if (parse_int("--size", optarg, CGAN_MODEL_MIN_SIZE, CGAN_MODEL_MAX_SIZE, &v)) return CLI_EXIT_USAGE;
+            if (cli_parse_long("train", "--size", optarg, CGAN_MODEL_MIN_SIZE, CGAN_MODEL_MAX_SIZE, &v)) return CLI_EXIT_USAGE;
             if (!cgan_model_size_ok((int)v)) return cli_usage_error("train", "--size '%s': use 16, 32, 64, 128 or 256", optarg);
             mo.size = (int)v; break;
         case O_MODEL: mo.model = optarg; break;
@@ -328,48 +315,48 @@ int cmd_train(int argc, char **argv)
             if (cd < 0) return cli_usage_error("train", "--cond '%s': use none, concat, proj or text", optarg);
             mo.cond = cd; break;
         }
-        case O_NZ: if (parse_int("--nz", optarg, 1, 4096, &v)) return CLI_EXIT_USAGE; o.train.model.nz = (int)v; mo.nz_set = 1; break;
-        case O_NGF: if (parse_int("--ngf", optarg, 1, 1024, &v)) return CLI_EXIT_USAGE; o.train.model.ngf = (int)v; mo.ngf_set = 1; break;
-        case O_NDF: if (parse_int("--ndf", optarg, 1, 1024, &v)) return CLI_EXIT_USAGE; o.train.model.ndf = (int)v; mo.ndf_set = 1; break;
+        case O_NZ: if (cli_parse_long("train", "--nz", optarg, 1, 4096, &v)) return CLI_EXIT_USAGE; o.train.model.nz = (int)v; mo.nz_set = 1; break;
+        case O_NGF: if (cli_parse_long("train", "--ngf", optarg, 1, 1024, &v)) return CLI_EXIT_USAGE; o.train.model.ngf = (int)v; mo.ngf_set = 1; break;
+        case O_NDF: if (cli_parse_long("train", "--ndf", optarg, 1, 1024, &v)) return CLI_EXIT_USAGE; o.train.model.ndf = (int)v; mo.ndf_set = 1; break;
         case O_LOSS: {
             int l = cgan_loss_parse(optarg);
             if (l < 0) return cli_usage_error("train", "--loss '%s': use bce or hinge", optarg);
             o.train.loss = (cgan_loss_kind)l; break;
         }
-        case O_BATCH: if (parse_int("--batch", optarg, 1, 4096, &v)) return CLI_EXIT_USAGE; o.train.model.batch = (int)v; break;
+        case O_BATCH: if (cli_parse_long("train", "--batch", optarg, 1, 4096, &v)) return CLI_EXIT_USAGE; o.train.model.batch = (int)v; break;
         case O_LR: if (parse_float("--lr", optarg, 0, 1, &o.train.lr_g)) return CLI_EXIT_USAGE; break;
         case O_LRD: if (parse_float("--lr-d", optarg, 0, 1, &o.train.lr_d)) return CLI_EXIT_USAGE; lr_d_set = 1; break;
         case O_B1: if (parse_float("--beta1", optarg, 0, 0.9999999, &o.train.beta1)) return CLI_EXIT_USAGE; break;
         case O_B2: if (parse_float("--beta2", optarg, 0, 0.9999999, &o.train.beta2)) return CLI_EXIT_USAGE; break;
-        case O_DSTEPS: if (parse_int("--d-steps", optarg, 1, 16, &v)) return CLI_EXIT_USAGE; o.train.d_steps = (int)v; break;
-        case O_ACCUM: if (parse_int("--accum", optarg, 1, 256, &v)) return CLI_EXIT_USAGE; o.train.accum = (int)v; break;
+        case O_DSTEPS: if (cli_parse_long("train", "--d-steps", optarg, 1, 16, &v)) return CLI_EXIT_USAGE; o.train.d_steps = (int)v; break;
+        case O_ACCUM: if (cli_parse_long("train", "--accum", optarg, 1, 256, &v)) return CLI_EXIT_USAGE; o.train.accum = (int)v; break;
         case O_EMA: if (parse_float("--ema", optarg, 0, 0.9999999, &o.train.ema)) return CLI_EXIT_USAGE; break;
-        case O_STEPS: if (parse_int("--steps", optarg, 1, 1000000000, &v)) return CLI_EXIT_USAGE; o.steps = v; break;
-        case O_EPOCHS: if (parse_int("--epochs", optarg, 1, 1000000, &v)) return CLI_EXIT_USAGE; o.epochs = (int)v; break;
-        case O_SEED: if (parse_int("--seed", optarg, 0, 2147483647, &v)) return CLI_EXIT_USAGE; o.train.seed = (uint64_t)v; break;
+        case O_STEPS: if (cli_parse_long("train", "--steps", optarg, 1, 1000000000, &v)) return CLI_EXIT_USAGE; o.steps = v; break;
+        case O_EPOCHS: if (cli_parse_long("train", "--epochs", optarg, 1, 1000000, &v)) return CLI_EXIT_USAGE; o.epochs = (int)v; break;
+        case O_SEED: if (cli_parse_long("train", "--seed", optarg, 0, 2147483647, &v)) return CLI_EXIT_USAGE; o.train.seed = (uint64_t)v; break;
         case O_OUT: o.out = optarg; break;
-        case O_SAMPLE: if (parse_int("--sample-every", optarg, 1, 1000000000, &v)) return CLI_EXIT_USAGE; o.sample_every = (int)v; break;
-        case O_CKPT: if (parse_int("--ckpt-every", optarg, 1, 1000000000, &v)) return CLI_EXIT_USAGE; o.ckpt_every = (int)v; break;
-        case O_KEEP: if (parse_int("--keep", optarg, 1, 10000, &v)) return CLI_EXIT_USAGE; o.keep = (int)v; break;
-        case O_LOG: if (parse_int("--log-every", optarg, 1, 1000, &v)) return CLI_EXIT_USAGE; o.log_every = (int)v; break;
+        case O_SAMPLE: if (cli_parse_long("train", "--sample-every", optarg, 1, 1000000000, &v)) return CLI_EXIT_USAGE; o.sample_every = (int)v; break;
+        case O_CKPT: if (cli_parse_long("train", "--ckpt-every", optarg, 1, 1000000000, &v)) return CLI_EXIT_USAGE; o.ckpt_every = (int)v; break;
+        case O_KEEP: if (cli_parse_long("train", "--keep", optarg, 1, 10000, &v)) return CLI_EXIT_USAGE; o.keep = (int)v; break;
+        case O_LOG: if (cli_parse_long("train", "--log-every", optarg, 1, 1000, &v)) return CLI_EXIT_USAGE; o.log_every = (int)v; break;
         case O_RESUME: o.resume = optarg; break;
         case O_INIT: o.init = optarg; break;
         case O_DIFFAUG: o.train.model.diffaug = 1; break;
         case O_CACHE: o.cache_decoded = 1; break;
-        case O_EVAL_EVERY: if (parse_int("--eval-every", optarg, 1, 1000000000, &v)) return CLI_EXIT_USAGE; o.eval_every = (int)v; break;
-        case O_EVAL_N: if (parse_int("--eval-n", optarg, 8, 1000000, &v)) return CLI_EXIT_USAGE; o.eval_n = (int)v; break;
+        case O_EVAL_EVERY: if (cli_parse_long("train", "--eval-every", optarg, 1, 1000000000, &v)) return CLI_EXIT_USAGE; o.eval_every = (int)v; break;
+        case O_EVAL_N: if (cli_parse_long("train", "--eval-n", optarg, 8, 1000000, &v)) return CLI_EXIT_USAGE; o.eval_n = (int)v; break;
         case O_EVAL_FEATURES: o.eval_features = optarg; break;
         case O_LRSCHED: {
             int k = cgan_lr_schedule_parse(optarg);
             if (k < 0) return cli_usage_error("train", "--lr-schedule '%s': use constant, linear or cosine", optarg);
             o.train.lr_schedule = (cgan_lr_schedule)k; break;
         }
-        case O_WARMUP: if (parse_int("--warmup", optarg, 0, 1000000000, &v)) return CLI_EXIT_USAGE; o.train.warmup = v; break;
+        case O_WARMUP: if (cli_parse_long("train", "--warmup", optarg, 0, 1000000000, &v)) return CLI_EXIT_USAGE; o.train.warmup = v; break;
         case O_LSMOOTH:
             if (parse_float("--label-smooth", optarg, 0, 0.4999999, &o.train.label_smooth)) return CLI_EXIT_USAGE;
             break;
         case O_SPECNORM: o.train.model.spectral_norm = 1; break;
-        case O_STANDING: if (parse_int("--standing-stats", optarg, 0, 10000, &v)) return CLI_EXIT_USAGE; o.train.standing_stats = (int)v; break;
+        case O_STANDING: if (cli_parse_long("train", "--standing-stats", optarg, 0, 10000, &v)) return CLI_EXIT_USAGE; o.train.standing_stats = (int)v; break;
         default:
             if (optopt) return cli_usage_error("train", "option '%s' needs a value", argv[optind - 1]);
             return cli_usage_error("train", "unknown option '%s'", argv[optind - 1]);

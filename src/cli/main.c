@@ -1,6 +1,8 @@
 /* cgan-cl: train and sample conditional GANs on any OpenCL device. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "config.h"
 #include "cli.h"
@@ -73,6 +75,19 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     fprintf(stderr, "\nRun 'cgan-cl %s%s--help' for usage.\n", cmd ? cmd : "", cmd ? " " : "");
     if (cmd) fputc('\n', stderr);
     return CLI_EXIT_USAGE;
+}
+
+int cli_parse_long(const char *cmd, const char *opt, const char *v, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (errno || end == v || *end || x < lo || x > hi) {
+        cli_usage_error(cmd, "%s '%s': expected an integer in [%ld, %ld]", opt, v, lo, hi);
+        return -1;
+    }
+    *out = x;
+    return 0;
 }
 
 static const char *device_class; /* --device-class */
