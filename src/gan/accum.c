@@ -53,14 +53,6 @@ cgan_status cgan_micro_batch(cgan_ctx *ctx, const cgan_train_cfg *cfg, int world
     return CGAN_OK;
 }
 
-size_t cgan_gsync_bucket_floats(void)
-{
-    const char *v = getenv("CGAN_BUCKET_MB");
-    double mb = v && *v ? atof(v) : 1.0;
-    if (!(mb > 0.01) || mb > 4096) mb = 1.0;
-    return (size_t)(mb * 1048576.0 / sizeof(float));
-}
-
 static double now_s(void)
 {
     struct timespec ts;
@@ -144,7 +136,7 @@ cgan_status cgan_gsync_create(cgan_ctx *ctx, cgan_dist *d, cgan_graph *g, size_t
     s->d = d;
     s->g = g;
     s->grads = cgan_graph_grad_arena(g, &s->n);
-    s->bucket_floats = bucket_floats ? bucket_floats : cgan_gsync_bucket_floats();
+    s->bucket_floats = bucket_floats ? bucket_floats : ctx->profile.bucket_floats;
     s->issued_lo = s->n;
     cgan_status st = s->n ? cgan_staging_alloc(ctx, s->n * sizeof(float), "gradient all-reduce staging", &s->st)
                           : cgan_error(ctx, CGAN_E_INVALID, "gradient all-reduce: the graph has no gradients");
@@ -279,8 +271,7 @@ cgan_status cgan_dist_check_params(cgan_trainer *t)
         size_t n = 0;
         cl_mem params = cgan_graph_param_arena(g, &n);
         ctx = s->ctx;
-        const char *hook = getenv("CGAN_TEST_DIVERGE_RANK");
-        if (which == 1 && hook && *hook && atoi(hook) == cgan_dist_rank(d))
+        if (which == 1 && ctx->profile.diverge_rank == cgan_dist_rank(d))
             CGAN_TRY(cgan_axpby(ctx, n, 0.0f, params, 1.001f, params));
         CGAN_TRY(cgan_gsync_checksum(s, params, v + 2 * which));
     }

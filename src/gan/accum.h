@@ -30,9 +30,6 @@ uint64_t cgan_micro_counter(uint64_t base, int m);
  * processes; an error naming --batch and --accum when it does not divide. */
 cgan_status cgan_micro_batch(cgan_ctx *ctx, const cgan_train_cfg *cfg, int world, int *micro);
 
-/* Default bucket: 1 MiB of floats ($CGAN_BUCKET_MB overrides, in MiB): on this 2-core
- * machine Open MPI all-reduces 1 MiB in 0.25-0.5 ms but 4 MiB in 40+ ms (BENCHMARKS.md). */
-size_t cgan_gsync_bucket_floats(void);
 
 typedef struct cgan_gsync cgan_gsync;
 typedef struct cgan_gsync_stats {
@@ -62,7 +59,7 @@ cgan_status cgan_run_agree(cgan_ctx *ctx, cgan_dist *d, cgan_status mine, const 
 /* Whether any process has its stop flag set (*stopped = 1 on every process then). */
 cgan_status cgan_run_stop_agreed(cgan_ctx *ctx, cgan_dist *d, volatile sig_atomic_t *stop, int *stopped);
 /* Compare a checksum of G's and D's parameters across the processes: CGAN_E_NUMERIC with
- * the values when they differ. Nothing for one process. Test hook: $CGAN_TEST_DIVERGE_RANK
+ * the values when they differ. Nothing for one process. Test hook: CGAN_TEST_DIVERGE_RANK (the profile)
  * names a rank whose D parameters are scaled by 1.001 first (tests/check_dist.c). */
 cgan_status cgan_dist_check_params(cgan_trainer *t);
 #endif

@@ -200,6 +200,11 @@ static cgan_status choose(cgan_ctx *ctx, cgan_profile *p)
             return bad(ctx, "CGAN_MAX_ALLOC", v, "the allocation cap is a positive number of bytes");
         p->max_alloc = (size_t)x;
     }
+    /* data parallel (src/gan/accum.c) */
+    double mb = (v = env_of(p, "CGAN_BUCKET_MB")) && *v ? atof(v) : 1.0;
+    if (!(mb > 0.01) || mb > 4096) mb = 1.0;
+    p->bucket_floats = (size_t)(mb * 1048576.0 / sizeof(float));
+    p->diverge_rank = (v = env_of(p, "CGAN_TEST_DIVERGE_RANK")) && *v ? atoi(v) : -1;
     if ((v = env_of(p, "CGAN_FAULT_LAUNCH"))) {
         if (!(p->fault_launch = parse_count(v)))
             return bad(ctx, "CGAN_FAULT_LAUNCH", v, "the launch to fail is a positive number");
