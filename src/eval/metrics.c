@@ -38,16 +38,14 @@ static cgan_status sym_eig(cgan_ctx *ctx, double *a, int d, double *w, int vecto
     return CGAN_OK;
 }
 
-/* Mean [d] and covariance [d x d] (divided by n - 1) of x [n, d]. */
-static void mean_cov(const float *x, int n, int d, double *mu, double *cov)
+/* Mean [d] and covariance [d x d] (divided by n - 1) of x [n, d]; c is scratch of d. */
+static void mean_cov(const float *x, int n, int d, double *mu, double *cov, double *c)
 {
     memset(mu, 0, (size_t)d * sizeof *mu);
     memset(cov, 0, (size_t)d * d * sizeof *cov);
     for (int i = 0; i < n; i++)
         for (int j = 0; j < d; j++) mu[j] += x[(size_t)i * d + j];
     for (int j = 0; j < d; j++) mu[j] /= n;
-    double *c = malloc((size_t)d * sizeof *c);
-    if (!c) return;
     for (int i = 0; i < n; i++) {
         for (int j = 0; j < d; j++) c[j] = x[(size_t)i * d + j] - mu[j];
         for (int j = 0; j < d; j++) {
@@ -56,7 +54,6 @@ static void mean_cov(const float *x, int n, int d, double *mu, double *cov)
             for (int k = 0; k <= j; k++) row[k] += cj * c[k];
         }
     }
-    free(c);
     for (int j = 0; j < d; j++)
         for (int k = 0; k <= j; k++) {
             cov[(size_t)j * d + k] /= (n - 1);
@@ -92,8 +89,8 @@ cgan_status cgan_fid(cgan_ctx *ctx, const float *a, int na, const float *b, int 
         st = cgan_error(ctx, CGAN_E_NOMEM, "out of memory");
         goto done;
     }
-    mean_cov(a, na, d, mu1, s1);
-    mean_cov(b, nb, d, mu2, s2);
+    mean_cov(a, na, d, mu1, s1, w); /* w: scratch until the eigenvalues */
+    mean_cov(b, nb, d, mu2, s2, w);
     double diff = 0, tr1 = 0, tr2 = 0;
     for (int j = 0; j < d; j++) {
         diff += (mu1[j] - mu2[j]) * (mu1[j] - mu2[j]);
