@@ -7,7 +7,8 @@
  *   (metrics.csv losses to 1e-4 relative over 20 steps, parameters to 1e-5 after 5 steps),
  *   rank 0 alone writes, a SIGINT to one process stops both with one checkpoint that both
  *   resume from, a forced divergence of one replica is caught, a batch that does not cut
- *   evenly is refused by name, cgan-bench allreduce reports the all-reduce and the step split. */
+ *   evenly is refused by name, cgan-bench allreduce reports the all-reduce and the step split;
+ *   --sync-bn gives D's first pass the whole batch's statistics. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
@@ -447,6 +448,52 @@ START_TEST(test_mpi_sigint_one_rank_resume)
 }
 END_TEST
 
+/* --sync-bn: D's first pass (real images, the same initial D) sees the statistics of the
+ * whole batch, so step 1's loss on real images equals one process's at the same batch, and
+ * differs without --sync-bn (per-process statistics of 8 images); with --accum 2 too it
+ * runs and resumes (the op itself: tests/check_syncbn.c). */
+START_TEST(test_mpi_sync_bn)
+{
+    const char *cli = getenv("CGAN_CLI");
+    char *a = strdup(tu_tempdir("syncbn-one")), *b = strdup(tu_tempdir("syncbn-np2")),
+         *c = strdup(tu_tempdir("syncbn-local")), *d = strdup(tu_tempdir("syncbn-accum"));
+    const char *argv_a[] = { cli, "train", RUN_ARGS, "--steps", "2", "--out", a, NULL };
+    const char *rest_b[] = { cli, "train", RUN_ARGS, "--steps", "2", "--sync-bn", "--out", b, NULL };
+    const char *rest_c[] = { cli, "train", RUN_ARGS, "--steps", "2", "--out", c, NULL };
+    const char *rest_d[] = { cli, "train", RUN_ARGS, "--steps", "2", "--sync-bn", "--accum", "2", "--out", d, NULL };
+    char *out, *err;
+    ck_assert_int_eq(tu_spawn("syncbn-one-log", cli, argv_a, NULL, NULL, &out, &err), 0);
+    free(out); free(err);
+    const char *const *rests[] = { rest_b, rest_c, rest_d };
+    for (int i = 0; i < 3; i++) {
+        const char **argv = mpirun_argv(rests[i], NULL);
+        int rc = tu_spawn("syncbn-np2-log", argv[0], argv, mpi_env, NULL, &out, &err);
+        ck_assert_msg(rc == 0, "mpirun exit %d: %s\n%s", rc, out, err);
+        free(out); free(err);
+    }
+    double la[2][4], lb[2][4], lc[2][4], ld[2][4];
+    ck_assert_int_eq(read_losses(a, la, 2), 2);
+    ck_assert_int_eq(read_losses(b, lb, 2), 2);
+    ck_assert_int_eq(read_losses(c, lc, 2), 2);
+    ck_assert_int_eq(read_losses(d, ld, 2), 2);
+    const double synced = fabs(lb[0][1] - la[0][1]) / fabs(la[0][1]), local = fabs(lc[0][1] - la[0][1]) / fabs(la[0][1]);
+    printf("--sync-bn: step 1 loss on real images %.7g (one process %.7g, per-process statistics %.7g)\n", lb[0][1],
+           la[0][1], lc[0][1]);
+    ck_assert_msg(synced <= 3e-6, "with --sync-bn the real loss differs by %g relative", synced);
+    ck_assert_msg(local >= 2e-5, "per-process statistics differ by only %g: the comparison cannot tell", local);
+    for (int k = 0; k < 4; k++) ck_assert(isfinite(ld[1][k]));
+    /* the flag may be given with --resume */
+    const char *rest_r[] = { cli, "train", "--resume", d, "--steps", "3", "--sync-bn", NULL };
+    const char **argv = mpirun_argv(rest_r, NULL);
+    int rc = tu_spawn("syncbn-resume-log", argv[0], argv, mpi_env, NULL, &out, &err);
+    ck_assert_msg(rc == 0, "resume exit %d: %s\n%s", rc, out, err);
+    free(out); free(err);
+    ck_assert_int_eq(latest_step(d), 3);
+    tu_rmtree(a); tu_rmtree(b); tu_rmtree(c); tu_rmtree(d);
+    free(a); free(b); free(c); free(d);
+}
+END_TEST
+
 /* A 2-process run that must fail with `want` on stderr, leaving no checkpoint. */
 static void mpi_run_fails(const char *tag, const char *const *rest, const char *env, const char *want, const char *dir)
 {
@@ -528,6 +575,7 @@ int main(void)
         tu_require(have_fmnist(), 1, "Fashion-MNIST (dataset-fashion-mnist)")) {
         tcase_add_test(mpi, test_mpi_equals_accum2);
         tcase_add_test(mpi, test_mpi_sigint_one_rank_resume);
+        tcase_add_test(mpi, test_mpi_sync_bn);
         tcase_add_test(mpi, test_mpi_divergence_caught);
         tcase_add_test(mpi, test_mpi_batch_must_cut);
         tcase_add_test(mpi, test_bench_allreduce);

@@ -69,7 +69,7 @@ programs() {
   record "$name" "$res" "$n" "$nf" "$out"
 }
 
-ops="check_conv check_norm check_dense check_diffaug check_optim check_gemm"
+ops="check_conv check_norm check_syncbn check_dense check_diffaug check_optim check_gemm"
 selftest selftest-wg1024 POCL_MAX_WORK_GROUP_SIZE=1024
 selftest selftest-wg32 POCL_MAX_WORK_GROUP_SIZE=32
 selftest selftest-align4096 CGAN_MEM_ALIGN=4096

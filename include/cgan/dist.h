@@ -50,6 +50,12 @@ CGAN_API cgan_status cgan_dist_iallreduce_f32(cgan_dist *d, cgan_ctx *ctx, float
  * let the library progress. */
 CGAN_API cgan_status cgan_dist_wait(cgan_dist *d, cgan_ctx *ctx, int req);
 CGAN_API cgan_status cgan_dist_test(cgan_dist *d, cgan_ctx *ctx, int req, int *done);
+/* Every rank's n values (send) into recv, n * size values in rank order: recv[r*n ..] holds
+ * rank r's. It runs on a communicator of its own, so it may be called (blocking) while
+ * cgan_dist_iallreduce_f32 requests are in flight and started in another order on other
+ * ranks; every rank must make the same sequence of allgathers. */
+CGAN_API cgan_status cgan_dist_allgather(cgan_dist *d, cgan_ctx *ctx, const void *send, void *recv, size_t n,
+                                         cgan_dist_type type);
 /* Broadcast bytes from root to every rank. */
 CGAN_API cgan_status cgan_dist_broadcast(cgan_dist *d, cgan_ctx *ctx, void *buf, size_t bytes, int root);
 CGAN_API cgan_status cgan_dist_barrier(cgan_dist *d, cgan_ctx *ctx);

@@ -50,6 +50,9 @@ typedef struct cgan_train_cfg {
                            * (BCE only; [0, 0.5)) */
     int standing_stats;   /* batches of mixed-class noise for G's standing BatchNorm
                            * statistics with the EMA weights, at each checkpoint (0: off) */
+    int sync_bn;          /* data parallel: BatchNorm statistics of training passes over every
+                           * process's micro batch, not each process's own (0: per process,
+                           * as DDP; no effect on one process) */
 } cgan_train_cfg;
 
 /* Defaults: the model's (cgan_model_defaults), BCE, lr 2e-4 for G and D, betas (0.5,

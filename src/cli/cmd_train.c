@@ -86,10 +86,10 @@ static void help(void)
            "  --keep N             keep the last N checkpoints (3)\n"
            "  --log-every N        metrics/progress every N steps (50)\n"
            "  --resume DIR         continue a run from its latest checkpoint with its own\n"
-           "                       settings: only --steps/--epochs (to extend it), --device\n"
-           "                       and --cache-decoded may be given, any other option is\n"
-           "                       refused by name; every metadata value is checked against\n"
-           "                       its range first\n"
+           "                       settings: only --steps/--epochs (to extend it), --device,\n"
+           "                       --cache-decoded, --accum, --sync-bn and --eval-* may be\n"
+           "                       given, any other option is refused by name; every\n"
+           "                       metadata value is checked against its range first\n"
            "  --init CKPT          start from the tensors of CKPT whose names and shapes match\n"
            "                       (pretrain, then fine-tune with conditioning)\n"
            "evaluation (as cgan-cl eval; may be given with --resume):\n"
@@ -112,7 +112,10 @@ static void help(void)
            "  result matches one process with --accum N (times its own --accum). Rank 0\n"
            "  alone writes the run folder and prints progress; a signal to any process stops\n"
            "  all at the same step; parameters are compared every --log-every steps and a\n"
-           "  divergence stops the run. --resume works the same under mpirun.\n",
+           "  divergence stops the run. --resume works the same under mpirun.\n"
+           "  --sync-bn            BatchNorm statistics of the processes' slices together, as\n"
+           "                       one batch of batch/--accum images (costs a host round trip\n"
+           "                       per BatchNorm layer and pass); no effect on one process\n",
            "/usr/share/datasets/fashion-mnist");
 }
 
@@ -198,7 +201,7 @@ static int parse_float(const char *opt, const char *v, double lo, double hi, flo
 
 enum { O_DATA = 256, O_CHANNELS, O_MAXIMG, O_FLIP, O_ARCH, O_SIZE, O_COND, O_NZ, O_NGF, O_NDF, O_LOSS, O_BATCH,
        O_LR, O_LRD, O_B1, O_B2, O_DSTEPS, O_EMA, O_STEPS, O_EPOCHS, O_SEED, O_OUT, O_SAMPLE, O_CKPT, O_KEEP,
-       O_LOG, O_RESUME, O_INIT, O_DIFFAUG, O_MODEL, O_CACHE, O_ACCUM, O_EVAL_EVERY, O_EVAL_N, O_EVAL_FEATURES };
+       O_LOG, O_RESUME, O_INIT, O_DIFFAUG, O_MODEL, O_CACHE, O_ACCUM, O_SYNCBN, O_EVAL_EVERY, O_EVAL_N, O_EVAL_FEATURES };
 /* the stabilisers (issue 20) */
 enum { O_LRSCHED = 400, O_WARMUP, O_LSMOOTH, O_SPECNORM, O_STANDING };
 
@@ -267,6 +270,7 @@ int cmd_train(int argc, char **argv)
         { "resume", required_argument, 0, O_RESUME }, { "init", required_argument, 0, O_INIT },
         { "diffaug", no_argument, 0, O_DIFFAUG }, { "model", required_argument, 0, O_MODEL },
         { "cache-decoded", no_argument, 0, O_CACHE }, { "accum", required_argument, 0, O_ACCUM },
+        { "sync-bn", no_argument, 0, O_SYNCBN },
         { "eval-every", required_argument, 0, O_EVAL_EVERY },
         { "eval-n", required_argument, 0, O_EVAL_N }, { "eval-features", required_argument, 0, O_EVAL_FEATURES },
         { "lr-schedule", required_argument, 0, O_LRSCHED }, { "warmup", required_argument, 0, O_WARMUP },
@@ -286,7 +290,8 @@ int cmd_train(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "d:h", opts, &li)) != -1) {
         /* a resumed run keeps its settings: only its length, device and data caching may be
          * given with --resume (issue 15, defect 14); the rest is refused by name below */
-        if (!fixed && c != 'h' && c != 'd' && c != O_STEPS && c != O_EPOCHS && c != O_RESUME && c != O_CACHE && c != O_ACCUM &&
+        if (!fixed && c != 'h' && c != 'd' && c != O_STEPS && c != O_EPOCHS && c != O_RESUME && c != O_CACHE &&
+            c != O_ACCUM && c != O_SYNCBN &&
             c != O_EVAL_EVERY && c != O_EVAL_N && c != O_EVAL_FEATURES && c != '?' && li >= 0)
             fixed = opts[li].name;
         li = -1;
@@ -330,6 +335,7 @@ int cmd_train(int argc, char **argv)
         case O_B2: if (parse_float("--beta2", optarg, 0, 0.9999999, &o.train.beta2)) return CLI_EXIT_USAGE; break;
         case O_DSTEPS: if (cli_parse_long("train", "--d-steps", optarg, 1, 16, &v)) return CLI_EXIT_USAGE; o.train.d_steps = (int)v; break;
         case O_ACCUM: if (cli_parse_long("train", "--accum", optarg, 1, 256, &v)) return CLI_EXIT_USAGE; o.train.accum = (int)v; break;
+        case O_SYNCBN: o.train.sync_bn = 1; break;
         case O_EMA: if (parse_float("--ema", optarg, 0, 0.9999999, &o.train.ema)) return CLI_EXIT_USAGE; break;
         case O_STEPS: if (cli_parse_long("train", "--steps", optarg, 1, 1000000000, &v)) return CLI_EXIT_USAGE; o.steps = v; break;
         case O_EPOCHS: if (cli_parse_long("train", "--epochs", optarg, 1, 1000000, &v)) return CLI_EXIT_USAGE; o.epochs = (int)v; break;
@@ -373,7 +379,7 @@ int cmd_train(int argc, char **argv)
     if (o.resume && fixed && strcmp(fixed, "model") != 0 && strcmp(fixed, "init") != 0)
         return cli_usage_error("train", "--resume %s continues the run with the settings it was started with, so "
                                "--%s cannot change them (with --resume give only --steps, --epochs, --device, "
-                               "--cache-decoded, --accum or --eval-*; to train on with other settings, start a new run from its "
+                               "--cache-decoded, --accum, --sync-bn or --eval-*; to train on with other settings, start a new run from its "
                                "checkpoint with --init)", o.resume, fixed);
     char *model_text = NULL;
     int rc = settle_model(&mo, &o, &model_text);

@@ -411,6 +411,7 @@ static void node_args(cgan_graph *g, int i, int train, cgan_op_args *a)
     for (int j = 0; j < nd->n_aux; j++) a->aux[j] = g->plan->aux[i * CGAN_MAX_AUX + j];
     a->work = g->plan->scratch;
     a->seed = g->plan->seed;
+    a->bn_sync = train ? g->bn_sync : NULL;
 }
 
 cgan_status cgan_graph_forward(cgan_graph *g, int train, uint64_t counter)
@@ -513,6 +514,11 @@ void cgan_graph_set_grad_hook(cgan_graph *g, cgan_grad_hook fn, void *user)
 {
     g->grad_hook = fn;
     g->grad_hook_user = user;
+}
+
+void cgan_graph_set_bn_sync(cgan_graph *g, const struct cgan_bn_sync *sync)
+{
+    g->bn_sync = sync;
 }
 
 cgan_status cgan_graph_zero_grad(cgan_graph *g)

@@ -19,4 +19,8 @@ cl_mem cgan_graph_state_arena(cgan_graph *g, size_t *n_floats);
  * are final once the queue reaches this point (no node still to run touches them). Used
  * to start the gradients' all-reduce while backward still runs. NULL removes it. */
 void cgan_graph_set_grad_hook(cgan_graph *g, cgan_grad_hook fn, void *user);
+/* BatchNorm statistics of training passes over a data-parallel job (ops/op.h's
+ * cgan_bn_sync, kept by the caller while the graph runs); NULL: per process. */
+struct cgan_bn_sync;
+void cgan_graph_set_bn_sync(cgan_graph *g, const struct cgan_bn_sync *sync);
 #endif

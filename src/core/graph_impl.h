@@ -19,6 +19,7 @@ struct cgan_graph {
     struct cgan_plan *plan; /* owned by exec.c */
     cgan_grad_hook grad_hook; /* see cgan_graph_set_grad_hook (exec.h) */
     void *grad_hook_user;
+    const struct cgan_bn_sync *bn_sync; /* see cgan_graph_set_bn_sync (exec.h) */
 };
 
 void cgan_plan_free(struct cgan_plan *p);

@@ -25,6 +25,16 @@ static cgan_status one_test(cgan_dist *d, cgan_ctx *ctx, int req, int wait, int 
     return CGAN_OK;
 }
 
+static size_t type_size(cgan_dist_type t) { return t == CGAN_DIST_F32 ? 4 : 8; }
+
+static cgan_status one_allgather(cgan_dist *d, cgan_ctx *ctx, const void *send, void *recv, size_t n,
+                                 cgan_dist_type t)
+{
+    (void)d; (void)ctx;
+    if (recv != send) memmove(recv, send, n * type_size(t));
+    return CGAN_OK;
+}
+
 static cgan_status one_broadcast(cgan_dist *d, cgan_ctx *ctx, void *buf, size_t bytes, int root)
 {
     (void)d; (void)ctx; (void)buf; (void)bytes; (void)root;
@@ -40,7 +50,7 @@ static cgan_status one_barrier(cgan_dist *d, cgan_ctx *ctx)
 static void one_finalize(cgan_dist *d) { (void)d; }
 static void one_abort(cgan_dist *d, int code) { (void)d; (void)code; }
 
-static const dist_ops single_ops = { "single", one_allreduce, one_iallreduce, one_test, one_broadcast, one_barrier,
+static const dist_ops single_ops = { "single", one_allreduce, one_iallreduce, one_test, one_allgather, one_broadcast, one_barrier,
                                      one_finalize, one_abort };
 
 static int env_int(const char *name)
@@ -141,6 +151,13 @@ cgan_status cgan_dist_test(cgan_dist *d, cgan_ctx *ctx, int req, int *done)
 {
     *done = 1;
     return d ? d->ops->test(d, ctx, req, 0, done) : CGAN_OK;
+}
+
+cgan_status cgan_dist_allgather(cgan_dist *d, cgan_ctx *ctx, const void *send, void *recv, size_t n,
+                                cgan_dist_type type)
+{
+    if (!n) return CGAN_OK;
+    return d ? d->ops->allgather(d, ctx, send, recv, n, type) : one_allgather(d, ctx, send, recv, n, type);
 }
 
 cgan_status cgan_dist_broadcast(cgan_dist *d, cgan_ctx *ctx, void *buf, size_t bytes, int root)

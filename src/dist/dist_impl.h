@@ -9,6 +9,7 @@ typedef struct dist_ops {
     cgan_status (*allreduce)(cgan_dist *d, cgan_ctx *ctx, void *buf, size_t n, cgan_dist_type t, cgan_dist_op op);
     cgan_status (*iallreduce)(cgan_dist *d, cgan_ctx *ctx, float *buf, size_t n, int *req);
     cgan_status (*test)(cgan_dist *d, cgan_ctx *ctx, int req, int wait, int *done);
+    cgan_status (*allgather)(cgan_dist *d, cgan_ctx *ctx, const void *send, void *recv, size_t n, cgan_dist_type t);
     cgan_status (*broadcast)(cgan_dist *d, cgan_ctx *ctx, void *buf, size_t bytes, int root);
     cgan_status (*barrier)(cgan_dist *d, cgan_ctx *ctx);
     void (*finalize)(cgan_dist *d);

@@ -13,6 +13,7 @@
 
 typedef struct mpi_impl {
     MPI_Comm world, node;
+    MPI_Comm side;               /* blocking allgathers (--sync-bn) while world has requests in flight */
     MPI_Request req[CGAN_DIST_MAX_REQ];
     int owns_init;               /* MPI_Init was ours: finalize it */
 } mpi_impl;
@@ -77,6 +78,15 @@ static cgan_status m_test(cgan_dist *d, cgan_ctx *ctx, int req, int wait, int *d
     return CGAN_OK;
 }
 
+static cgan_status m_allgather(cgan_dist *d, cgan_ctx *ctx, const void *send, void *recv, size_t n,
+                               cgan_dist_type t)
+{
+    mpi_impl *m = d->impl;
+    if (n > (size_t)INT_MAX) return cgan_error(ctx, CGAN_E_INVALID, "MPI_Allgather: %zu values per process", n);
+    MPI_TRY(ctx, MPI_Allgather(send, (int)n, mpi_type(t), recv, (int)n, mpi_type(t), m->side), "MPI_Allgather");
+    return CGAN_OK;
+}
+
 static cgan_status m_broadcast(cgan_dist *d, cgan_ctx *ctx, void *buf, size_t bytes, int root)
 {
     mpi_impl *m = d->impl;
@@ -101,6 +111,7 @@ static void m_finalize(cgan_dist *d)
     for (int i = 0; i < CGAN_DIST_MAX_REQ; i++)
         if (m->req[i] != MPI_REQUEST_NULL) MPI_Wait(&m->req[i], MPI_STATUS_IGNORE);
     if (m->node != MPI_COMM_NULL) MPI_Comm_free(&m->node);
+    if (m->side != MPI_COMM_NULL) MPI_Comm_free(&m->side);
     if (m->world != MPI_COMM_NULL) MPI_Comm_free(&m->world);
     int fin = 0;
     if (m->owns_init && MPI_Finalized(&fin) == MPI_SUCCESS && !fin) MPI_Finalize();
@@ -114,8 +125,8 @@ static void m_abort(cgan_dist *d, int code)
     (void)d;
 }
 
-static const dist_ops mpi_ops = { "mpi", m_allreduce, m_iallreduce, m_test, m_broadcast, m_barrier, m_finalize,
-                                  m_abort };
+static const dist_ops mpi_ops = { "mpi", m_allreduce, m_iallreduce, m_test, m_allgather, m_broadcast, m_barrier,
+                                  m_finalize, m_abort };
 
 #define OPEN_TRY(call, name) do { int rc_ = (call); if (rc_ != MPI_SUCCESS) { \
     char t_[MPI_MAX_ERROR_STRING] = ""; int l_ = 0; MPI_Error_string(rc_, t_, &l_); \
@@ -125,7 +136,7 @@ cgan_status cgan_dist_mpi_open(cgan_dist *d, char *err, size_t errlen)
 {
     mpi_impl *m = calloc(1, sizeof *m);
     if (!m) { snprintf(err, errlen, "out of memory"); return CGAN_E_NOMEM; }
-    m->world = m->node = MPI_COMM_NULL;
+    m->world = m->node = m->side = MPI_COMM_NULL;
     for (int i = 0; i < CGAN_DIST_MAX_REQ; i++) m->req[i] = MPI_REQUEST_NULL;
     int inited = 0, provided = 0;
     OPEN_TRY(MPI_Initialized(&inited), "MPI_Initialized");
@@ -138,6 +149,8 @@ cgan_status cgan_dist_mpi_open(cgan_dist *d, char *err, size_t errlen)
     OPEN_TRY(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
     OPEN_TRY(MPI_Comm_dup(MPI_COMM_WORLD, &m->world), "MPI_Comm_dup");
     OPEN_TRY(MPI_Comm_set_errhandler(m->world, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
+    OPEN_TRY(MPI_Comm_dup(m->world, &m->side), "MPI_Comm_dup");
+    OPEN_TRY(MPI_Comm_set_errhandler(m->side, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
     OPEN_TRY(MPI_Comm_rank(m->world, &d->rank), "MPI_Comm_rank");
     OPEN_TRY(MPI_Comm_size(m->world, &d->size), "MPI_Comm_size");
     OPEN_TRY(MPI_Comm_split_type(m->world, MPI_COMM_TYPE_SHARED, d->rank, MPI_INFO_NULL, &m->node),

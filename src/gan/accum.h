@@ -51,6 +51,13 @@ const cgan_gsync_stats *cgan_gsync_stats_get(const cgan_gsync *s);
 /* A checksum of a parameter arena of the same size (its sum and the sum of magnitudes, in
  * double), read through the staging memory; blocking. */
 cgan_status cgan_gsync_checksum(cgan_gsync *s, cl_mem params, double out[2]);
+/* --sync-bn (bnsync.c): g's training BatchNorm statistics, and the batch terms of their
+ * backward, over every process of d, through host memory. *out stays NULL for a graph
+ * without BatchNorm. Destroy it after the graph's last pass (or unset the graph's hook). */
+typedef struct cgan_bnsync cgan_bnsync;
+cgan_status cgan_bnsync_create(cgan_ctx *ctx, cgan_dist *d, cgan_graph *g, cgan_bnsync **out);
+void cgan_bnsync_destroy(cgan_bnsync *s);
+
 /* ---- the run's agreements (collectives every process makes at the same point) ---- */
 
 /* After a step each process took on its own: CGAN_OK when every process got CGAN_OK; else

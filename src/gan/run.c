@@ -514,7 +514,12 @@ static cgan_status setup(run_state *s)
         char path[1500];
         snprintf(path, sizeof path, "%s/%s", o->resume, rel);
         CGAN_TRY(cgan_st_open(ctx, path, &resume));
-        if ((st = cgan_checkpoint_config(ctx, resume, &o->train)) ||
+        /* how this process splits the work is the caller's to choose anew, not the run's */
+        const int accum = o->train.accum, sync_bn = o->train.sync_bn;
+        st = cgan_checkpoint_config(ctx, resume, &o->train);
+        o->train.accum = accum;
+        o->train.sync_bn = sync_bn;
+        if (st ||
             (st = read_run_json(s, cgan_st_meta(resume, "run"), path))) {
             cgan_st_close(resume);
             return st;

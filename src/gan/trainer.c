@@ -44,6 +44,7 @@ struct cgan_trainer {
     int cur_micro;                   /* the micro batch the step is on (its log row) */
     cl_mem acc[2];                   /* accum > 1: the sum of the micro batches' gradients */
     cgan_gsync *sync[2];             /* world > 1: the gradient all-reduce of G (0) and D (1) */
+    cgan_bnsync *bnsync[2];          /* world > 1 and --sync-bn: BatchNorm over the job */
     int64_t steps, d_updates, g_updates, logged_until;
     struct cgan_standing *standing;  /* standing BN statistics (stab.h), made on first use */
 };
@@ -95,6 +96,7 @@ void cgan_trainer_destroy(cgan_trainer *t)
     cgan_standing_destroy(t->standing);
     cgan_graph_destroy(t->G.g);
     cgan_graph_destroy(t->D.g);
+    for (int i = 0; i < 2; i++) cgan_bnsync_destroy(t->bnsync[i]);
     free(t->desc);
     free(t);
 }
@@ -179,6 +181,7 @@ cgan_status cgan_trainer_create_dist(cgan_ctx *ctx, const cgan_train_cfg *cfg, c
         TRY(zeros(ctx, t->nparam[i], "adam v", &t->v[i]));
         if (t->accum > 1) TRY(zeros(ctx, t->nparam[i], "accumulated gradients", &t->acc[i]));
         if (t->world > 1) TRY(cgan_gsync_create(ctx, dist, g, 0, &t->sync[i]));
+        if (t->world > 1 && cfg->sync_bn) TRY(cgan_bnsync_create(ctx, dist, g, &t->bnsync[i]));
     }
     for (int i = 0; i < STAGING_SLOTS; i++)
         TRY(cgan_staging_alloc(ctx, (t->img_floats + 2 * t->cond_floats) * sizeof(float),

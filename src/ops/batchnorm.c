@@ -4,7 +4,9 @@
  * standard deviation in aux[0], aux[1] for backward, and moves running_mean/running_var
  * (the latter with the unbiased variance) by momentum; eval mode uses the running stats.
  * Conditional (attrs.num_classes = K > 0): inputs x and labels, gamma and beta are
- * [K,C] tables and each sample uses the row of its class. */
+ * [K,C] tables and each sample uses the row of its class.
+ * With a cgan_bn_sync (train --sync-bn), training statistics and the batch terms of the
+ * input gradient span every process of a data-parallel job (ops/op.h). */
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -95,11 +97,21 @@ static cgan_status bn_forward(cgan_ctx *ctx, const cgan_op_args *a)
         r = bn_planes(&d, k);
         CGAN_TRY(cgan_launch(ctx, k, &r, CGAN_KINT(d.NC), CGAN_KINT(d.HW), CGAN_KMEM(a->in[0]),
                              CGAN_KMEM(a->work), CGAN_KLOCAL(bn_local(&r))));
+        /* --sync-bn: the planes of every process, combined as one batch of N x ranks */
+        cl_mem part = a->work;
+        int planes = d.N;
+        if (a->bn_sync && a->bn_sync->ranks > 1) {
+            if ((int64_t)d.NC * a->bn_sync->ranks > INT_MAX / 2)
+                return cgan_error(ctx, CGAN_E_INVALID, "%s: %d processes' statistics exceed the 32-bit index range",
+                                  nd->name, a->bn_sync->ranks);
+            CGAN_TRY(a->bn_sync->gather(a->bn_sync->user, ctx, a->work, (size_t)d.NC, &part));
+            planes = d.N * a->bn_sync->ranks;
+        }
         CGAN_TRY(bn_kernel(ctx, d.lanes, "bn_stats_final", &k));
         r = cgan_range_1d((size_t)d.C);
-        CGAN_TRY(cgan_launch(ctx, k, &r, CGAN_KINT(d.N), CGAN_KINT(d.C), CGAN_KINT(d.HW),
+        CGAN_TRY(cgan_launch(ctx, k, &r, CGAN_KINT(planes), CGAN_KINT(d.C), CGAN_KINT(d.HW),
                              CGAN_KFLOAT(nd->a.eps), CGAN_KFLOAT(nd->a.momentum),
-                             CGAN_KMEM(a->work), CGAN_KMEM(a->aux[0]), CGAN_KMEM(a->aux[1]),
+                             CGAN_KMEM(part), CGAN_KMEM(a->aux[0]), CGAN_KMEM(a->aux[1]),
                              CGAN_KMEM(a->state[0]), CGAN_KMEM(a->state[1])));
         mean = a->aux[0];
         stat = a->aux[1];
@@ -152,6 +164,10 @@ static cgan_status bn_backward(cgan_ctx *ctx, const cgan_op_args *a)
                              CGAN_KINT(want_dg), CGAN_KMEM(want_dg ? a->dparam[0] : a->work),
                              CGAN_KINT(want_db), CGAN_KMEM(want_db ? a->dparam[1] : a->work),
                              CGAN_KFLOAT(1.0 / ((double)d.N * (double)d.HW))));
+        /* --sync-bn: the batch terms of dx over the job (the mean of the processes' means;
+         * dgamma and dbeta stay this process's, as the gradient all-reduce averages them) */
+        if (want_dx && a->train && a->bn_sync && a->bn_sync->ranks > 1)
+            CGAN_TRY(a->bn_sync->mean(a->bn_sync->user, ctx, a->work, 2 * (size_t)d.NC, 2 * (size_t)d.C));
     }
     if (!want_dx) return CGAN_OK;
     CGAN_TRY(bn_kernel(ctx, d.lanes, "bn_bwd_dx", &k));

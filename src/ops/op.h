@@ -68,6 +68,21 @@ typedef struct cgan_node {
 } cgan_node;
 
 /* Device buffers handed to an op by the executor. NULL din/dparam: not wanted. */
+/* BatchNorm statistics across the processes of a data-parallel job (train --sync-bn), set
+ * on a graph by its owner (cgan_graph_set_bn_sync in exec.h); NULL: each process's own.
+ * gather: the 2*n floats of part (n per-plane sums, then n per-plane sums of squared
+ *   deviations) of every process into *out, a device buffer of 2*n*ranks floats laid out
+ *   [every sum][every deviation], processes in rank order; its contents stay valid until
+ *   the next call.
+ * mean: the n floats at buf + off (floats) replaced by their mean over the processes.
+ * Every process makes the same sequence of calls. */
+typedef struct cgan_bn_sync {
+    int ranks;
+    cgan_status (*gather)(void *user, cgan_ctx *ctx, cl_mem part, size_t n, cl_mem *out);
+    cgan_status (*mean)(void *user, cgan_ctx *ctx, cl_mem buf, size_t off, size_t n);
+    void *user;
+} cgan_bn_sync;
+
 typedef struct cgan_op_args {
     const cgan_node *node;
     int train;                      /* 1: training mode (batch statistics, dropout on) */
@@ -83,6 +98,7 @@ typedef struct cgan_op_args {
     cl_mem work;                    /* at least node->work_floats floats, contents undefined */
     uint64_t seed;                  /* dropout: seed and a per-call counter */
     uint64_t counter;
+    const cgan_bn_sync *bn_sync;    /* batchnorm in training: statistics over the job, or NULL */
 } cgan_op_args;
 
 /* The same on the host in double precision, for the reference executor and tests. */
