@@ -485,6 +485,11 @@ START_TEST(test_cli_corrupt)
     ck_assert_msg(strstr(err, "--n"), "%s", err);
     free(out);
     free(err);
+    const char *argv2[] = { "cgan-cl", "eval", "--checkpoint", LEGACY, "--training-stats", "--raw", NULL };
+    ck_assert_int_eq(tu_spawn("evalbad", cli(), argv2, NULL, NULL, &out, &err), 2);
+    ck_assert_msg(strstr(err, "--training-stats") && strstr(err, "--raw"), "%s", err);
+    free(out);
+    free(err);
     tu_rmtree(dir);
 }
 END_TEST

@@ -38,7 +38,10 @@ CGAN_API int cgan_sampler_batch(const cgan_sampler *s);
 /* Weights from a trainer: its EMA when use_ema and present, else the raw weights; BN
  * running statistics always from the trainer's G. Device copies only. */
 CGAN_API cgan_status cgan_sampler_from_trainer(cgan_sampler *s, cgan_trainer *t, int use_ema);
-/* Weights from a checkpoint file ("ema." tensors when use_ema). */
+/* Weights from a checkpoint file: use_ema 0 the raw weights; 1 the "ema." tensors, with the
+ * standing BatchNorm statistics where the run made them (train --standing-stats); or
+ * CGAN_SAMPLE_EMA_TRAINING_STATS, the EMA weights with the training statistics. */
+#define CGAN_SAMPLE_EMA_TRAINING_STATS 2
 CGAN_API cgan_status cgan_sampler_from_checkpoint(cgan_sampler *s, const cgan_st_file *f, int use_ema);
 /* Generate: z [n, nz] and labels [n] (NULL when unconditional) in, images [n, nc, S, S]
  * in [-1, 1] out (host arrays; this call waits for the result). */
@@ -52,7 +55,9 @@ typedef struct cgan_gen cgan_gen;
 typedef enum cgan_gen_weights {
     CGAN_GEN_AUTO = 0,  /* the EMA when the checkpoint has "ema.*" tensors, else raw */
     CGAN_GEN_EMA,       /* the EMA; an error when there is none */
-    CGAN_GEN_RAW
+    CGAN_GEN_RAW,
+    CGAN_GEN_EMA_TRAINING_STATS /* the EMA with the BatchNorm statistics of training, not the
+                                 * standing ones a checkpoint may hold */
 } cgan_gen_weights;
 
 typedef enum cgan_gen_layout {

@@ -44,6 +44,9 @@ static void help(void)
            "                         (a run folder: of its last checkpoint)\n"
            "      --ema | --raw      EMA or raw weights of G (default: the EMA when the\n"
            "                         checkpoint has one, else raw)\n"
+           "      --training-stats   the EMA weights with the BatchNorm statistics of\n"
+           "                         training, not the standing ones the checkpoint holds\n"
+           "                         (train --standing-stats), to measure what they give\n"
            "  -d, --device N|NAME    OpenCL device\n"
            "\n"
            "The classifier is cached in the kernel cache's folder ($CGAN_CACHE_DIR, else\n"
@@ -109,7 +112,7 @@ static char *trained_data(const cgan_gen *g)
     return out;
 }
 
-enum { O_JSON = 256, O_DATA, O_FEATURES, O_SAVE_FEATURES, O_PLOT, O_EMA, O_RAW };
+enum { O_JSON = 256, O_DATA, O_FEATURES, O_SAVE_FEATURES, O_PLOT, O_EMA, O_RAW, O_TRAINING_STATS };
 
 int cmd_eval(int argc, char **argv)
 {
@@ -119,11 +122,12 @@ int cmd_eval(int argc, char **argv)
         { "features", required_argument, 0, O_FEATURES }, { "save-features", required_argument, 0, O_SAVE_FEATURES },
         { "seed", required_argument, 0, 's' }, { "plot", required_argument, 0, O_PLOT },
         { "ema", no_argument, 0, O_EMA }, { "raw", no_argument, 0, O_RAW },
+        { "training-stats", no_argument, 0, O_TRAINING_STATS },
         { "device", required_argument, 0, 'd' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
     };
     const char *ckpt = NULL, *data = NULL, *features = NULL, *save = NULL, *plot = NULL, *device = NULL;
     long n = CGAN_EVAL_DEFAULT_N, seed = 0;
-    int json = 0, ema = 0, raw = 0, c;
+    int json = 0, ema = 0, raw = 0, tstats = 0, c;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:n:s:d:h", opts, NULL)) != -1) {
@@ -139,6 +143,7 @@ int cmd_eval(int argc, char **argv)
         case O_PLOT: plot = optarg; break;
         case O_EMA: ema = 1; break;
         case O_RAW: raw = 1; break;
+        case O_TRAINING_STATS: tstats = 1; break;
         case 'd': device = optarg; break;
         default:
             return cli_usage_error(CMD, "unknown or incomplete option '%s'", argv[optind - 1]);
@@ -147,7 +152,11 @@ int cmd_eval(int argc, char **argv)
     if (optind < argc) return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
     if (!ckpt) return cli_usage_error(CMD, "--checkpoint is required");
     if (ema && raw) return cli_usage_error(CMD, "--ema and --raw exclude each other");
-    const cgan_gen_weights w = ema ? CGAN_GEN_EMA : raw ? CGAN_GEN_RAW : CGAN_GEN_AUTO;
+    if (tstats && raw)
+        return cli_usage_error(CMD, "--training-stats picks the BatchNorm statistics of the EMA weights; the raw "
+                               "weights always use the training statistics (leave out --raw)");
+    const cgan_gen_weights w = tstats ? CGAN_GEN_EMA_TRAINING_STATS : ema ? CGAN_GEN_EMA
+                               : raw ? CGAN_GEN_RAW : CGAN_GEN_AUTO;
     struct stat sb;
     char sub[4200];
     snprintf(sub, sizeof sub, "%s/checkpoints", ckpt);
@@ -211,8 +220,11 @@ int cmd_eval(int argc, char **argv)
                 if (s) puts(s);
                 free(s);
             } else {
-                printf("checkpoint: %s (%s weights), n = %d, seed %ld\n", cgan_gen_path(g),
-                       w == CGAN_GEN_RAW || !cgan_gen_has_ema(g) ? "raw" : "EMA", (int)n, seed);
+                printf("checkpoint: %s (%s), n = %d, seed %ld\n", cgan_gen_path(g),
+                       w == CGAN_GEN_RAW || !cgan_gen_has_ema(g) ? "raw weights"
+                       : w == CGAN_GEN_EMA_TRAINING_STATS ? "EMA weights, training BatchNorm statistics"
+                                                          : "EMA weights",
+                       (int)n, seed);
                 printf("feature network: %d features, test accuracy %.2f%%\n", cgan_featnet_dim(fn),
                        100 * cgan_featnet_test_accuracy(fn));
                 print_result(&r, classes);

@@ -571,10 +571,11 @@ cgan_sampler *cgan_gen_loaded_sampler(cgan_gen *g) { return g->s; }
 
 cgan_status cgan_gen_load(cgan_gen *g, cgan_gen_weights w, int batch)
 {
-    if (w == CGAN_GEN_EMA && !g->has_ema)
+    if ((w == CGAN_GEN_EMA || w == CGAN_GEN_EMA_TRAINING_STATS) && !g->has_ema)
         return cgan_error(g->ctx, CGAN_E_INVALID,
                           "%s has no EMA weights (trained with --ema 0); use --raw or leave both out", g->path);
-    g->use_ema = w == CGAN_GEN_EMA || (w == CGAN_GEN_AUTO && g->has_ema);
+    g->use_ema = w == CGAN_GEN_EMA_TRAINING_STATS ? CGAN_SAMPLE_EMA_TRAINING_STATS
+                 : w == CGAN_GEN_EMA || (w == CGAN_GEN_AUTO && g->has_ema);
     cgan_sampler_destroy(g->s);
     g->s = NULL;
     return cgan_gen_sampler(g, g->use_ema, batch, &g->s);

@@ -68,7 +68,8 @@ cgan_status cgan_sampler_from_checkpoint(cgan_sampler *s, const cgan_st_file *f,
          * (--standing-stats), else the training statistics */
         const cgan_st_tensor *found;
         snprintf(name, sizeof name, "ema.%s", t->name);
-        int ema = use_ema && (t->kind == CGAN_TENSOR_PARAM || cgan_st_find(NULL, f, name, &found) == CGAN_OK);
+        int ema = use_ema && (t->kind == CGAN_TENSOR_PARAM || (use_ema != CGAN_SAMPLE_EMA_TRAINING_STATS &&
+                                                               cgan_st_find(NULL, f, name, &found) == CGAN_OK));
         snprintf(name, sizeof name, "%s%s", ema ? "ema." : "", t->name);
         size_t n = cgan_numel(t->shape);
         float *h = malloc(n * sizeof *h);
