@@ -125,6 +125,9 @@ START_TEST(test_overrides)
     open_fails("CGAN_GEMM_PACK", "2");
     open_fails("CGAN_STAGING", "huge");
     open_fails("CGAN_WG_LIMIT", "0");
+    open_fails("CGAN_BUCKET_MB", "abc");
+    open_fails("CGAN_BUCKET_MB", "0");
+    open_fails("CGAN_BUCKET_MB", "1e9");
 }
 END_TEST
 

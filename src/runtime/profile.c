@@ -201,8 +201,13 @@ static cgan_status choose(cgan_ctx *ctx, cgan_profile *p)
         p->max_alloc = (size_t)x;
     }
     /* data parallel (src/gan/accum.c) */
-    double mb = (v = env_of(p, "CGAN_BUCKET_MB")) && *v ? atof(v) : 1.0;
-    if (!(mb > 0.01) || mb > 4096) mb = 1.0;
+    double mb = 1.0;
+    if ((v = env_of(p, "CGAN_BUCKET_MB"))) {
+        char *end = NULL;
+        mb = strtod(v, &end);
+        if (end == v || *end || !(mb >= 0.01 && mb <= 4096))
+            return bad(ctx, "CGAN_BUCKET_MB", v, "the all-reduce bucket is 0.01 to 4096 MiB");
+    }
     p->bucket_floats = (size_t)(mb * 1048576.0 / sizeof(float));
     p->diverge_rank = (v = env_of(p, "CGAN_TEST_DIVERGE_RANK")) && *v ? atoi(v) : -1;
     if ((v = env_of(p, "CGAN_FAULT_LAUNCH"))) {
