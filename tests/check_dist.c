@@ -294,6 +294,38 @@ START_TEST(test_accum1_is_default)
 }
 END_TEST
 
+static int latest_step(const char *dir);
+
+/* --accum given with --resume is used: 2 steps, then 2 more resumed, equal 4 straight
+ * (before, the checkpoint's config silently put the resumed steps back to --accum 1) */
+START_TEST(test_resume_keeps_accum)
+{
+    const char *cli = getenv("CGAN_CLI");
+    char *a = strdup(tu_tempdir("acc-straight")), *b = strdup(tu_tempdir("acc-resumed"));
+    const char *argv_a[] = { cli, "train", RUN_ARGS, "--steps", "4", "--accum", "2", "--out", a, NULL };
+    const char *argv_b[] = { cli, "train", RUN_ARGS, "--steps", "2", "--accum", "2", "--out", b, NULL };
+    const char *argv_r[] = { cli, "train", "--resume", b, "--steps", "4", "--accum", "2", NULL };
+    const char *argv_1[] = { cli, "train", "--resume", b, "--steps", "6", NULL };
+    char *out, *err;
+    ck_assert_int_eq(tu_spawn("acc-a-log", cli, argv_a, NULL, NULL, &out, &err), 0);
+    free(out); free(err);
+    ck_assert_int_eq(tu_spawn("acc-b-log", cli, argv_b, NULL, NULL, &out, &err), 0);
+    free(out); free(err);
+    ck_assert_int_eq(tu_spawn("acc-r-log", cli, argv_r, NULL, NULL, &out, &err), 0);
+    free(out); free(err);
+    double la[4][4], lb[4][4];
+    ck_assert_int_eq(read_losses(a, la, 4), 4);
+    ck_assert_int_eq(read_losses(b, lb, 4), 4);
+    ck_assert(memcmp(la, lb, sizeof la) == 0);
+    /* and without it the resumed run takes whole batches again: the log goes on */
+    ck_assert_int_eq(tu_spawn("acc-1-log", cli, argv_1, NULL, NULL, &out, &err), 0);
+    free(out); free(err);
+    ck_assert_int_eq(latest_step(b), 6);
+    tu_rmtree(a); tu_rmtree(b);
+    free(a); free(b);
+}
+END_TEST
+
 /* mpirun's arguments for 2 processes, then the program's (argv NULL-terminated). */
 static const char **mpirun_argv(const char *const *rest, const char *extra_env)
 {
@@ -568,6 +600,7 @@ int main(void)
     if (tu_require(have_fmnist(), 1, "Fashion-MNIST (dataset-fashion-mnist)")) {
         tcase_add_test(tc, test_accum1_is_default);
         tcase_add_test(tc, test_accum_cli_errors);
+        tcase_add_test(tc, test_resume_keeps_accum);
     }
     suite_add_tcase(s, tc);
     TCase *mpi = tcase_create("mpi");
