@@ -183,20 +183,10 @@ cgan_status cgan_gsync_finish(cgan_gsync *s, float scale)
     }
     s->issued_lo = 0;
     CGAN_TRY(cgan_flush(s->ctx));
-    /* every read started; wait for each in turn, starting its reduction at once */
-    int reading = 1;
-    while (reading) {
-        reading = 0;
-        for (int i = 0; i < s->nb; i++) reading |= s->b[i].state == B_READING;
-        if (!reading) break;
-        CGAN_TRY(progress(s, 0));
-        int still = 0;
-        for (int i = 0; i < s->nb; i++) still |= s->b[i].state == B_READING;
-        if (still) { /* the device is still on backward: yield the core to it briefly */
-            struct timespec ts = { 0, 50000 };
-            nanosleep(&ts, NULL);
-        }
-    }
+    /* every read started; wait for each in turn, starting its reduction at once. The waits
+     * block (no polling): on a CPU device the host thread shares the cores with the kernels
+     * that are still computing the gradients */
+    CGAN_TRY(progress(s, 1));
     const double t_backward_done = now_s();
     for (int i = 0; i < s->nb; i++) {
         bucket *b = &s->b[i];
