@@ -49,14 +49,23 @@ typedef struct cgan_train_cfg {
     float label_smooth;   /* one-sided label smoothing: D's real target is 1 - label_smooth
                            * (BCE only; [0, 0.5)) */
     int standing_stats;   /* batches of mixed-class noise for G's standing BatchNorm
-                           * statistics with the EMA weights, at each checkpoint (0: off) */
+                           * statistics with the EMA weights, at each checkpoint (0: off;
+                           * CGAN_STANDING_AUTO, the default: CGAN_STANDING_DEFAULT batches
+                           * where the model allows it, class-conditional or unconditional
+                           * with the EMA on, else off) */
     int sync_bn;          /* data parallel: BatchNorm statistics of training passes over every
                            * process's micro batch, not each process's own (0: per process,
                            * as DDP; no effect on one process) */
 } cgan_train_cfg;
 
+#define CGAN_STANDING_AUTO (-1)
+#define CGAN_STANDING_DEFAULT 20
+/* The standing-statistics batches cfg asks for, CGAN_STANDING_AUTO resolved. */
+CGAN_API int cgan_train_standing_batches(const cgan_train_cfg *cfg);
+
 /* Defaults: the model's (cgan_model_defaults), BCE, lr 2e-4 for G and D, betas (0.5,
- * 0.999), one D step per G step, no accumulation, EMA 0.999, seed 1. Loss names "bce" and "hinge"; parse
+ * 0.999), one D step per G step, no accumulation, EMA 0.999, standing statistics
+ * (CGAN_STANDING_AUTO), seed 1. Loss names "bce" and "hinge"; parse
  * returns -1 for an unknown name. */
 CGAN_API cgan_train_cfg cgan_train_defaults(void);
 CGAN_API const char *cgan_loss_name(cgan_loss_kind k);

@@ -102,7 +102,8 @@ char *cgan_train_cfg_json(const cgan_train_cfg *c)
     if (c->lr_schedule != CGAN_LR_CONSTANT || c->warmup)
         json_object_set_new(o, "lr_steps", json_integer((json_int_t)c->lr_steps));
     if (c->label_smooth > 0) json_object_set_new(o, "label_smooth", json_real(tidy(c->label_smooth)));
-    if (c->standing_stats) json_object_set_new(o, "standing_stats", json_integer(c->standing_stats));
+    const int standing = cgan_train_standing_batches(c);
+    if (standing) json_object_set_new(o, "standing_stats", json_integer(standing));
     if (c->model.spectral_norm) json_object_set_new(o, "spectral_norm", json_true());
     /* 9 significant digits hold any float; the tidied values print in their shortest form */
     char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(9));

@@ -31,6 +31,12 @@ float cgan_lr_at(const cgan_train_cfg *c, int d, int64_t step)
     return (float)(base * w * f);
 }
 
+int cgan_train_standing_batches(const cgan_train_cfg *c)
+{
+    if (c->standing_stats != CGAN_STANDING_AUTO) return c->standing_stats;
+    return c->model.cond == CGAN_COND_TEXT || c->ema == 0 ? 0 : CGAN_STANDING_DEFAULT;
+}
+
 cgan_status cgan_stab_check(cgan_ctx *ctx, const cgan_train_cfg *c)
 {
     if ((unsigned)c->lr_schedule > CGAN_LR_COSINE)
@@ -43,7 +49,7 @@ cgan_status cgan_stab_check(cgan_ctx *ctx, const cgan_train_cfg *c)
     if (c->label_smooth > 0 && c->loss == CGAN_LOSS_HINGE)
         return cgan_error(ctx, CGAN_E_INVALID, "--label-smooth applies to --loss bce (a target for D's real images); "
                           "the hinge loss has no target to smooth");
-    if (c->standing_stats < 0 || c->standing_stats > 10000)
+    if ((c->standing_stats < 0 && c->standing_stats != CGAN_STANDING_AUTO) || c->standing_stats > 10000)
         return cgan_error(ctx, CGAN_E_INVALID, "--standing-stats %d: expected 0..10000 batches", c->standing_stats);
     if (c->standing_stats > 0 && c->model.cond == CGAN_COND_TEXT)
         return cgan_error(ctx, CGAN_E_INVALID, "--standing-stats mixes classes in its noise batches; text models (--cond "

@@ -61,6 +61,7 @@ cgan_train_cfg cgan_train_defaults(void)
     c.d_steps = 1;
     c.accum = 1;
     c.ema = 0.999f;
+    c.standing_stats = CGAN_STANDING_AUTO; /* 20 batches where the model allows them (BENCHMARKS.md) */
     c.seed = 1;
     return c;
 }
@@ -133,6 +134,7 @@ cgan_status cgan_trainer_create_dist(cgan_ctx *ctx, const cgan_train_cfg *cfg, c
     if (!t) return cgan_error(ctx, CGAN_E_NOMEM, "out of memory");
     t->ctx = ctx;
     t->cfg = *cfg;
+    t->cfg.standing_stats = cgan_train_standing_batches(cfg);
     if (cfg->model.desc && !(t->cfg.model.desc = t->desc = strdup(cfg->model.desc))) {
         free(t);
         return cgan_error(ctx, CGAN_E_NOMEM, "out of memory");
