@@ -202,7 +202,8 @@ static int parse_float(const char *opt, const char *v, double lo, double hi, flo
 
 enum { O_DATA = 256, O_CHANNELS, O_MAXIMG, O_FLIP, O_ARCH, O_SIZE, O_COND, O_NZ, O_NGF, O_NDF, O_LOSS, O_BATCH,
        O_LR, O_LRD, O_B1, O_B2, O_DSTEPS, O_EMA, O_STEPS, O_EPOCHS, O_SEED, O_OUT, O_SAMPLE, O_CKPT, O_KEEP,
-       O_LOG, O_RESUME, O_INIT, O_DIFFAUG, O_MODEL, O_CACHE, O_ACCUM, O_SYNCBN, O_EVAL_EVERY, O_EVAL_N, O_EVAL_FEATURES };
+       O_LOG, O_RESUME, O_INIT, O_DIFFAUG, O_MODEL, O_CACHE, O_ACCUM, O_SYNCBN, O_EVAL_EVERY, O_EVAL_N,
+       O_EVAL_FEATURES };
 /* the stabilisers (issue 20) */
 enum { O_LRSCHED = 400, O_WARMUP, O_LSMOOTH, O_SPECNORM, O_STANDING };
 

@@ -50,8 +50,8 @@ static cgan_status one_barrier(cgan_dist *d, cgan_ctx *ctx)
 static void one_finalize(cgan_dist *d) { (void)d; }
 static void one_abort(cgan_dist *d, int code) { (void)d; (void)code; }
 
-static const dist_ops single_ops = { "single", one_allreduce, one_iallreduce, one_test, one_allgather, one_broadcast, one_barrier,
-                                     one_finalize, one_abort };
+static const dist_ops single_ops = { "single", one_allreduce, one_iallreduce, one_test, one_allgather,
+                                     one_broadcast, one_barrier, one_finalize, one_abort };
 
 static int env_int(const char *name)
 {
