@@ -51,9 +51,9 @@ CGAN_API cgan_status cgan_dist_iallreduce_f32(cgan_dist *d, cgan_ctx *ctx, float
 CGAN_API cgan_status cgan_dist_wait(cgan_dist *d, cgan_ctx *ctx, int req);
 CGAN_API cgan_status cgan_dist_test(cgan_dist *d, cgan_ctx *ctx, int req, int *done);
 /* Every rank's n values (send) into recv, n * size values in rank order: recv[r*n ..] holds
- * rank r's (send and recv must not overlap). It runs on a communicator of its own, so it may be called (blocking) while
- * cgan_dist_iallreduce_f32 requests are in flight and started in another order on other
- * ranks; every rank must make the same sequence of allgathers. */
+ * rank r's (send and recv must not overlap). It runs on a communicator of its own, so it
+ * may be called (blocking) while cgan_dist_iallreduce_f32 requests are in flight and started
+ * in another order on other ranks; every rank must make the same sequence of allgathers. */
 CGAN_API cgan_status cgan_dist_allgather(cgan_dist *d, cgan_ctx *ctx, const void *send, void *recv, size_t n,
                                          cgan_dist_type type);
 /* Broadcast bytes from root to every rank. */

@@ -11,7 +11,6 @@
  * statistics of the global batch (doc/scaling.md). Buffers are sized once, for the largest
  * BatchNorm of the graph. */
 #include <stdlib.h>
-#include <string.h>
 #include "accum.h"
 #include "core/exec.h"
 #include "ops/op.h"

@@ -61,7 +61,7 @@ typedef struct cgan_profile {
                                  * may hold together; a plan that would pass it is refused
                                  * whole (0: no cap beyond the device's own) */
     size_t bucket_floats;       /* CGAN_BUCKET_MB: the gradient all-reduce's bucket, in floats
-                                 * (1 MiB; a value out of (0.01, 4096] MiB keeps that) */
+                                 * (default 1 MiB; a value outside [0.01, 4096] MiB is refused) */
     int diverge_rank;           /* CGAN_TEST_DIVERGE_RANK (a test hook): the rank whose D is
                                  * perturbed before the parameter check (-1: none) */
     uint64_t fault_launch;      /* CGAN_FAULT_LAUNCH (a test hook): the Nth kernel launch of the
