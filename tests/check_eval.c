@@ -363,6 +363,138 @@ START_TEST(test_cli_eval)
 }
 END_TEST
 
+static double jnum(json_t *o, const char *k) { return json_number_value(json_object_get(o, k)); }
+
+/* The mean of the per-class FIDs of an eval --json result. */
+static double class_fid_mean(json_t *o)
+{
+    json_t *pc = json_object_get(o, "per_class");
+    double sum = 0;
+    for (size_t i = 0; i < json_array_size(pc); i++) sum += jnum(json_array_get(pc, i), "fid");
+    return json_array_size(pc) ? sum / (double)json_array_size(pc) : NAN;
+}
+
+/* eval --images with the small feature network and --n 200: its JSON (freed by the caller). */
+static json_t *eval_images_json(const char *images, const char *feat)
+{
+    TU_CLI_OK("eval", "--images", images, "--features", feat, "--n", "200", "--json");
+    json_t *o = json_loads(tu_cli_out, 0, NULL);
+    ck_assert_msg(o != NULL, "not JSON: %s", tu_cli_out);
+    return o;
+}
+
+/* Real Fashion-MNIST training images as a class-folder set under dir: per_class PNGs of
+ * each class, in folders named as `generate --out-dir` names them. */
+static void write_real_folders(cgan_ctx *ctx, const char *dir, int per_class)
+{
+    cgan_data_opts o;
+    cgan_data_opts_default(&o);
+    o.size = 32;
+    o.max_images = 2000;
+    cgan_dataset *ds;
+    TU_OK(ctx, cgan_dataset_open(ctx, FASHION, &o, &ds));
+    const int K = cgan_dataset_num_classes(ds);
+    int *have = calloc((size_t)K, sizeof *have);
+    float x[32 * 32];
+    for (int i = 0; i < cgan_dataset_count(ds); i++) {
+        int c = cgan_dataset_label(ds, i);
+        if (have[c] == per_class) continue;
+        char name[256], path[1600];
+        cgan_class_filename(cgan_dataset_class_names(ds)[c], name, sizeof name);
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        mkdir(path, 0755);
+        snprintf(path, sizeof path, "%s/%s/%04d.png", dir, name, have[c]++);
+        TU_OK(ctx, cgan_eval_read_images(ctx, ds, &i, 1, x));
+        unsigned char *png;
+        size_t len;
+        TU_OK(ctx, cgan_gen_grid_png(ctx, x, 1, 1, 32, 1, 0, &png, &len));
+        FILE *f = fopen(path, "wb");
+        ck_assert_msg(f && fwrite(png, 1, len, f) == len && fclose(f) == 0, "%s", path);
+        free(png);
+    }
+    for (int c = 0; c < K; c++) ck_assert_int_eq(have[c], per_class);
+    free(have);
+    cgan_dataset_destroy(ds);
+}
+
+/* eval --images: a labelled set scored as generated. Real training images score as the
+ * real floor does, from the IDX set or from class folders (in alphabetical order, not label
+ * order: matched by name); the same folders under each other's names score far worse; a
+ * generator's `generate --out-dir` output scores as its checkpoint does; a class the data
+ * lacks, and too few images of a class, are named errors. */
+START_TEST(test_cli_images)
+{
+    cgan_ctx *ctx = tu_ctx();
+    const char *feat = small_features(ctx);
+    char *dir = tu_tempdir("evalimg");
+    json_t *o = eval_images_json(FASHION, feat), *fl = json_object_get(o, "real_floor");
+    double fid = jnum(o, "fid"), floor = jnum(fl, "fid"), acc = jnum(o, "cond_acc"), facc = jnum(fl, "cond_acc");
+    printf("real training images as generated: FID %.4f (floor %.4f), accuracy %.3f (floor %.3f)\n", fid, floor,
+           acc, facc);
+    ck_assert_msg(fid < 2 * floor && fid > 0.5 * floor, "FID %g of real images against a floor of %g", fid, floor);
+    ck_assert_msg(fabs(acc - facc) < 0.08, "accuracy %g on real images as generated, %g on the real set", acc, facc);
+    const double idx_cfid = class_fid_mean(o);
+    json_decref(o);
+
+    /* the same kind of images as class folders of PNGs */
+    char real[1200], tmp[1300];   /* tu_pathf's buffers are reused */
+    snprintf(real, sizeof real, "%s/real", dir);
+    snprintf(tmp, sizeof tmp, "%s/tmp", real);
+    ck_assert_int_eq(mkdir(real, 0755), 0);
+    write_real_folders(ctx, real, 20);
+    o = eval_images_json(real, feat);
+    fid = jnum(o, "fid");
+    const double in_order = class_fid_mean(o);
+    json_decref(o);
+    /* each folder under the next one's name */
+    char *const names[] = { "Ankle_boot", "Bag", "Coat", "Dress", "Pullover", "Sandal", "Shirt", "Sneaker",
+                            "T-shirt_top", "Trouser" };
+    for (int i = 0; i < 10; i++) {
+        char from[1400], to[1400];
+        snprintf(from, sizeof from, "%s/%s", real, names[i]);
+        snprintf(to, sizeof to, "%s/%s", real, i ? names[i - 1] : "tmp");
+        ck_assert_msg(rename(from, i ? to : tmp) == 0, "%s", from);
+    }
+    ck_assert_int_eq(rename(tmp, tu_pathf("%s/%s", real, names[9])), 0);
+    o = eval_images_json(real, feat);
+    const double mixed = class_fid_mean(o);
+    json_decref(o);
+    printf("real class folders: FID %.4f (floor %.4f); per-class FID %.4f (IDX %.4f), mixed up %.4f\n", fid, floor,
+           in_order, idx_cfid, mixed);
+    ck_assert_msg(fid < 2 * floor, "FID %g of real images in folders against a floor of %g", fid, floor);
+    ck_assert_msg(in_order < 1.5 * idx_cfid, "per-class FID %g from folders, %g from IDX", in_order, idx_cfid);
+    ck_assert_msg(mixed > 3 * in_order, "per-class FID %g with the classes mixed up, %g in order", mixed, in_order);
+    /* too few of a class: 20 of each, 300 need 30 */
+    ck_assert_int_eq(tu_cli("eval", "--images", real, "--features", feat, "--n", "300", (const char *)NULL), 1);
+    ck_assert_msg(strstr(tu_cli_err, real) && strstr(tu_cli_err, "20 image(s) of class") &&
+                  strstr(tu_cli_err, "takes 30"), "%s", tu_cli_err);
+    /* a class the data does not have */
+    ck_assert_int_eq(rename(tu_pathf("%s/Bag", real), tu_pathf("%s/Zebra", real)), 0);
+    ck_assert_int_eq(tu_cli("eval", "--images", real, "--features", feat, "--n", "200", (const char *)NULL), 1);
+    ck_assert_msg(strstr(tu_cli_err, "class 'Zebra' is not a class of the data"), "%s", tu_cli_err);
+
+    /* a generator's images, by class folder, score as its checkpoint does (other noise) */
+    char gen[1200];
+    snprintf(gen, sizeof gen, "%s/gen", dir);
+    TU_CLI_OK("generate", "-c", LEGACY, "--out-dir", gen, "-n", "20");
+    TU_CLI_OK("eval", "--checkpoint", LEGACY, "--features", feat, "--n", "200", "--json");
+    o = json_loads(tu_cli_out, 0, NULL);
+    const double ck_fid = jnum(o, "fid");
+    json_decref(o);
+    o = eval_images_json(gen, feat);
+    printf("a generator: FID %.4f; its images %.4f\n", ck_fid, jnum(o, "fid"));
+    ck_assert_msg(fabs(jnum(o, "fid") - ck_fid) < 0.2 * ck_fid, "FID %g, checkpoint %g", jnum(o, "fid"), ck_fid);
+    json_decref(o);
+    /* --images with generator options, and --size without --images or out of range */
+    ck_assert_int_eq(tu_cli("eval", "--images", gen, "--raw", (const char *)NULL), 2);
+    ck_assert_msg(strstr(tu_cli_err, "--images scores images"), "%s", tu_cli_err);
+    ck_assert_int_eq(tu_cli("eval", "-c", LEGACY, "--size", "32", (const char *)NULL), 2);
+    ck_assert_int_eq(tu_cli("eval", "--images", gen, "--size", "33", (const char *)NULL), 2);
+    tu_rmtree(dir);
+    cgan_ctx_destroy(ctx);
+}
+END_TEST
+
 /* metrics.csv of a run: the header and the rows, each row's fields 2..9 (the losses, D's
  * outputs and accuracies: not the times) joined, for comparing runs. */
 static char *losses_of(const char *csv, char **header)
@@ -543,6 +675,7 @@ int main(void)
         TCase *c = tcase_create("cli");
         tcase_set_timeout(c, 900);
         tcase_add_test(c, test_cli_eval);
+        tcase_add_test(c, test_cli_images);
         tcase_add_test(c, test_train_eval_every);
         suite_add_tcase(s, c);
         TCase *a = tcase_create("accuracy");

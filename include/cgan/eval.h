@@ -161,6 +161,14 @@ CGAN_API cgan_status cgan_evaluator_run(cgan_evaluator *e, cgan_sampler *s, int 
 CGAN_API cgan_status cgan_evaluator_checkpoint(cgan_evaluator *e, const char *path, cgan_gen_weights w,
                                                cgan_eval_result *r);
 
+/* Score a labelled image set as if it were generated (images of another generator, e.g. a
+ * PyTorch peer's, or `generate --out-dir` output): an image folder (one subfolder per class)
+ * or an IDX set at path, read at the feature network's size and channels as training data
+ * is. Its classes are matched to the data's by name (as cgan_class_filename makes them,
+ * ignoring case); image i of the n is of class i % K, each class's images taken in an order
+ * drawn from the seed, so every class needs n / K (rounded up) images. */
+CGAN_API cgan_status cgan_evaluator_images(cgan_evaluator *e, const char *path, cgan_eval_result *r);
+
 /* A run folder: every checkpoints/step_N.safetensors in step order; cb (may be NULL) gets
  * each result. Writes RUNDIR/eval.csv (step, checkpoint, cgan_eval_csv_header's columns)
  * and RUNDIR/eval.png (FID and its floor against steps). *count: checkpoints evaluated. */

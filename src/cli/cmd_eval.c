@@ -18,6 +18,7 @@
 static void help(void)
 {
     printf("usage: cgan-cl eval --checkpoint CKPT|RUNDIR [options]\n"
+           "       cgan-cl eval --images DIR [--size S] [options]\n"
            "\n"
            "Score a generator against held-out real images in the feature space of a\n"
            "classifier trained by cgan-cl itself on the labelled training data (trained\n"
@@ -31,6 +32,12 @@ static void help(void)
            "  -c, --checkpoint PATH  a .safetensors checkpoint, or a run folder: every\n"
            "                         checkpoint in it as a curve (RUNDIR/eval.csv and\n"
            "                         RUNDIR/eval.png)\n"
+           "      --images DIR       score these images instead of a generator's: an image\n"
+           "                         folder (one subfolder per class, named as the data's\n"
+           "                         classes; generate --out-dir writes one) or an IDX set,\n"
+           "                         e.g. another implementation's samples; n / classes of\n"
+           "                         each class are taken, in an order drawn from --seed\n"
+           "      --size S           --images: the side they are scored at (default 32)\n"
            "  -n, --n N              generated images, and real images per set (default %d)\n"
            "      --json             print the result as JSON\n"
            "      --data DIR         the labelled data (default: the data the checkpoint was\n"
@@ -112,7 +119,55 @@ static char *trained_data(const cgan_gen *g)
     return out;
 }
 
-enum { O_JSON = 256, O_DATA, O_FEATURES, O_SAVE_FEATURES, O_PLOT, O_EMA, O_RAW, O_TRAINING_STATS };
+/* --images: another generator's images (or any labelled set) scored as generated ones. */
+static int eval_images(const char *images, const char *data, const char *features, const char *save,
+                       const char *plot, const char *device, int size, long n, long seed, int json, int gen_opts)
+{
+    if (gen_opts)
+        return cli_usage_error(CMD, "--images scores images, not a generator: --checkpoint, --ema, --raw and "
+                               "--training-stats do not apply");
+    int rc = CLI_EXIT_FAIL;
+    cgan_ctx *ctx = cgan_ctx_new();
+    if (!ctx) { cli_error(CMD, "out of memory"); return CLI_EXIT_FAIL; }
+    cgan_evaluator *ev = NULL;
+    cgan_eval_result r;
+    memset(&r, 0, sizeof r);
+    cgan_eval_opts eo;
+    cgan_eval_opts_default(&eo);
+    eo.data = data;
+    eo.features = features;
+    eo.size = size;
+    eo.n = (int)n;
+    eo.seed = (uint64_t)seed;
+    if (cli_open_ctx(ctx, device) || cgan_evaluator_create(ctx, &eo, on_msg, NULL, &ev)) goto fail;
+    cgan_featnet *fn = cgan_evaluator_featnet(ev);
+    char *const *classes = cgan_evaluator_class_names(ev);
+    if ((save && cgan_featnet_save(fn, save)) || cgan_evaluator_images(ev, images, &r)) goto fail;
+    if (json) {
+        char *s = cgan_eval_result_json(&r, classes);
+        if (s) puts(s);
+        free(s);
+    } else {
+        printf("images: %s, n = %d, seed %ld\n", images, (int)n, seed);
+        printf("feature network: %d features, test accuracy %.2f%%\n", cgan_featnet_dim(fn),
+               100 * cgan_featnet_test_accuracy(fn));
+        print_result(&r, classes);
+    }
+    if (plot && cgan_eval_plot_classes(ctx, plot, &r, classes)) goto fail;
+    if (plot && !json) printf("wrote %s\n", plot);
+    rc = CLI_EXIT_OK;
+    goto out;
+fail:
+    cli_error(CMD, cgan_last_error(ctx));
+out:
+    cli_warnings(ctx);
+    cgan_eval_result_free(&r);
+    cgan_evaluator_destroy(ev);
+    cgan_ctx_destroy(ctx);
+    return rc;
+}
+
+enum { O_JSON = 256, O_DATA, O_FEATURES, O_SAVE_FEATURES, O_PLOT, O_EMA, O_RAW, O_TRAINING_STATS, O_IMAGES, O_SIZE };
 
 int cmd_eval(int argc, char **argv)
 {
@@ -122,11 +177,12 @@ int cmd_eval(int argc, char **argv)
         { "features", required_argument, 0, O_FEATURES }, { "save-features", required_argument, 0, O_SAVE_FEATURES },
         { "seed", required_argument, 0, 's' }, { "plot", required_argument, 0, O_PLOT },
         { "ema", no_argument, 0, O_EMA }, { "raw", no_argument, 0, O_RAW },
-        { "training-stats", no_argument, 0, O_TRAINING_STATS },
+        { "training-stats", no_argument, 0, O_TRAINING_STATS }, { "images", required_argument, 0, O_IMAGES },
+        { "size", required_argument, 0, O_SIZE },
         { "device", required_argument, 0, 'd' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
     };
-    const char *ckpt = NULL, *data = NULL, *features = NULL, *save = NULL, *plot = NULL, *device = NULL;
-    long n = CGAN_EVAL_DEFAULT_N, seed = 0;
+    const char *ckpt = NULL, *images = NULL, *data = NULL, *features = NULL, *save = NULL, *plot = NULL, *device = NULL;
+    long n = CGAN_EVAL_DEFAULT_N, seed = 0, size = 0;
     int json = 0, ema = 0, raw = 0, tstats = 0, c;
     opterr = 0;
     optind = 1;
@@ -144,13 +200,22 @@ int cmd_eval(int argc, char **argv)
         case O_EMA: ema = 1; break;
         case O_RAW: raw = 1; break;
         case O_TRAINING_STATS: tstats = 1; break;
+        case O_IMAGES: images = optarg; break;
+        case O_SIZE:
+            if (cli_parse_long(CMD, "--size", optarg, 8, 1024, &size)) return CLI_EXIT_USAGE;
+            if (!cgan_model_size_ok((int)size))
+                return cli_usage_error(CMD, "--size %ld: expected a model size (16, 32, 64, 128 or 256)", size);
+            break;
         case 'd': device = optarg; break;
         default:
             return cli_usage_error(CMD, "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc) return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
-    if (!ckpt) return cli_usage_error(CMD, "--checkpoint is required");
+    if (images) return eval_images(images, data, features, save, plot, device, size ? (int)size : 32, n, seed, json,
+                                   ckpt || ema || raw || tstats);
+    if (!ckpt) return cli_usage_error(CMD, "--checkpoint (or --images) is required");
+    if (size) return cli_usage_error(CMD, "--size is for --images: a checkpoint's images have its model's size");
     if (ema && raw) return cli_usage_error(CMD, "--ema and --raw exclude each other");
     if (tstats && raw)
         return cli_usage_error(CMD, "--training-stats picks the BatchNorm statistics of the EMA weights; the raw "

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include "eval/eval_impl.h"
 #include "gan/generate.h"
@@ -171,42 +172,14 @@ fail:
     return st;
 }
 
-cgan_status cgan_evaluator_run(cgan_evaluator *e, cgan_sampler *s, int num_classes, cgan_eval_result *r)
+/* Every figure of one evaluation from the features and logits of n scored images, image i
+ * of class i % num_classes (num_classes 0: unconditional). On failure r holds nothing. */
+static cgan_status score(cgan_evaluator *e, const float *feat, const float *lg, int num_classes, cgan_eval_result *r)
 {
-    memset(r, 0, sizeof *r);
-    /* the queue may still hold a caller's work (training steps run ahead of the host):
-     * drain it first, so that r->seconds is the evaluation's own time */
-    CGAN_TRY(cgan_finish(e->ctx));
-    const double t0 = now_s();
     cgan_ctx *ctx = e->ctx;
-    const cgan_model_cfg *m = cgan_sampler_model(s);
-    const int n = e->n, d = e->d, K = e->K, B = cgan_sampler_batch(s);
-    if (m->cond == CGAN_COND_TEXT)
-        return cgan_error(ctx, CGAN_E_UNSUPPORTED, "eval: a text-conditioned model has no classes to score; eval "
-                          "takes class-conditional and unconditional models");
-    if (m->size != cgan_featnet_size(e->f) || m->nc != cgan_featnet_channels(e->f))
-        return cgan_error(ctx, CGAN_E_SHAPE, "eval: the generator makes %dx%dx%d images, the feature network reads "
-                          "%dx%dx%d", m->nc, m->size, m->size, cgan_featnet_channels(e->f), cgan_featnet_size(e->f),
-                          cgan_featnet_size(e->f));
-    if (num_classes && num_classes != K)
-        return cgan_error(ctx, CGAN_E_SHAPE, "eval: the generator has %d classes, the data %d", num_classes, K);
-    const size_t img = (size_t)m->nc * m->size * m->size;
-    float *z = malloc((size_t)B * m->nz * sizeof *z), *y = malloc((size_t)B * sizeof *y);
-    float *x = malloc((size_t)B * img * sizeof *x);
-    float *feat = malloc((size_t)n * d * sizeof *feat), *lg = malloc((size_t)n * K * sizeof *lg);
+    const int n = e->n, d = e->d, K = e->K;
     float *ga = NULL, *ra = NULL;
     cgan_status st = CGAN_OK;
-    if (!z || !y || !x || !feat || !lg) { st = cgan_error(ctx, CGAN_E_NOMEM, "out of memory"); goto done; }
-    for (int i0 = 0; i0 < n && st == CGAN_OK; i0 += B) {
-        int cnt = n - i0 < B ? n - i0 : B;
-        for (int i = 0; i < B; i++) {   /* a short last batch is padded with the next slots */
-            cgan_gen_noise(e->o.seed, (uint32_t)(i0 + i), m->nz, z + (size_t)i * m->nz);
-            y[i] = num_classes ? (float)((i0 + i) % num_classes) : 0.f;
-        }
-        st = cgan_sampler_run(s, z, num_classes ? y : NULL, x);
-        if (st == CGAN_OK) st = cgan_featnet_run(e->f, x, cnt, feat + (size_t)i0 * d, lg + (size_t)i0 * K);
-    }
-    if (st) goto done;
     r->n = n;
     r->floor_n = e->floor_n;
     r->num_classes = num_classes;
@@ -245,8 +218,122 @@ cgan_status cgan_evaluator_run(cgan_evaluator *e, cgan_sampler *s, int num_class
         r->cond_acc = (double)right / n;
     }
 done:
-    free(z); free(y); free(x); free(feat); free(lg); free(ga); free(ra);
+    free(ga);
+    free(ra);
     if (st != CGAN_OK) cgan_eval_result_free(r);
+    return st;
+}
+
+cgan_status cgan_evaluator_run(cgan_evaluator *e, cgan_sampler *s, int num_classes, cgan_eval_result *r)
+{
+    memset(r, 0, sizeof *r);
+    /* the queue may still hold a caller's work (training steps run ahead of the host):
+     * drain it first, so that r->seconds is the evaluation's own time */
+    CGAN_TRY(cgan_finish(e->ctx));
+    const double t0 = now_s();
+    cgan_ctx *ctx = e->ctx;
+    const cgan_model_cfg *m = cgan_sampler_model(s);
+    const int n = e->n, d = e->d, K = e->K, B = cgan_sampler_batch(s);
+    if (m->cond == CGAN_COND_TEXT)
+        return cgan_error(ctx, CGAN_E_UNSUPPORTED, "eval: a text-conditioned model has no classes to score; eval "
+                          "takes class-conditional and unconditional models");
+    if (m->size != cgan_featnet_size(e->f) || m->nc != cgan_featnet_channels(e->f))
+        return cgan_error(ctx, CGAN_E_SHAPE, "eval: the generator makes %dx%dx%d images, the feature network reads "
+                          "%dx%dx%d", m->nc, m->size, m->size, cgan_featnet_channels(e->f), cgan_featnet_size(e->f),
+                          cgan_featnet_size(e->f));
+    if (num_classes && num_classes != K)
+        return cgan_error(ctx, CGAN_E_SHAPE, "eval: the generator has %d classes, the data %d", num_classes, K);
+    const size_t img = (size_t)m->nc * m->size * m->size;
+    float *z = malloc((size_t)B * m->nz * sizeof *z), *y = malloc((size_t)B * sizeof *y);
+    float *x = malloc((size_t)B * img * sizeof *x);
+    float *feat = malloc((size_t)n * d * sizeof *feat), *lg = malloc((size_t)n * K * sizeof *lg);
+    cgan_status st = CGAN_OK;
+    if (!z || !y || !x || !feat || !lg) { st = cgan_error(ctx, CGAN_E_NOMEM, "out of memory"); goto done; }
+    for (int i0 = 0; i0 < n && st == CGAN_OK; i0 += B) {
+        int cnt = n - i0 < B ? n - i0 : B;
+        for (int i = 0; i < B; i++) {   /* a short last batch is padded with the next slots */
+            cgan_gen_noise(e->o.seed, (uint32_t)(i0 + i), m->nz, z + (size_t)i * m->nz);
+            y[i] = num_classes ? (float)((i0 + i) % num_classes) : 0.f;
+        }
+        st = cgan_sampler_run(s, z, num_classes ? y : NULL, x);
+        if (st == CGAN_OK) st = cgan_featnet_run(e->f, x, cnt, feat + (size_t)i0 * d, lg + (size_t)i0 * K);
+    }
+    if (st == CGAN_OK) st = score(e, feat, lg, num_classes, r);
+done:
+    free(z); free(y); free(x); free(feat); free(lg);
+    r->seconds = now_s() - t0;
+    return st;
+}
+
+/* The data class whose file-safe name (cgan_class_filename, as `generate --out-dir`
+ * writes) equals name's, ignoring case; -1 when none. */
+static int data_class(const cgan_evaluator *e, const char *name)
+{
+    char a[256], b[256];
+    cgan_class_filename(name, a, sizeof a);
+    char *const *names = cgan_dataset_class_names(e->train);
+    for (int c = 0; c < e->K; c++) {
+        cgan_class_filename(names[c], b, sizeof b);
+        if (!strcasecmp(a, b)) return c;
+    }
+    return -1;
+}
+
+cgan_status cgan_evaluator_images(cgan_evaluator *e, const char *path, cgan_eval_result *r)
+{
+    memset(r, 0, sizeof *r);
+    const double t0 = now_s();
+    cgan_ctx *ctx = e->ctx;
+    const int n = e->n, d = e->d, K = e->K;
+    cgan_data_opts dopts;
+    cgan_data_opts_default(&dopts);
+    dopts.size = cgan_featnet_size(e->f);
+    dopts.channels = cgan_featnet_channels(e->f);
+    cgan_dataset *ds = NULL;
+    CGAN_TRY(cgan_dataset_open(ctx, path, &dopts, &ds));
+    const int N = cgan_dataset_count(ds), KS = cgan_dataset_num_classes(ds);
+    char *const *names = cgan_dataset_class_names(ds);
+    int *map = malloc((size_t)(KS > 0 ? KS : 1) * sizeof *map), *have = calloc((size_t)K, sizeof *have);
+    int *idx = malloc((size_t)n * sizeof *idx), *perm = malloc((size_t)(N > 0 ? N : 1) * sizeof *perm);
+    float *feat = malloc((size_t)n * d * sizeof *feat), *lg = malloc((size_t)n * K * sizeof *lg);
+    cgan_status st = CGAN_OK;
+    if (!map || !have || !idx || !perm || !feat || !lg) { st = cgan_error(ctx, CGAN_E_NOMEM, "out of memory"); goto done; }
+    /* the set's classes, by name, to the data's */
+    for (int c = 0; c < KS && st == CGAN_OK; c++)
+        if ((map[c] = data_class(e, names[c])) < 0)
+            st = cgan_error(ctx, CGAN_E_INVALID, "--images %s: class '%s' is not a class of the data (%s, %d "
+                            "classes); name the class folders as the data's classes", path, names[c],
+                            cgan_dataset_source(e->train), K);
+    if (st) goto done;
+    /* image i of class i % K: each class's images in an order drawn from the seed */
+    cgan_rng rng;
+    cgan_rng_init(&rng, e->o.seed, 0x1A6E5);
+    for (int i = 0; i < N; i++) perm[i] = i;
+    for (int i = N - 1; i > 0; i--) {
+        int j = (int)cgan_rng_below(&rng, (uint32_t)(i + 1)), t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+    for (int i = 0; i < n; i++) idx[i] = -1;
+    for (int i = 0; i < N; i++) {
+        int c = map[cgan_dataset_label(ds, perm[i])], slot = c + K * have[c];
+        if (slot < n) {
+            idx[slot] = perm[i];
+            have[c]++;
+        }
+    }
+    for (int c = 0; c < K && st == CGAN_OK; c++) {
+        int need = n / K + (c < n % K);
+        if (have[c] < need)
+            st = cgan_error(ctx, CGAN_E_INVALID, "--images %s: %d image(s) of class '%s'; --n %d takes %d of each "
+                            "class (image i of class i %% %d)", path, have[c], cgan_dataset_class_names(e->train)[c],
+                            n, need, K);
+    }
+    if (st == CGAN_OK) st = real_features(e, ds, idx, n, feat, lg);
+    if (st == CGAN_OK) st = score(e, feat, lg, K, r);
+done:
+    free(map); free(have); free(idx); free(perm); free(feat); free(lg);
+    cgan_dataset_destroy(ds);
     r->seconds = now_s() - t0;
     return st;
 }
