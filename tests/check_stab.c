@@ -35,6 +35,10 @@ static void check_resume(cgan_ctx *ctx, const cgan_train_cfg *c, int total, int 
     cgan_trainer *t;
     TU_OK(ctx, cgan_trainer_create(ctx, c, &t));
     run(ctx, t, total, full);
+    size_t np = 0;
+    cgan_graph_param_arena(cgan_trainer_graph(t, 0), &np);
+    float *ema_full = malloc(np * sizeof *ema_full), *ema_part = malloc(np * sizeof *ema_part);
+    if (c->ema > 0) TU_OK(ctx, cgan_buffer_read(ctx, cgan_trainer_ema(t), 0, np * sizeof(float), ema_full));
     cgan_trainer_destroy(t);
     TU_OK(ctx, cgan_trainer_create(ctx, c, &t));
     run(ctx, t, half, NULL);
@@ -50,6 +54,7 @@ static void check_resume(cgan_ctx *ctx, const cgan_train_cfg *c, int total, int 
     ck_assert_int_eq(back.warmup, c->warmup);
     ck_assert_int_eq(back.lr_steps, c->lr_steps);
     ck_assert(back.label_smooth == c->label_smooth);
+    ck_assert(back.ema_rampup == c->ema_rampup);
     ck_assert_int_eq(back.standing_stats, cgan_train_standing_batches(c));
     ck_assert_int_eq(back.model.spectral_norm, c->model.spectral_norm);
     TU_OK(ctx, cgan_trainer_create(ctx, &back, &t));
@@ -58,10 +63,16 @@ static void check_resume(cgan_ctx *ctx, const cgan_train_cfg *c, int total, int 
     for (int i = 0; i < (total - half) * CGAN_LOG_FIELDS; i++)
         ck_assert_msg(part[i] == full[half * CGAN_LOG_FIELDS + i], "%s: resumed run differs at %d: %g vs %g", tag, i,
                       part[i], full[half * CGAN_LOG_FIELDS + i]);
+    if (c->ema > 0) {   /* the EMA of G too, with its warm-up */
+        TU_OK(ctx, cgan_buffer_read(ctx, cgan_trainer_ema(t), 0, np * sizeof(float), ema_part));
+        ck_assert_msg(!memcmp(ema_full, ema_part, np * sizeof(float)), "%s: the resumed run's EMA differs", tag);
+    }
     cgan_trainer_destroy(t);
     tu_rmtree(dir);
     free(full);
     free(part);
+    free(ema_full);
+    free(ema_part);
 }
 
 /* ---- learning-rate schedules --------------------------------------------------------- */
@@ -119,6 +130,7 @@ START_TEST(test_lr_schedule_trains_and_resumes)
     c.lr_schedule = CGAN_LR_COSINE;
     c.warmup = 2;
     c.lr_steps = 6;
+    c.ema_rampup = 0.3f;   /* resumed with the run (check_resume compares the EMA) */
     /* a schedule changes the run (so it is applied), and resume continues it exactly */
     float a[6 * CGAN_LOG_FIELDS], b[6 * CGAN_LOG_FIELDS];
     cgan_train_cfg plain = tiny_cfg();
@@ -572,10 +584,69 @@ static int cli_run(const char *const *argv)
 }
 
 /* Every flag is in --help and the man page; bad values are refused naming the option. */
+/* The EMA's warm-up: after every G update the trainer's average equals one kept here in
+ * double from the raw weights it read back, with the decay min(ema, 1 - 1/(1 + r (n+1)))
+ * at update n; the cap is reached within the run, and another r gives another average.
+ * r and the average resume from a checkpoint (check_resume). */
+static void ema_reference(double rampup, double cap, int steps, double *max_err, double *diff_legacy)
+{
+    cgan_ctx *ctx = tu_ctx();
+    cgan_train_cfg c = tiny_cfg();
+    c.ema = (float)cap;
+    c.ema_rampup = (float)rampup;
+    cgan_trainer *t;
+    TU_OK(ctx, cgan_trainer_create(ctx, &c, &t));
+    size_t np = 0;
+    cl_mem raw = cgan_graph_param_arena(cgan_trainer_graph(t, 0), &np);
+    float *w = malloc(np * sizeof *w), *e = malloc(np * sizeof *e);
+    double *ref = malloc(np * sizeof *ref), *legacy = malloc(np * sizeof *legacy);
+    TU_OK(ctx, cgan_buffer_read(ctx, raw, 0, np * sizeof(float), w));
+    for (size_t i = 0; i < np; i++) ref[i] = legacy[i] = w[i];   /* the average starts at the weights */
+    double scale = 0;
+    *max_err = 0;
+    for (int n = 1; n <= steps; n++) {
+        run(ctx, t, 1, NULL);
+        TU_OK(ctx, cgan_buffer_read(ctx, raw, 0, np * sizeof(float), w));
+        double d = fmin(cap, 1.0 - 1.0 / (1.0 + rampup * (n + 1.0)));
+        double dl = fmin(cap, (1.0 + n) / (10.0 + n));   /* the warm-up of runs before --ema-rampup */
+        for (size_t i = 0; i < np; i++) {
+            ref[i] = d * ref[i] + (1 - d) * w[i];
+            legacy[i] = dl * legacy[i] + (1 - dl) * w[i];
+        }
+    }
+    TU_OK(ctx, cgan_buffer_read(ctx, cgan_trainer_ema(t), 0, np * sizeof(float), e));
+    *diff_legacy = 0;
+    for (size_t i = 0; i < np; i++) {
+        scale = fmax(scale, fabs(ref[i]));
+        *max_err = fmax(*max_err, fabs(e[i] - ref[i]));
+        *diff_legacy = fmax(*diff_legacy, fabs(e[i] - legacy[i]));
+    }
+    *max_err /= scale;
+    *diff_legacy /= scale;
+    free(w); free(e); free(ref); free(legacy);
+    cgan_trainer_destroy(t);
+    cgan_ctx_destroy(ctx);
+}
+
+START_TEST(test_ema_rampup)
+{
+    double err, dl;
+    /* r = 1/9 is the warm-up of earlier runs, (1+n)/(10+n), to rounding */
+    ema_reference(CGAN_EMA_RAMPUP_LEGACY, 0.999, 6, &err, &dl);
+    printf("EMA, r = 1/9: error %.2e, from the (1+n)/(10+n) warm-up %.2e\n", err, dl);
+    ck_assert_msg(err < 1e-5 && dl < 1e-5, "r = 1/9: error %g, %g from the legacy warm-up", err, dl);
+    /* r = 0.5 with a cap of 0.7, reached at update 3 (1 - 1/(1 + 0.5 x 4) = 0.667 < 0.7 < 0.75) */
+    ema_reference(0.5, 0.7, 6, &err, &dl);
+    printf("EMA, r = 0.5, cap 0.7: error %.2e, from the legacy warm-up %.2e\n", err, dl);
+    ck_assert_msg(err < 1e-5, "r = 0.5: error %g", err);
+    ck_assert_msg(dl > 100 * err + 1e-6, "r = 0.5 averages as the legacy warm-up does (%g)", dl);
+}
+END_TEST
+
 START_TEST(test_cli_flags)
 {
     static const char *const flags[] = { "--lr-schedule", "--warmup", "--label-smooth", "--spectral-norm",
-                                         "--standing-stats", "--lr-d" };
+                                         "--standing-stats", "--lr-d", "--ema-rampup" };
     const char *help[] = { "cgan-cl", "train", "--help", NULL };
     ck_assert_int_eq(cli_run(help), 0);
     const char *src = getenv("CGAN_TOP_SRCDIR");
@@ -602,6 +673,8 @@ START_TEST(test_cli_flags)
         { "--label-smooth", "0.5", NULL, NULL, "--label-smooth '0.5'" },
         { "--label-smooth", "0.1", "--loss", "hinge", "--label-smooth applies to --loss bce" },
         { "--standing-stats", "x", NULL, NULL, "--standing-stats 'x'" },
+        { "--ema-rampup", "0", NULL, NULL, "--ema-rampup '0'" },
+        { "--ema-rampup", "101", NULL, NULL, "--ema-rampup '101'" },
         { "--standing-stats", "4", "--ema", "0", "--standing-stats computes the statistics of the EMA" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -666,6 +739,7 @@ int main(void)
     tcase_add_test(tc, test_sn_forward_backward);
     tcase_add_test(tc, test_sn_trainer_checkpoint);
     tcase_add_test(tc, test_standing_stats);
+    tcase_add_test(tc, test_ema_rampup);
     tcase_add_test(tc, test_cli_flags);
     if (tu_require(access("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", F_OK) == 0, 1,
                    "Fashion-MNIST (apt-get install dataset-fashion-mnist)"))

@@ -39,8 +39,12 @@ typedef struct cgan_train_cfg {
                            * whose mean gradient makes one update (0 or 1: none); under
                            * mpirun each process takes batch / processes images and cuts
                            * them so (doc/scaling.md) */
-    float ema;            /* EMA decay of G's weights (after a warm-up of min(ema, (1+n)/(10+n))
-                           * at G update n); 0 turns the EMA off */
+    float ema;            /* EMA decay of G's weights, reached after a warm-up: at G update n
+                           * the decay is min(ema, 1 - 1/(1 + ema_rampup (n+1))); 0 turns the
+                           * EMA off */
+    float ema_rampup;     /* the warm-up: the average's time constant (1/(1-decay) updates)
+                           * grows as ema_rampup times the updates so far, (0, 100];
+                           * CGAN_EMA_RAMPUP_LEGACY (1/9: (1+n)/(10+n)) in runs before it */
     uint64_t seed;
     /* stabilisers (issue 20; all off by default) */
     cgan_lr_schedule lr_schedule; /* the decay of lr_g and lr_d (TTUR: lr_d != lr_g) */
@@ -58,6 +62,7 @@ typedef struct cgan_train_cfg {
                            * as DDP; no effect on one process) */
 } cgan_train_cfg;
 
+#define CGAN_EMA_RAMPUP_LEGACY (1.0f / 9.0f)
 #define CGAN_STANDING_AUTO (-1)
 #define CGAN_STANDING_DEFAULT 20
 /* The standing-statistics batches cfg asks for, CGAN_STANDING_AUTO resolved. */

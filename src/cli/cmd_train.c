@@ -64,6 +64,9 @@ static void help(void)
            "                       (of batch/K images, each with its own BatchNorm statistics)\n"
            "                       and update once with their mean gradient (1: off)\n"
            "  --ema F              EMA decay of G's weights for samples and export, 0 = off (0.999)\n"
+           "  --ema-rampup R       the EMA's warm-up: its time constant, 1/(1 - decay) G updates,\n"
+           "                       is 1 + R x the updates so far until the decay reaches --ema\n"
+           "                       (default 0.111: 1/9)\n"
            "stabilisers (off by default, except standing statistics):\n"
            "  --lr-schedule constant|linear|cosine  decay of both learning rates to 0 over\n"
            "                       the run's steps after the warm-up (default constant); with\n"
@@ -205,7 +208,7 @@ enum { O_DATA = 256, O_CHANNELS, O_MAXIMG, O_FLIP, O_ARCH, O_SIZE, O_COND, O_NZ,
        O_LOG, O_RESUME, O_INIT, O_DIFFAUG, O_MODEL, O_CACHE, O_ACCUM, O_SYNCBN, O_EVAL_EVERY, O_EVAL_N,
        O_EVAL_FEATURES };
 /* the stabilisers (issue 20) */
-enum { O_LRSCHED = 400, O_WARMUP, O_LSMOOTH, O_SPECNORM, O_STANDING };
+enum { O_LRSCHED = 400, O_WARMUP, O_LSMOOTH, O_SPECNORM, O_STANDING, O_EMA_RAMPUP };
 
 /* Options of the model that a model file or another option may set too. */
 typedef struct model_opts {
@@ -265,6 +268,7 @@ int cmd_train(int argc, char **argv)
         { "lr", required_argument, 0, O_LR }, { "lr-d", required_argument, 0, O_LRD },
         { "beta1", required_argument, 0, O_B1 }, { "beta2", required_argument, 0, O_B2 },
         { "d-steps", required_argument, 0, O_DSTEPS }, { "ema", required_argument, 0, O_EMA },
+        { "ema-rampup", required_argument, 0, O_EMA_RAMPUP },
         { "steps", required_argument, 0, O_STEPS }, { "epochs", required_argument, 0, O_EPOCHS },
         { "seed", required_argument, 0, O_SEED }, { "out", required_argument, 0, O_OUT },
         { "sample-every", required_argument, 0, O_SAMPLE }, { "ckpt-every", required_argument, 0, O_CKPT },
@@ -364,6 +368,9 @@ int cmd_train(int argc, char **argv)
             if (parse_float("--label-smooth", optarg, 0, 0.4999999, &o.train.label_smooth)) return CLI_EXIT_USAGE;
             break;
         case O_SPECNORM: o.train.model.spectral_norm = 1; break;
+        case O_EMA_RAMPUP:
+            if (parse_float("--ema-rampup", optarg, 1e-6, 100, &o.train.ema_rampup)) return CLI_EXIT_USAGE;
+            break;
         case O_STANDING: if (cli_parse_long("train", "--standing-stats", optarg, 0, 10000, &v)) return CLI_EXIT_USAGE; o.train.standing_stats = (int)v; break;
         default:
             if (optopt) return cli_usage_error("train", "option '%s' needs a value", argv[optind - 1]);

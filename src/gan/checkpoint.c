@@ -102,6 +102,7 @@ char *cgan_train_cfg_json(const cgan_train_cfg *c)
     if (c->lr_schedule != CGAN_LR_CONSTANT || c->warmup)
         json_object_set_new(o, "lr_steps", json_integer((json_int_t)c->lr_steps));
     if (c->label_smooth > 0) json_object_set_new(o, "label_smooth", json_real(tidy(c->label_smooth)));
+    if (c->ema_rampup != CGAN_EMA_RAMPUP_LEGACY) json_object_set_new(o, "ema_rampup", json_real(tidy(c->ema_rampup)));
     const int standing = cgan_train_standing_batches(c);
     if (standing) json_object_set_new(o, "standing_stats", json_integer(standing));
     if (c->model.spectral_norm) json_object_set_new(o, "spectral_norm", json_true());
@@ -142,6 +143,14 @@ static cgan_status stab_config(cgan_ctx *ctx, json_t *o, const char *path, cgan_
             return cgan_error(ctx, CGAN_E_FORMAT, "%s: config metadata: field 'label_smooth': expected a number in "
                               "[0, 0.5)", path);
         cfg->label_smooth = (float)x;
+    }
+    cfg->ema_rampup = CGAN_EMA_RAMPUP_LEGACY;   /* absent: a run from before the field */
+    if ((v = json_object_get(o, "ema_rampup"))) {
+        double x = json_is_number(v) ? json_number_value(v) : -1;
+        if (!(x > 0 && x <= 100))
+            return cgan_error(ctx, CGAN_E_FORMAT, "%s: config metadata: field 'ema_rampup': expected a number in "
+                              "(0, 100]", path);
+        cfg->ema_rampup = (float)x;
     }
     if ((v = json_object_get(o, "spectral_norm"))) {
         if (!json_is_boolean(v))

@@ -61,6 +61,7 @@ cgan_train_cfg cgan_train_defaults(void)
     c.d_steps = 1;
     c.accum = 1;
     c.ema = 0.999f;
+    c.ema_rampup = CGAN_EMA_RAMPUP_LEGACY;
     c.standing_stats = CGAN_STANDING_AUTO; /* 20 batches where the model allows them (BENCHMARKS.md) */
     c.seed = 1;
     return c;
@@ -110,6 +111,8 @@ static cgan_status check_cfg(cgan_ctx *ctx, const cgan_train_cfg *c)
     if (c->d_steps < 1 || c->d_steps > 16) return cgan_error(ctx, CGAN_E_INVALID, "d-steps %d must be 1..16", c->d_steps);
     if (c->accum < 0 || c->accum > 256) return cgan_error(ctx, CGAN_E_INVALID, "--accum %d must be 1..256", c->accum);
     if (!(c->ema >= 0 && c->ema < 1)) return cgan_error(ctx, CGAN_E_INVALID, "EMA decay %g must be in [0, 1)", c->ema);
+    if (!(c->ema_rampup > 0 && c->ema_rampup <= 100))
+        return cgan_error(ctx, CGAN_E_INVALID, "--ema-rampup %g must be in (0, 100]", c->ema_rampup);
     return cgan_stab_check(ctx, c);
 }
 
@@ -433,8 +436,11 @@ cgan_status cgan_trainer_step(cgan_trainer *t, const float *images, const float 
     CGAN_TRY(adam(t, 0, ++t->g_updates));
     if (t->ema) {
         /* warm-up: the average follows the weights closely at first, so that samples of a
-         * short run do not show the initialisation (decay min(ema, (1+n)/(10+n))) */
-        double n = (double)t->g_updates, warm = (1.0 + n) / (10.0 + n);
+         * short run do not show the initialisation; its time constant grows as ema_rampup
+         * times the updates so far, until the decay reaches ema */
+        double n = (double)t->g_updates;
+        double warm = c->ema_rampup == CGAN_EMA_RAMPUP_LEGACY ? (1.0 + n) / (10.0 + n) /* the same bits as before */
+                                                             : 1.0 - 1.0 / (1.0 + (double)c->ema_rampup * (n + 1.0));
         float decay = (float)(warm < c->ema ? warm : c->ema);
         CGAN_TRY(cgan_ema_update(ctx, t->nparam[0], decay, t->ema, cgan_graph_param_arena(G, NULL)));
     }
