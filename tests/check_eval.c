@@ -290,6 +290,19 @@ START_TEST(test_cache_key)
 }
 END_TEST
 
+/* The first 2,000 Fashion-MNIST training images at 32x32: the small feature network's
+ * training set, and the real images of the class-folder test. */
+static cgan_dataset *fashion_2000(cgan_ctx *ctx)
+{
+    cgan_data_opts o;
+    cgan_data_opts_default(&o);
+    o.size = 32;
+    o.max_images = 2000;
+    cgan_dataset *ds;
+    TU_OK(ctx, cgan_dataset_open(ctx, FASHION, &o, &ds));
+    return ds;
+}
+
 /* A small feature network of Fashion-MNIST for the command-line tests (2,000 images, one
  * epoch): enough to exercise every path, not to judge a model. */
 static char *small_features(cgan_ctx *ctx)
@@ -298,12 +311,7 @@ static char *small_features(cgan_ctx *ctx)
     if (path[0]) return path;
     char *dir = tu_tempdir("evalfeat");
     snprintf(path, sizeof path, "%s/features.safetensors", dir);
-    cgan_data_opts o;
-    cgan_data_opts_default(&o);
-    o.size = 32;
-    o.max_images = 2000;
-    cgan_dataset *train;
-    TU_OK(ctx, cgan_dataset_open(ctx, FASHION, &o, &train));
+    cgan_dataset *train = fashion_2000(ctx);
     cgan_featnet_opts fo;
     cgan_featnet_opts_default(&fo);
     fo.epochs = 1;
@@ -387,12 +395,7 @@ static json_t *eval_images_json(const char *images, const char *feat)
  * each class, in folders named as `generate --out-dir` names them. */
 static void write_real_folders(cgan_ctx *ctx, const char *dir, int per_class)
 {
-    cgan_data_opts o;
-    cgan_data_opts_default(&o);
-    o.size = 32;
-    o.max_images = 2000;
-    cgan_dataset *ds;
-    TU_OK(ctx, cgan_dataset_open(ctx, FASHION, &o, &ds));
+    cgan_dataset *ds = fashion_2000(ctx);
     const int K = cgan_dataset_num_classes(ds);
     int *have = calloc((size_t)K, sizeof *have);
     float x[32 * 32];

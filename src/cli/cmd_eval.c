@@ -119,6 +119,34 @@ static char *trained_data(const cgan_gen *g)
     return out;
 }
 
+/* One result: as JSON, or as the text report under its header line (when `show`); then
+ * the per-class chart when plot is given. 0, or -1 after printing the error. */
+static int report(cgan_ctx *ctx, const cgan_eval_result *r, char *const *classes, cgan_featnet *fn, int show,
+                  int json, const char *header, const char *plot)
+{
+    if (show && json) {
+        char *s = cgan_eval_result_json(r, classes);
+        if (s) puts(s);
+        free(s);
+    } else if (show) {
+        printf("%s\n", header);
+        printf("feature network: %d features, test accuracy %.2f%%\n", cgan_featnet_dim(fn),
+               100 * cgan_featnet_test_accuracy(fn));
+        print_result(r, classes);
+    }
+    if (!plot) return 0;
+    if (!r->num_classes) {
+        fprintf(stderr, "cgan-cl: eval: --plot %s: an unconditional model has no per-class figures\n", plot);
+        return -1;
+    }
+    if (cgan_eval_plot_classes(ctx, plot, r, classes)) {
+        cli_error(CMD, cgan_last_error(ctx));
+        return -1;
+    }
+    if (!json) printf("wrote %s\n", plot);
+    return 0;
+}
+
 /* --images: another generator's images (or any labelled set) scored as generated ones. */
 static int eval_images(const char *images, const char *data, const char *features, const char *save,
                        const char *plot, const char *device, int size, long n, long seed, int json, int gen_opts)
@@ -143,19 +171,9 @@ static int eval_images(const char *images, const char *data, const char *feature
     cgan_featnet *fn = cgan_evaluator_featnet(ev);
     char *const *classes = cgan_evaluator_class_names(ev);
     if ((save && cgan_featnet_save(fn, save)) || cgan_evaluator_images(ev, images, &r)) goto fail;
-    if (json) {
-        char *s = cgan_eval_result_json(&r, classes);
-        if (s) puts(s);
-        free(s);
-    } else {
-        printf("images: %s, n = %d, seed %ld\n", images, (int)n, seed);
-        printf("feature network: %d features, test accuracy %.2f%%\n", cgan_featnet_dim(fn),
-               100 * cgan_featnet_test_accuracy(fn));
-        print_result(&r, classes);
-    }
-    if (plot && cgan_eval_plot_classes(ctx, plot, &r, classes)) goto fail;
-    if (plot && !json) printf("wrote %s\n", plot);
-    rc = CLI_EXIT_OK;
+    char header[4200];
+    snprintf(header, sizeof header, "images: %s, n = %d, seed %ld", images, (int)n, seed);
+    rc = report(ctx, &r, classes, fn, 1, json, header, plot) ? CLI_EXIT_FAIL : CLI_EXIT_OK;
     goto out;
 fail:
     cli_error(CMD, cgan_last_error(ctx));
@@ -279,30 +297,13 @@ int cmd_eval(int argc, char **argv)
     }
     if (!folder || plot) {   /* a file, or the latest checkpoint of the folder for its chart */
         if (cgan_evaluator_checkpoint(ev, cgan_gen_path(g), w, &r)) { cli_error(CMD, cgan_last_error(ctx)); goto out; }
-        if (!folder) {
-            if (json) {
-                char *s = cgan_eval_result_json(&r, classes);
-                if (s) puts(s);
-                free(s);
-            } else {
-                printf("checkpoint: %s (%s), n = %d, seed %ld\n", cgan_gen_path(g),
-                       w == CGAN_GEN_RAW || !cgan_gen_has_ema(g) ? "raw weights"
-                       : w == CGAN_GEN_EMA_TRAINING_STATS ? "EMA weights, training BatchNorm statistics"
-                                                          : "EMA weights",
-                       (int)n, seed);
-                printf("feature network: %d features, test accuracy %.2f%%\n", cgan_featnet_dim(fn),
-                       100 * cgan_featnet_test_accuracy(fn));
-                print_result(&r, classes);
-            }
-        }
-        if (plot) {
-            if (!r.num_classes) {
-                fprintf(stderr, "cgan-cl: eval: --plot %s: an unconditional model has no per-class figures\n", plot);
-                goto out;
-            }
-            if (cgan_eval_plot_classes(ctx, plot, &r, classes)) { cli_error(CMD, cgan_last_error(ctx)); goto out; }
-            if (!json) printf("wrote %s\n", plot);
-        }
+        char header[4200];
+        snprintf(header, sizeof header, "checkpoint: %s (%s), n = %d, seed %ld", cgan_gen_path(g),
+                 w == CGAN_GEN_RAW || !cgan_gen_has_ema(g) ? "raw weights"
+                 : w == CGAN_GEN_EMA_TRAINING_STATS ? "EMA weights, training BatchNorm statistics"
+                                                    : "EMA weights",
+                 (int)n, seed);
+        if (report(ctx, &r, classes, fn, !folder, json, header, plot)) goto out;
     }
     rc = CLI_EXIT_OK;
 out:
