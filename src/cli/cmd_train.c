@@ -58,7 +58,7 @@ static void help(void)
            "  --loss bce|hinge     (default bce)\n"
            "  --batch N            (default 64)\n"
            "  --lr F --lr-d F      Adam learning rates of G and D (2e-4; --lr-d defaults to --lr)\n"
-           "  --beta1 F --beta2 F  Adam betas (0.5, 0.999)\n"
+           "  --beta1 F --beta2 F  Adam betas (0, 0.999)\n"
            "  --d-steps N          D updates per G update (1)\n"
            "  --accum K            gradient accumulation: cut each batch into K micro batches\n"
            "                       (of batch/K images, each with its own BatchNorm statistics)\n"
