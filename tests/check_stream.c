@@ -557,7 +557,9 @@ START_TEST(test_stream_run)
          * floats in their shortest form */
         char *cfg = tu_read_text(tu_pathf("%s/config", cached ? b : a));
         ck_assert_msg(strstr(cfg, "\"channels\": 3") && strstr(cfg, data) && strstr(cfg, "\"beta2\": 0.999,") &&
-                          strstr(cfg, "\"lr_g\": 0.0002,") && !strstr(cfg, "0.9990000"), "%s", cfg);
+                          strstr(cfg, "\"lr_g\": 0.0002,") && strstr(cfg, "\"beta1\": 0.0,") /* the default */ &&
+                          !strstr(cfg, "0.9990000"),
+                      "%s", cfg);
         free(cfg);
         ck_assert_msg(strstr(out, "skipped 1 file(s): 1 with bad or damaged image data") || cached, "%s", out);
         if (cached) {

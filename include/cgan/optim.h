@@ -25,7 +25,8 @@ typedef struct cgan_adam_cfg {
     float lr, beta1, beta2, eps, weight_decay;
 } cgan_adam_cfg;
 
-/* The DCGAN settings: lr 2e-4, beta1 0.5, beta2 0.999, eps 1e-8, no weight decay. */
+/* The DCGAN settings: lr 2e-4, beta1 0.5, beta2 0.999, eps 1e-8, no weight decay. (The GAN
+ * trainer's own default, cgan_train_defaults, has beta1 0: measured better, BENCHMARKS.md.) */
 CGAN_API cgan_adam_cfg cgan_adam_defaults(void);
 
 typedef struct cgan_optimizer cgan_optimizer;
