@@ -252,6 +252,8 @@ START_TEST(test_malformed)
         { "cond", "\"none\"", "G layer 1 \"embed\": \"input\" \"labels\": the model is unconditional" },
         { "D/0/input", "\"labels\"", "D layer 1 \"c1\": \"input\" \"labels\" holds class labels" },
         { "G/0/input", "\"tokens\"", "G layer 1 \"embed\": \"input\" \"tokens\": a class-conditional model has" },
+        { "G/3/type", "\"mbstd\"", "G layer 4 \"bn1\": an mbstd layer belongs in D" },
+        { "D/1", "{\"name\": \"a1\", \"type\": \"mbstd\", \"group\": 0}", "D layer 2 \"a1\": \"group\" must be an integer in [1, 4096]" },
         /* shapes: found when the graphs are built */
         { "G/6/stride", "1", "G layer 8 \"tanh\" (G's output) is [2,1,9,9]; G must end in [2,1,16,16]" },
         { "D/6", "{\"name\": \"logit\", \"type\": \"conv\", \"out\": 1, \"k\": 1, \"input\": \"bn2\"}",

@@ -23,58 +23,6 @@ extern void dgesvd_(const char *jobu, const char *jobvt, const int *m, const int
 static cgan_train_cfg tiny_cfg(void) { return tu_tiny_train_cfg(CGAN_COND_CONCAT); }
 #define run tu_train_steps
 
-/* Train `total` steps straight, and again as `half` steps, a checkpoint, a fresh trainer
- * loading it, and the rest: the logs must agree bit for bit. */
-static void check_resume(cgan_ctx *ctx, const cgan_train_cfg *c, int total, int half, const char *tag)
-{
-    char *dir = tu_tempdir(tag);
-    const char *path = tu_pathf("%s/a.safetensors", dir);
-    char *classes[3] = { "a", "b", "c" };
-    float *full = malloc((size_t)total * CGAN_LOG_FIELDS * sizeof *full);
-    float *part = malloc((size_t)total * CGAN_LOG_FIELDS * sizeof *part);
-    cgan_trainer *t;
-    TU_OK(ctx, cgan_trainer_create(ctx, c, &t));
-    run(ctx, t, total, full);
-    size_t np = 0;
-    cgan_graph_param_arena(cgan_trainer_graph(t, 0), &np);
-    float *ema_full = malloc(np * sizeof *ema_full), *ema_part = malloc(np * sizeof *ema_part);
-    if (c->ema > 0) TU_OK(ctx, cgan_buffer_read(ctx, cgan_trainer_ema(t), 0, np * sizeof(float), ema_full));
-    cgan_trainer_destroy(t);
-    TU_OK(ctx, cgan_trainer_create(ctx, c, &t));
-    run(ctx, t, half, NULL);
-    TU_OK(ctx, cgan_checkpoint_save(t, path, classes, 3, NULL, 0));
-    cgan_trainer_destroy(t);
-    /* the settings come back from the checkpoint's config */
-    cgan_st_file *f;
-    cgan_train_cfg back;
-    TU_OK(ctx, cgan_st_open(ctx, path, &f));
-    TU_OK(ctx, cgan_checkpoint_config(ctx, f, &back));
-    cgan_st_close(f);
-    ck_assert_int_eq(back.lr_schedule, c->lr_schedule);
-    ck_assert_int_eq(back.warmup, c->warmup);
-    ck_assert_int_eq(back.lr_steps, c->lr_steps);
-    ck_assert(back.label_smooth == c->label_smooth);
-    ck_assert(back.ema_rampup == c->ema_rampup);
-    ck_assert_int_eq(back.standing_stats, cgan_train_standing_batches(c));
-    ck_assert_int_eq(back.model.spectral_norm, c->model.spectral_norm);
-    TU_OK(ctx, cgan_trainer_create(ctx, &back, &t));
-    TU_OK(ctx, cgan_checkpoint_load(t, path, NULL));
-    run(ctx, t, total - half, part);
-    for (int i = 0; i < (total - half) * CGAN_LOG_FIELDS; i++)
-        ck_assert_msg(part[i] == full[half * CGAN_LOG_FIELDS + i], "%s: resumed run differs at %d: %g vs %g", tag, i,
-                      part[i], full[half * CGAN_LOG_FIELDS + i]);
-    if (c->ema > 0) {   /* the EMA of G too, with its warm-up */
-        TU_OK(ctx, cgan_buffer_read(ctx, cgan_trainer_ema(t), 0, np * sizeof(float), ema_part));
-        ck_assert_msg(!memcmp(ema_full, ema_part, np * sizeof(float)), "%s: the resumed run's EMA differs", tag);
-    }
-    cgan_trainer_destroy(t);
-    tu_rmtree(dir);
-    free(full);
-    free(part);
-    free(ema_full);
-    free(ema_part);
-}
-
 /* ---- learning-rate schedules --------------------------------------------------------- */
 
 START_TEST(test_lr_schedule_values)
@@ -130,7 +78,7 @@ START_TEST(test_lr_schedule_trains_and_resumes)
     c.lr_schedule = CGAN_LR_COSINE;
     c.warmup = 2;
     c.lr_steps = 6;
-    c.ema_rampup = 0.3f;   /* resumed with the run (check_resume compares the EMA) */
+    c.ema_rampup = 0.3f;   /* resumed with the run (tu_check_resume compares the EMA) */
     /* a schedule changes the run (so it is applied), and resume continues it exactly */
     float a[6 * CGAN_LOG_FIELDS], b[6 * CGAN_LOG_FIELDS];
     cgan_train_cfg plain = tiny_cfg();
@@ -145,7 +93,7 @@ START_TEST(test_lr_schedule_trains_and_resumes)
     ck_assert(a[CGAN_LOG_LOSS_D_REAL] == b[CGAN_LOG_LOSS_D_REAL]);
     ck_assert_msg(a[2 * CGAN_LOG_FIELDS + CGAN_LOG_LOSS_D_REAL] != b[2 * CGAN_LOG_FIELDS + CGAN_LOG_LOSS_D_REAL],
                   "the warm-up did not change the run");
-    check_resume(ctx, &c, 6, 3, "sched");
+    tu_check_resume(ctx, &c, 6, 3, "sched");
     /* bad settings are refused by option name */
     c.warmup = -1;
     ck_assert_int_eq(cgan_trainer_create(ctx, &c, &t), CGAN_E_INVALID);
@@ -219,7 +167,7 @@ START_TEST(test_label_smooth_trainer)
     ck_assert_int_eq(cgan_trainer_create(ctx, &c, &t), CGAN_E_INVALID);
     ck_assert_ptr_nonnull(strstr(cgan_last_error(ctx), "--label-smooth"));
     c.loss = CGAN_LOSS_BCE;
-    check_resume(ctx, &c, 4, 2, "smooth");
+    tu_check_resume(ctx, &c, 4, 2, "smooth");
     cgan_ctx_destroy(ctx);
 }
 END_TEST
@@ -432,7 +380,7 @@ START_TEST(test_sn_trainer_checkpoint)
     cgan_st_close(f);
     cgan_trainer_destroy(t);
     tu_rmtree(dir);
-    check_resume(ctx, &c, 6, 3, "snresume");
+    tu_check_resume(ctx, &c, 6, 3, "snresume");
     cgan_ctx_destroy(ctx);
 }
 END_TEST
@@ -560,7 +508,7 @@ START_TEST(test_standing_stats)
     cgan_trainer_destroy(t);
     free(before); free(after);
     tu_rmtree(dir);
-    check_resume(ctx, &c, 4, 2, "standresume");
+    tu_check_resume(ctx, &c, 4, 2, "standresume");
     /* refused without the EMA and for text models, naming the option */
     c.ema = 0;
     ck_assert_int_eq(cgan_trainer_create(ctx, &c, &t), CGAN_E_INVALID);
@@ -587,7 +535,7 @@ static int cli_run(const char *const *argv)
 /* The EMA's warm-up: after every G update the trainer's average equals one kept here in
  * double from the raw weights it read back, with the decay min(ema, 1 - 1/(1 + r (n+1)))
  * at update n; the cap is reached within the run, and another r gives another average.
- * r and the average resume from a checkpoint (check_resume). */
+ * r and the average resume from a checkpoint (tu_check_resume). */
 static void ema_reference(double rampup, double cap, int steps, double *max_err, double *diff_legacy)
 {
     cgan_ctx *ctx = tu_ctx();

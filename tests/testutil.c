@@ -10,6 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "gan/trainer.h"
+#include "gan/checkpoint.h"
+#include "core/exec.h"
 #include "testutil.h"
 #include "blas/gemm.h"
 
@@ -309,4 +311,59 @@ void tu_train_steps(cgan_ctx *ctx, cgan_trainer *t, int steps, float *log_out)
     TU_OK(ctx, cgan_trainer_read_log(t, rows, st, 64, &n));
     ck_assert_int_eq(n, steps);
     if (log_out) memcpy(log_out, rows, (size_t)n * CGAN_LOG_FIELDS * sizeof(float));
+}
+
+/* Train `total` steps straight, and again as `half` steps, a checkpoint, a fresh trainer
+ * loading it, and the rest: the logs (and the EMA of G) must agree bit for bit, and the
+ * settings come back from the checkpoint's config. */
+void tu_check_resume(cgan_ctx *ctx, const cgan_train_cfg *c, int total, int half, const char *tag)
+{
+    char *dir = tu_tempdir(tag);
+    const char *path = tu_pathf("%s/a.safetensors", dir);
+    char *classes[3] = { "a", "b", "c" };
+    float *full = malloc((size_t)total * CGAN_LOG_FIELDS * sizeof *full);
+    float *part = malloc((size_t)total * CGAN_LOG_FIELDS * sizeof *part);
+    cgan_trainer *t;
+    TU_OK(ctx, cgan_trainer_create(ctx, c, &t));
+    tu_train_steps(ctx, t, total, full);
+    size_t np = 0;
+    cgan_graph_param_arena(cgan_trainer_graph(t, 0), &np);
+    float *ema_full = malloc(np * sizeof *ema_full), *ema_part = malloc(np * sizeof *ema_part);
+    if (c->ema > 0) TU_OK(ctx, cgan_buffer_read(ctx, cgan_trainer_ema(t), 0, np * sizeof(float), ema_full));
+    cgan_trainer_destroy(t);
+    TU_OK(ctx, cgan_trainer_create(ctx, c, &t));
+    tu_train_steps(ctx, t, half, NULL);
+    TU_OK(ctx, cgan_checkpoint_save(t, path, classes, 3, NULL, 0));
+    cgan_trainer_destroy(t);
+    /* the settings come back from the checkpoint's config */
+    cgan_st_file *f;
+    cgan_train_cfg back;
+    TU_OK(ctx, cgan_st_open(ctx, path, &f));
+    TU_OK(ctx, cgan_checkpoint_config(ctx, f, &back));
+    cgan_st_close(f);
+    ck_assert_int_eq(back.lr_schedule, c->lr_schedule);
+    ck_assert_int_eq(back.warmup, c->warmup);
+    ck_assert_int_eq(back.lr_steps, c->lr_steps);
+    ck_assert(back.label_smooth == c->label_smooth);
+    ck_assert(back.ema_rampup == c->ema_rampup);
+    ck_assert_int_eq(back.standing_stats, cgan_train_standing_batches(c));
+    ck_assert_int_eq(back.model.spectral_norm, c->model.spectral_norm);
+    ck_assert_int_eq(back.model.mbstd, c->model.mbstd);
+    if (!c->model.desc) ck_assert_ptr_null(back.model.desc); /* loads as the built-in family */
+    TU_OK(ctx, cgan_trainer_create(ctx, &back, &t));
+    TU_OK(ctx, cgan_checkpoint_load(t, path, NULL));
+    tu_train_steps(ctx, t, total - half, part);
+    for (int i = 0; i < (total - half) * CGAN_LOG_FIELDS; i++)
+        ck_assert_msg(part[i] == full[half * CGAN_LOG_FIELDS + i], "%s: resumed run differs at %d: %g vs %g", tag, i,
+                      part[i], full[half * CGAN_LOG_FIELDS + i]);
+    if (c->ema > 0) {   /* the EMA of G too, with its warm-up */
+        TU_OK(ctx, cgan_buffer_read(ctx, cgan_trainer_ema(t), 0, np * sizeof(float), ema_part));
+        ck_assert_msg(!memcmp(ema_full, ema_part, np * sizeof(float)), "%s: the resumed run's EMA differs", tag);
+    }
+    cgan_trainer_destroy(t);
+    tu_rmtree(dir);
+    free(full);
+    free(part);
+    free(ema_full);
+    free(ema_part);
 }

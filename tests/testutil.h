@@ -82,6 +82,10 @@ struct cgan_trainer;
 struct cgan_train_cfg tu_tiny_train_cfg(int cond);
 void tu_real_batch(const struct cgan_train_cfg *c, int64_t s, float *x, float *y);
 void tu_train_steps(cgan_ctx *ctx, struct cgan_trainer *t, int steps, float *log_out);
+/* Train `total` steps straight, and again as `half` steps, a checkpoint, a fresh trainer
+ * from the checkpoint's config loading it, and the rest: the logs and G's EMA must agree
+ * bit for bit, and the stabilisers' settings come back from the config. */
+void tu_check_resume(cgan_ctx *ctx, const struct cgan_train_cfg *c, int total, int half, const char *tag);
 
 /* Assert helper: fail with the context's error when st != CGAN_OK. */
 #define TU_OK(ctx, expr)                                                              \

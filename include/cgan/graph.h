@@ -160,6 +160,11 @@ CGAN_API int cgan_nn_projection(cgan_graph *g, const char *name, int x, int labe
  * differentiable, the identity in eval passes. */
 CGAN_API int cgan_nn_diffaug(cgan_graph *g, const char *name, int x, float translate,
                              float cutout);
+/* Minibatch standard deviation (Karras et al. 2018), for D: x [N,C,H,W] -> [N,C+1,H,W], the
+ * extra plane of each sample holding the mean over C*H*W features of their standard
+ * deviation across its group (samples in batch order, `group` to a group, the last one
+ * holding what is left). The same in training and eval passes. */
+CGAN_API int cgan_nn_mbstd(cgan_graph *g, const char *name, int x, int group);
 
 /* Losses: the mean over the batch, output [1,1,1,1].
  * BCE with logits against a constant target (1 real, 0 fake); every element of logits is

@@ -48,6 +48,7 @@ typedef enum cgan_cond {
 
 #define CGAN_TEXT_TOKENS 16  /* token ids per caption */
 #define CGAN_TEXT_EMBED 32   /* word embedding size */
+#define CGAN_MBSTD_GROUP 4   /* an mbstd layer's default samples per group */
 #define CGAN_TEXT_CODE 32    /* text code size */
 
 /* Names of today's presets of the family: seed32 is size 32, dcgan64 size 64. */
@@ -73,6 +74,8 @@ typedef struct cgan_model_cfg {
     int vocab;         /* words of a text model's vocabulary (CGAN_COND_TEXT), else 0 */
     int spectral_norm; /* D's conv and linear weights divided by their largest singular
                         * value (Miyato et al. 2018; op spectral_norm) */
+    int mbstd;         /* the built-in D's minibatch standard deviation layer before its
+                        * logit (cgan_nn_mbstd): samples per group; 0: none */
 } cgan_model_cfg;
 
 /* Defaults: size 32 (seed32), the built-in family, concat, batch 64, nz 100, nc 1,

@@ -76,6 +76,9 @@ static void help(void)
            "                       1 - A, A in [0, 0.5) (--loss bce only; 0)\n"
            "  --spectral-norm      spectral normalisation of D's conv and linear weights (one\n"
            "                       power iteration per D update; its vectors are checkpointed)\n"
+           "  --mbstd G            minibatch standard deviation: D's last stage gets one more\n"
+           "                       feature plane, how much the images of each group of G differ\n"
+           "                       (built-in models; 0 = off)\n"
            "  --standing-stats N   at each checkpoint, recompute G's BatchNorm statistics with\n"
            "                       the EMA weights over N batches of mixed-class noise and\n"
            "                       store them for sampling (generate --ema); default 20\n"
@@ -208,7 +211,7 @@ enum { O_DATA = 256, O_CHANNELS, O_MAXIMG, O_FLIP, O_ARCH, O_SIZE, O_COND, O_NZ,
        O_LOG, O_RESUME, O_INIT, O_DIFFAUG, O_MODEL, O_CACHE, O_ACCUM, O_SYNCBN, O_EVAL_EVERY, O_EVAL_N,
        O_EVAL_FEATURES };
 /* the stabilisers (issue 20) */
-enum { O_LRSCHED = 400, O_WARMUP, O_LSMOOTH, O_SPECNORM, O_STANDING, O_EMA_RAMPUP };
+enum { O_LRSCHED = 400, O_WARMUP, O_LSMOOTH, O_SPECNORM, O_STANDING, O_EMA_RAMPUP, O_MBSTD };
 
 /* Options of the model that a model file or another option may set too. */
 typedef struct model_opts {
@@ -231,11 +234,12 @@ static int settle_model(const model_opts *mo, cgan_run_opts *o, char **text)
     if (mo->cond >= 0) m->cond = (cgan_cond)mo->cond;
     if (!mo->model) return CLI_EXIT_OK;
     const char *other = mo->size >= 0 ? "--size" : mo->arch >= 0 ? "--arch" : mo->ngf_set ? "--ngf" : mo->ndf_set ? "--ndf"
-                        : mo->nz_set ? "--nz" : o->resume ? "--resume" : NULL;
+                        : mo->nz_set ? "--nz" : m->mbstd ? "--mbstd" : o->resume ? "--resume" : NULL;
     if (other)
         return cli_usage_error("train", "--model and %s exclude each other: %s; give one of them", other,
                                o->resume ? "a resumed run keeps its own model"
-                                         : "the model file sets the architecture (its size, nz and widths)");
+                               : m->mbstd ? "--mbstd adds a layer to the built-in D; in a model file, add an \"mbstd\" layer"
+                                          : "the model file sets the architecture (its size, nz and widths)");
     cgan_ctx *ctx = cgan_ctx_new();
     if (!ctx) { cli_error("train", "out of memory"); return CLI_EXIT_FAIL; }
     cgan_model_head h;
@@ -281,6 +285,7 @@ int cmd_train(int argc, char **argv)
         { "eval-n", required_argument, 0, O_EVAL_N }, { "eval-features", required_argument, 0, O_EVAL_FEATURES },
         { "lr-schedule", required_argument, 0, O_LRSCHED }, { "warmup", required_argument, 0, O_WARMUP },
         { "label-smooth", required_argument, 0, O_LSMOOTH }, { "spectral-norm", no_argument, 0, O_SPECNORM },
+        { "mbstd", required_argument, 0, O_MBSTD },
         { "standing-stats", required_argument, 0, O_STANDING },
         { "device", required_argument, 0, 'd' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
     };
@@ -368,6 +373,7 @@ int cmd_train(int argc, char **argv)
             if (parse_float("--label-smooth", optarg, 0, 0.4999999, &o.train.label_smooth)) return CLI_EXIT_USAGE;
             break;
         case O_SPECNORM: o.train.model.spectral_norm = 1; break;
+        case O_MBSTD: if (cli_parse_long("train", "--mbstd", optarg, 0, 4096, &v)) return CLI_EXIT_USAGE; o.train.model.mbstd = (int)v; break;
         case O_EMA_RAMPUP:
             if (parse_float("--ema-rampup", optarg, 1e-6, 100, &o.train.ema_rampup)) return CLI_EXIT_USAGE;
             break;

@@ -10,6 +10,7 @@
 #include "ops/conv2d.h"
 #include "ops/diffaug.h"
 #include "ops/spectral_norm.h"
+#include "ops/mbstd.h"
 
 static const cgan_check checks[] = {
     { "elementwise.axpby", cgan_check_axpby },
@@ -38,6 +39,7 @@ static const cgan_check checks[] = {
     { "op.loss_softmax_ce", cgan_selfcheck_loss_softmax_ce },
     { "op.diffaug", cgan_selfcheck_diffaug },
     { "op.spectral_norm", cgan_selfcheck_spectral_norm },
+    { "op.mbstd", cgan_selfcheck_mbstd },
 };
 
 int cgan_check_count(void)

@@ -106,6 +106,7 @@ char *cgan_train_cfg_json(const cgan_train_cfg *c)
     const int standing = cgan_train_standing_batches(c);
     if (standing) json_object_set_new(o, "standing_stats", json_integer(standing));
     if (c->model.spectral_norm) json_object_set_new(o, "spectral_norm", json_true());
+    if (c->model.mbstd) json_object_set_new(o, "mbstd", json_integer(c->model.mbstd));
     /* 9 significant digits hold any float; the tidied values print in their shortest form */
     char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(9));
     json_decref(o);
@@ -125,9 +126,10 @@ static cgan_status stab_config(cgan_ctx *ctx, json_t *o, const char *path, cgan_
     }
     const struct { const char *name; json_int_t lo, hi; } ints[] = {
         { "warmup", 0, 1000000000 }, { "lr_steps", 0, CGAN_CKPT_MAX_STEPS }, { "standing_stats", 0, 10000 },
+        { "mbstd", 0, 4096 },
     };
-    json_int_t iv[3] = { 0, 0, 0 };
-    for (int i = 0; i < 3; i++) {
+    json_int_t iv[4] = { 0, 0, 0, 0 };
+    for (int i = 0; i < 4; i++) {
         if (!(v = json_object_get(o, ints[i].name))) continue;
         if (!json_is_integer(v) || json_integer_value(v) < ints[i].lo || json_integer_value(v) > ints[i].hi)
             return cgan_error(ctx, CGAN_E_FORMAT, "%s: config metadata: field '%s': expected an integer in [%lld, %lld]",
@@ -137,6 +139,7 @@ static cgan_status stab_config(cgan_ctx *ctx, json_t *o, const char *path, cgan_
     cfg->warmup = iv[0];
     cfg->lr_steps = iv[1];
     cfg->standing_stats = (int)iv[2];
+    cfg->model.mbstd = (int)iv[3];
     if ((v = json_object_get(o, "label_smooth"))) {
         double x = json_is_number(v) ? json_number_value(v) : -1;
         if (!(x >= 0 && x < 0.5))

@@ -14,9 +14,10 @@
 /* ---- layer types ------------------------------------------------------------------- */
 
 enum { F_OUT = 1 << 0, F_K = 1 << 1, F_STRIDE = 1 << 2, F_PAD = 1 << 3, F_BIAS = 1 << 4, F_INIT = 1 << 5,
-       F_ACT = 1 << 6, F_SLOPE = 1 << 7, F_DIM = 1 << 8, F_SHAPE = 1 << 9, F_P = 1 << 10 };
+       F_ACT = 1 << 6, F_SLOPE = 1 << 7, F_DIM = 1 << 8, F_SHAPE = 1 << 9, F_P = 1 << 10,
+       F_GROUP = 1 << 11 };
 static const char *const field_names[] = { "out", "k", "stride", "pad", "bias", "init_std",
-                                           "act", "slope", "dim", "shape", "p" };
+                                           "act", "slope", "dim", "shape", "p", "group" };
 #define N_FIELDS (int)(sizeof field_names / sizeof field_names[0])
 
 /* How a layer takes its inputs. */
@@ -30,7 +31,7 @@ typedef enum in_kind {
 
 typedef enum ltype {
     T_CONV, T_DECONV, T_LINEAR, T_BN, T_CBN, T_RELU, T_LRELU, T_TANH, T_SIGMOID, T_EMBED, T_EMBED_MEAN,
-    T_ONEHOT, T_CONCAT, T_ADD, T_MUL, T_RESHAPE, T_DROPOUT, T_PROJ, T_COUNT
+    T_ONEHOT, T_CONCAT, T_ADD, T_MUL, T_RESHAPE, T_DROPOUT, T_PROJ, T_MBSTD, T_COUNT
 } ltype;
 
 static const struct type_def {
@@ -56,6 +57,7 @@ static const struct type_def {
     [T_RESHAPE] = { "reshape", IN_ONE, F_SHAPE, 0 },
     [T_DROPOUT] = { "dropout", IN_ONE, F_P, 0 },
     [T_PROJ] = { "projection", IN_X_LABELS, 0, F_INIT },
+    [T_MBSTD] = { "mbstd", IN_ONE, 0, F_GROUP },
 };
 
 /* What a tensor of the network holds. */
@@ -257,6 +259,8 @@ static cgan_status check_field(const net_check *c, int i, json_t *layer, int f, 
     case F_P:
         return json_is_number(v) && json_number_value(v) >= 0 && json_number_value(v) < 1
                    ? CGAN_OK : lerr(c, i, "\"p\" must be a number in [0, 1)");
+    case F_GROUP:
+        return int_at_least(v, 1, 4096) ? CGAN_OK : lerr(c, i, "\"group\" must be an integer in [1, 4096]");
     }
     return CGAN_OK;
 }
@@ -287,6 +291,8 @@ static cgan_status check_layer(const net_check *c, int i)
                     json_is_string(tv) ? json_string_value(tv) : "(not a string)", json_is_string(tv) ? "\"" : "", known);
     }
     const struct type_def *d = &types[t];
+    if (t == T_MBSTD && c->which == 0)
+        return lerr(c, i, "an mbstd layer belongs in D: in G each image would depend on the others of its batch");
     const char *key;
     json_t *v;
     char list[160];
@@ -528,6 +534,7 @@ static int build_layer(const net_check *c, const cgan_model_cfg *cfg, const int 
     }
     case T_DROPOUT: y = cgan_nn_dropout(g, name, a, num_field(L, "p", 0.f)); break;
     case T_PROJ: y = cgan_nn_projection(g, name, a, b, K); set_init_std(g, name, "embed", L); break;
+    case T_MBSTD: y = cgan_nn_mbstd(g, name, a, int_field(L, "group", CGAN_MBSTD_GROUP)); break;
     case T_COUNT: break;
     }
     return y;

@@ -74,6 +74,11 @@ cgan_status cgan_model_cfg_check(cgan_ctx *ctx, const cgan_model_cfg *c)
     if (c->nc != 1 && c->nc != 3) return cgan_error(ctx, CGAN_E_INVALID, "model: channels %d must be 1 or 3", c->nc);
     if (c->ngf < 1 || c->ndf < 1) return cgan_error(ctx, CGAN_E_INVALID, "model: ngf/ndf must be positive");
     if (c->num_classes < 0) return cgan_error(ctx, CGAN_E_INVALID, "model: %d classes", c->num_classes);
+    if (c->mbstd < 0 || c->mbstd > 4096)
+        return cgan_error(ctx, CGAN_E_INVALID, "model: mbstd group size %d is not in [0, 4096]", c->mbstd);
+    if (c->mbstd && c->desc)
+        return cgan_error(ctx, CGAN_E_INVALID, "model: mbstd adds a layer to the built-in D; a model description "
+                          "places an \"mbstd\" layer itself");
     if (c->cond == CGAN_COND_TEXT) {
         if (c->vocab < 1) return cgan_error(ctx, CGAN_E_INVALID, "model: conditioning 'text' needs a vocabulary");
         return CGAN_OK;
@@ -184,6 +189,8 @@ static void builtin_d(jb *b, const cgan_model_cfg *cfg, int L)
         }
         put(b, o, "slope", json_real(0.2));
     }
+    if (cfg->mbstd > 0) /* the group statistic joins the last stage's features */
+        put_int(b, add(b, "mbstd", "mbstd"), "group", cfg->mbstd);
     snprintf(logit, sizeof logit, "conv%d", L + 1);
     add_conv(b, logit, "conv", 1, 0);
     if (cfg->cond == CGAN_COND_PROJ) {

@@ -23,4 +23,5 @@ extern const cgan_op_def cgan_op_loss_hinge_g_def;
 extern const cgan_op_def cgan_op_loss_softmax_ce_def;
 extern const cgan_op_def cgan_op_diffaug_def;
 extern const cgan_op_def cgan_op_spectral_norm_def;
+extern const cgan_op_def cgan_op_mbstd_def;
 #endif

@@ -32,6 +32,7 @@ typedef enum cgan_op_type {
     CGAN_OP_LOSS_SOFTMAX_CE,
     CGAN_OP_DIFFAUG,        /* DiffAugment: translation + cutout, per sample, differentiable */
     CGAN_OP_SPECTRAL_NORM,  /* W / sigma(W) of another node's weight (power iteration) */
+    CGAN_OP_MBSTD,          /* minibatch standard deviation: one plane of group statistics appended */
     CGAN_OP_COUNT
 } cgan_op_type;
 
@@ -45,6 +46,7 @@ typedef struct cgan_attrs {
     float p;                        /* dropout probability */
     float target;                   /* BCE target (1 real, 0 fake); hinge D: +1 real, -1 fake */
     int iterate;                    /* spectral_norm: a training pass takes a power iteration */
+    int group;                      /* mbstd: samples per group */
 } cgan_attrs;
 
 typedef struct cgan_node {

@@ -22,6 +22,7 @@ static const cgan_op_def *const table[] = {
     [CGAN_OP_LOSS_SOFTMAX_CE] = &cgan_op_loss_softmax_ce_def,
     [CGAN_OP_DIFFAUG] = &cgan_op_diffaug_def,
     [CGAN_OP_SPECTRAL_NORM] = &cgan_op_spectral_norm_def,
+    [CGAN_OP_MBSTD] = &cgan_op_mbstd_def,
 };
 _Static_assert(sizeof table / sizeof table[0] == CGAN_OP_COUNT,
                "the op table and cgan_op_type differ in length");
