@@ -557,7 +557,7 @@ START_TEST(test_stream_run)
          * floats in their shortest form */
         char *cfg = tu_read_text(tu_pathf("%s/config", cached ? b : a));
         ck_assert_msg(strstr(cfg, "\"channels\": 3") && strstr(cfg, data) && strstr(cfg, "\"beta2\": 0.999,") &&
-                          strstr(cfg, "\"lr_g\": 0.0002,") && strstr(cfg, "\"beta1\": 0.0,") /* the default */ &&
+                          strstr(cfg, "\"lr_g\": 0.0004,") && strstr(cfg, "\"beta1\": 0.0,") /* the defaults */ &&
                           !strstr(cfg, "0.9990000"),
                       "%s", cfg);
         free(cfg);

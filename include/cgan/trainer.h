@@ -68,7 +68,7 @@ typedef struct cgan_train_cfg {
 /* The standing-statistics batches cfg asks for, CGAN_STANDING_AUTO resolved. */
 CGAN_API int cgan_train_standing_batches(const cgan_train_cfg *cfg);
 
-/* Defaults: the model's (cgan_model_defaults), BCE, lr 2e-4 for G and D, betas (0,
+/* Defaults: the model's (cgan_model_defaults), BCE, lr 4e-4 for G and D, betas (0,
  * 0.999), one D step per G step, no accumulation, EMA 0.999, standing statistics
  * (CGAN_STANDING_AUTO), seed 1. Loss names "bce" and "hinge"; parse
  * returns -1 for an unknown name. */

@@ -57,7 +57,7 @@ static void help(void)
            "training:\n"
            "  --loss bce|hinge     (default bce)\n"
            "  --batch N            (default 64)\n"
-           "  --lr F --lr-d F      Adam learning rates of G and D (2e-4; --lr-d defaults to --lr)\n"
+           "  --lr F --lr-d F      Adam learning rates of G and D (4e-4; --lr-d defaults to --lr)\n"
            "  --beta1 F --beta2 F  Adam betas (0, 0.999)\n"
            "  --d-steps N          D updates per G update (1)\n"
            "  --accum K            gradient accumulation: cut each batch into K micro batches\n"
