@@ -445,6 +445,13 @@ START_TEST(test_cli_images)
     snprintf(tmp, sizeof tmp, "%s/tmp", real);
     ck_assert_int_eq(mkdir(real, 0755), 0);
     write_real_folders(ctx, real, 20);
+    /* without --n: half the real set (here the folder's 200 training images, no test
+     * split), so that the floor's two sets are disjoint */
+    TU_CLI_OK("eval", "--images", real, "--data", real, "--features", feat, "--json");
+    o = json_loads(tu_cli_out, 0, NULL);
+    ck_assert_msg(o && json_integer_value(json_object_get(o, "n")) == 100 &&
+                  json_integer_value(json_object_get(json_object_get(o, "real_floor"), "n")) == 100, "%s", tu_cli_out);
+    json_decref(o);
     o = eval_images_json(real, feat);
     fid = jnum(o, "fid");
     const double in_order = class_fid_mean(o);
@@ -567,8 +574,15 @@ START_TEST(test_train_eval_every)
     free(out);
     free(err);
     /* a run folder: every checkpoint as a curve */
-    const char *argv2[] = { "cgan-cl", "eval", "--checkpoint", runs[1], "--features", feat, "--n", "40", NULL };
+    char chart[1200];
+    snprintf(chart, sizeof chart, "%s/classes.png", runs[1]);
+    const char *argv2[] = { "cgan-cl", "eval", "--checkpoint", runs[1], "--features", feat, "--n", "40", "--plot", chart,
+                            NULL };
     ck_assert_int_eq(tu_spawn("evaltrain", cli(), argv2, NULL, NULL, &out, &err), 0);
+    /* --plot with a folder: the chart of its latest checkpoint, from the curve's scoring */
+    ck_assert_msg(strstr(out, "wrote ") && strstr(out, "classes.png") && !strstr(out, "checkpoint: "), "%s", out);
+    tu_png_size(chart, &w, &h);
+    ck_assert_msg(w > 0 && h > 0, "%s: %d x %d", chart, w, h);
     char *ecsv = tu_read_text(tu_pathf("%s/eval.csv", runs[1]));
     ck_assert_msg(strstr(ecsv, "step,checkpoint,fid,") && strstr(ecsv, "\n10,checkpoints/step_000010.safetensors,") &&
                   strstr(ecsv, "\n20,checkpoints/step_000020.safetensors,"), "%s", ecsv);

@@ -48,7 +48,8 @@ extern "C" {
 #endif
 
 #define CGAN_FEATNET_DIM 128       /* features of the built-in feature network */
-#define CGAN_EVAL_DEFAULT_N 1000
+#define CGAN_EVAL_DEFAULT_N 5000  /* eval's n: half the real set, at most this many */
+#define CGAN_EVAL_TRAIN_N 1000    /* train --eval-every's n */
 #define CGAN_EVAL_K 3              /* neighbours for precision and recall */
 
 /* ---- the feature network -------------------------------------------------------- */
@@ -120,7 +121,9 @@ typedef struct cgan_eval_opts {
     const char *data;        /* the training data (NULL: Fashion-MNIST) */
     const char *features;    /* a feature network file to use instead of the cache */
     int size, channels;      /* the generator's image side and channels */
-    int n;                   /* generated images, and real images per real set (1000) */
+    int n;                   /* generated images, and real images per real set; 0 (the
+                              * default): half the real set, at most CGAN_EVAL_DEFAULT_N,
+                              * so that the floor's two real sets are disjoint */
     uint64_t seed;           /* noise and real draws (0) */
     int kid_subsets;         /* 100 */
     cgan_featnet_opts featnet;
@@ -151,6 +154,8 @@ CGAN_API void cgan_evaluator_destroy(cgan_evaluator *e);
 CGAN_API cgan_featnet *cgan_evaluator_featnet(cgan_evaluator *e);
 /* The training data's class names (num_classes of them). */
 CGAN_API int cgan_evaluator_num_classes(const cgan_evaluator *e);
+/* Images per evaluation: opts.n, or what its default 0 chose for the data. */
+CGAN_API int cgan_evaluator_n(const cgan_evaluator *e);
 CGAN_API char *const *cgan_evaluator_class_names(const cgan_evaluator *e);
 /* Evaluate what a sampler generates (the caller loaded its weights): num_classes 0 for an
  * unconditional model, else the data's class count. Only the sampler's output changes:

@@ -38,7 +38,10 @@ static void help(void)
            "                         e.g. another implementation's samples; n / classes of\n"
            "                         each class are taken, in an order drawn from --seed\n"
            "      --size S           --images: the side they are scored at (default 32)\n"
-           "  -n, --n N              generated images, and real images per set (default %d)\n"
+           "  -n, --n N              generated images, and real images per set (default:\n"
+           "                         half the real images, at most %d: Fashion-MNIST's\n"
+           "                         10,000 test images as two disjoint sets; the FID's\n"
+           "                         bias and noise both fall with n)\n"
            "      --json             print the result as JSON\n"
            "      --data DIR         the labelled data (default: the data the checkpoint was\n"
            "                         trained on, else Fashion-MNIST); real images come from\n"
@@ -87,11 +90,34 @@ static void print_result(const cgan_eval_result *r, char *const *classes)
     printf("evaluated in %.1f s\n", r->seconds);
 }
 
-typedef struct folder_ui { int json; json_t *arr; char *const *classes; } folder_ui;
+/* last: a copy of the latest step's result, for its per-class chart (--plot) */
+typedef struct folder_ui {
+    int json;
+    json_t *arr;
+    char *const *classes;
+    cgan_eval_result last;
+    int64_t last_step;
+} folder_ui;
+
+static void keep_last(folder_ui *u, int64_t step, const cgan_eval_result *r)
+{
+    if (step < u->last_step) return;
+    cgan_eval_result_free(&u->last);
+    u->last = *r;
+    u->last_step = step;
+    const size_t K = r->num_classes > 0 ? (size_t)r->num_classes : 0;
+    u->last.class_acc = K && r->class_acc ? malloc(K * sizeof(double)) : NULL;
+    u->last.class_fid = K && r->class_fid ? malloc(K * sizeof(double)) : NULL;
+    if (u->last.class_acc) memcpy(u->last.class_acc, r->class_acc, K * sizeof(double));
+    if (u->last.class_fid) memcpy(u->last.class_fid, r->class_fid, K * sizeof(double));
+    if ((K && r->class_acc && !u->last.class_acc) || (K && r->class_fid && !u->last.class_fid))
+        u->last.num_classes = 0;   /* out of memory: the chart is refused as for no classes */
+}
 
 static void on_each(void *user, int64_t step, const char *path, const cgan_eval_result *r)
 {
     folder_ui *u = user;
+    keep_last(u, step, r);
     if (u->json) {
         char *s = cgan_eval_result_json(r, u->classes);
         json_t *o = s ? json_loads(s, 0, NULL) : NULL;
@@ -172,7 +198,7 @@ static int eval_images(const char *images, const char *data, const char *feature
     char *const *classes = cgan_evaluator_class_names(ev);
     if ((save && cgan_featnet_save(fn, save)) || cgan_evaluator_images(ev, images, &r)) goto fail;
     char header[4200];
-    snprintf(header, sizeof header, "images: %s, n = %d, seed %ld", images, (int)n, seed);
+    snprintf(header, sizeof header, "images: %s, n = %d, seed %ld", images, r.n, seed);
     rc = report(ctx, &r, classes, fn, 1, json, header, plot) ? CLI_EXIT_FAIL : CLI_EXIT_OK;
     goto out;
 fail:
@@ -200,7 +226,7 @@ int cmd_eval(int argc, char **argv)
         { "device", required_argument, 0, 'd' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 }
     };
     const char *ckpt = NULL, *images = NULL, *data = NULL, *features = NULL, *save = NULL, *plot = NULL, *device = NULL;
-    long n = CGAN_EVAL_DEFAULT_N, seed = 0, size = 0;
+    long n = 0, seed = 0, size = 0;   /* n 0: half the real set, at most CGAN_EVAL_DEFAULT_N */
     int json = 0, ema = 0, raw = 0, tstats = 0, c;
     opterr = 0;
     optind = 1;
@@ -275,11 +301,13 @@ int cmd_eval(int argc, char **argv)
     if (save && cgan_featnet_save(fn, save)) { cli_error(CMD, cgan_last_error(ctx)); goto out; }
     char *const *classes = cgan_evaluator_class_names(ev);
     if (folder) {
-        folder_ui u = { json, json ? json_array() : NULL, classes };
+        folder_ui u = { json, json ? json_array() : NULL, classes, { 0 }, INT64_MIN };
         if (!json)
             printf("    step        FID  FID floor       KID  precision     recall  cond_acc\n");
         int count = 0;
-        if (cgan_evaluator_run_folder(ev, ckpt, w, on_each, &u, &count)) {
+        const cgan_status fst = cgan_evaluator_run_folder(ev, ckpt, w, on_each, &u, &count);
+        r = u.last;   /* the latest checkpoint's result, for --plot (freed at out) */
+        if (fst) {
             json_decref(u.arr);
             cli_error(CMD, cgan_last_error(ctx));
             goto out;
@@ -290,19 +318,22 @@ int cmd_eval(int argc, char **argv)
             free(s);
             json_decref(u.arr);
         } else {
-            printf("%d checkpoint(s); real floor at n = %d; feature network test accuracy %.2f%%\n", count, (int)n,
-                   100 * cgan_featnet_test_accuracy(fn));
+            printf("%d checkpoint(s); real floor at n = %d; feature network test accuracy %.2f%%\n", count,
+                   cgan_evaluator_n(ev), 100 * cgan_featnet_test_accuracy(fn));
             printf("wrote %s/eval.csv and %s/eval.png\n", ckpt, ckpt);
         }
     }
-    if (!folder || plot) {   /* a file, or the latest checkpoint of the folder for its chart */
-        if (cgan_evaluator_checkpoint(ev, cgan_gen_path(g), w, &r)) { cli_error(CMD, cgan_last_error(ctx)); goto out; }
+    if (!folder || plot) {   /* a file, or the chart of the folder's latest checkpoint (scored above) */
+        if (!folder && cgan_evaluator_checkpoint(ev, cgan_gen_path(g), w, &r)) {
+            cli_error(CMD, cgan_last_error(ctx));
+            goto out;
+        }
         char header[4200];
         snprintf(header, sizeof header, "checkpoint: %s (%s), n = %d, seed %ld", cgan_gen_path(g),
                  w == CGAN_GEN_RAW || !cgan_gen_has_ema(g) ? "raw weights"
                  : w == CGAN_GEN_EMA_TRAINING_STATS ? "EMA weights, training BatchNorm statistics"
                                                     : "EMA weights",
-                 (int)n, seed);
+                 r.n, seed);
         if (report(ctx, &r, classes, fn, !folder, json, header, plot)) goto out;
     }
     rc = CLI_EXIT_OK;

@@ -35,7 +35,7 @@ void cgan_eval_opts_default(cgan_eval_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->size = 32;
-    o->n = CGAN_EVAL_DEFAULT_N;
+    o->n = 0;   /* half the real set, at most CGAN_EVAL_DEFAULT_N */
     o->kid_subsets = 100;
     cgan_featnet_opts_default(&o->featnet);
 }
@@ -68,6 +68,7 @@ void cgan_evaluator_destroy(cgan_evaluator *e)
 
 cgan_featnet *cgan_evaluator_featnet(cgan_evaluator *e) { return e->f; }
 int cgan_evaluator_num_classes(const cgan_evaluator *e) { return e->K; }
+int cgan_evaluator_n(const cgan_evaluator *e) { return e->n; }
 char *const *cgan_evaluator_class_names(const cgan_evaluator *e) { return cgan_dataset_class_names(e->train); }
 
 /* Features (and logits) of real images idx[0..n) of ds, in chunks. */
@@ -94,7 +95,7 @@ cgan_status cgan_evaluator_create(cgan_ctx *ctx, const cgan_eval_opts *o, cgan_e
                                   cgan_evaluator **out)
 {
     *out = NULL;
-    if (o->n < 2 * (CGAN_EVAL_K + 1) || o->n > 1000000)
+    if (o->n && (o->n < 2 * (CGAN_EVAL_K + 1) || o->n > 1000000))
         return cgan_error(ctx, CGAN_E_INVALID, "--n %d: expected %d to 1000000 images", o->n, 2 * (CGAN_EVAL_K + 1));
     if (o->kid_subsets < 1) return cgan_error(ctx, CGAN_E_INVALID, "KID subsets %d: at least 1", o->kid_subsets);
     cgan_evaluator *e = calloc(1, sizeof *e);
@@ -120,20 +121,24 @@ cgan_status cgan_evaluator_create(cgan_ctx *ctx, const cgan_eval_opts *o, cgan_e
     e->d = cgan_featnet_dim(e->f);
     const cgan_dataset *real = e->test ? e->test : e->train;
     const int N = cgan_dataset_count(real);
-    if (o->n > N) {
-        st = cgan_error(ctx, CGAN_E_INVALID, "--n %d: the real set (%s) has only %d images", o->n,
-                        e->test ? "the test split" : "the training images", N);
+    const int n = o->n ? o->n : N / 2 < CGAN_EVAL_DEFAULT_N ? N / 2 : CGAN_EVAL_DEFAULT_N;
+    if (n > N || n < 2 * (CGAN_EVAL_K + 1)) {
+        const char *set = e->test ? "the test split" : "the training images";
+        st = o->n ? cgan_error(ctx, CGAN_E_INVALID, "--n %d: the real set (%s of %s) has only %d images", n, set,
+                               cgan_dataset_source(real), N)
+                  : cgan_error(ctx, CGAN_E_INVALID, "the real set (%s of %s) has only %d images; scoring takes at "
+                               "least %d", set, cgan_dataset_source(real), N, 4 * (CGAN_EVAL_K + 1));
         goto fail;
     }
     /* A: the first n of a permutation drawn from the seed; the floor compares A with the
      * next n (or, when there are fewer than 2n, the two halves) */
-    e->n = o->n;
-    const int total = N >= 2 * o->n ? 2 * o->n : N;
-    e->floor_n = N >= 2 * o->n ? o->n : N / 2;
+    e->n = e->o.n = n;
+    const int total = N >= 2 * n ? 2 * n : N;
+    e->floor_n = N >= 2 * n ? n : N / 2;
     perm = malloc((size_t)N * sizeof *perm);
     e->fa = malloc((size_t)total * e->d * sizeof(float));
-    e->la = malloc((size_t)o->n * sizeof *e->la);
-    logits = malloc((size_t)o->n * e->K * sizeof *logits);
+    e->la = malloc((size_t)n * sizeof *e->la);
+    logits = malloc((size_t)n * e->K * sizeof *logits);
     if (!perm || !e->fa || !e->la || !logits) { st = cgan_error(ctx, CGAN_E_NOMEM, "out of memory"); goto fail; }
     cgan_rng r;
     cgan_rng_init(&r, o->seed, 0xE7A1);
@@ -143,15 +148,15 @@ cgan_status cgan_evaluator_create(cgan_ctx *ctx, const cgan_eval_opts *o, cgan_e
         perm[i] = perm[j];
         perm[j] = t;
     }
-    if ((st = real_features(e, real, perm, o->n, e->fa, logits))) goto fail;
-    if (total > o->n && (st = real_features(e, real, perm + o->n, total - o->n, e->fa + (size_t)o->n * e->d, NULL)))
+    if ((st = real_features(e, real, perm, n, e->fa, logits))) goto fail;
+    if (total > n && (st = real_features(e, real, perm + n, total - n, e->fa + (size_t)n * e->d, NULL)))
         goto fail;
     int right = 0;
-    for (int i = 0; i < o->n; i++) {
+    for (int i = 0; i < n; i++) {
         e->la[i] = cgan_dataset_label(real, perm[i]);
         right += cgan_eval_argmax(logits + (size_t)i * e->K, e->K) == e->la[i];
     }
-    e->real_acc = (double)right / o->n;
+    e->real_acc = (double)right / n;
     /* the floor's sets: [0, floor_n) and [total - floor_n, total) of the drawn images */
     e->ffa = e->fa;
     const float *fb = e->fa + (size_t)(total - e->floor_n) * e->d;

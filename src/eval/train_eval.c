@@ -32,7 +32,7 @@ cgan_status cgan_train_eval_create(cgan_ctx *ctx, const cgan_run_opts *o, const 
     eo.features = o->eval_features;
     eo.size = size;
     eo.channels = channels;
-    if (o->eval_n > 0) eo.n = o->eval_n;
+    eo.n = o->eval_n > 0 ? o->eval_n : CGAN_EVAL_TRAIN_N;
     cgan_status st = cgan_evaluator_create(ctx, &eo, msg, user, &te->ev);
     if (st != CGAN_OK) {
         free(te);

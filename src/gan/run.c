@@ -36,7 +36,7 @@ void cgan_run_defaults(cgan_run_opts *o)
     o->ckpt_every = 1000;
     o->keep = 3;
     o->log_every = 50;
-    o->eval_n = CGAN_EVAL_DEFAULT_N;
+    o->eval_n = CGAN_EVAL_TRAIN_N;
 }
 
 static double now_s(void)

@@ -75,10 +75,18 @@ static cgan_status mbstd_backward(cgan_ctx *ctx, const cgan_op_args *a)
                        CGAN_KMEM(a->din[0]));
 }
 
+/* Group g's members: samples g0 .. g0 + size - 1 (the last group may be short). */
+static int group_span(const mb_dims *d, int g, int *g0)
+{
+    *g0 = g * d->G;
+    return d->N - *g0 < d->G ? d->N - *g0 : d->G;
+}
+
 /* Reference: mean and standard deviation of feature f over group g. */
 static double ref_moments(const double *x, const mb_dims *d, int g, int f, double *mu)
 {
-    const int g0 = g * d->G, gs = d->N - g0 < d->G ? d->N - g0 : d->G;
+    int g0;
+    const int gs = group_span(d, g, &g0);
     double m = 0.0, v = 0.0;
     for (int j = 0; j < gs; j++) m += x[(size_t)(g0 + j) * d->F + f];
     m /= gs;
@@ -94,7 +102,9 @@ static void mbstd_ref_forward(const cgan_ref_args *a)
         double s = 0.0, mu;
         for (int f = 0; f < d.F; f++) s += ref_moments(a->in[0], &d, g, f, &mu);
         s /= d.F;
-        for (int n = g * d.G; n < d.N && n < (g + 1) * d.G; n++) {
+        int g0;
+        const int gs = group_span(&d, g, &g0);
+        for (int n = g0; n < g0 + gs; n++) {
             double *y = a->out + (size_t)n * (d.C + 1) * d.HW;
             for (int f = 0; f < d.F; f++) y[f] = a->in[0][(size_t)n * d.F + f];
             for (int p = 0; p < d.HW; p++) y[d.F + p] = s;
@@ -107,7 +117,8 @@ static void mbstd_ref_backward(const cgan_ref_args *a)
     if (!a->din[0]) return;
     const mb_dims d = dims(a->node);
     for (int g = 0; g < d.M; g++) {
-        const int g0 = g * d.G, gs = d.N - g0 < d.G ? d.N - g0 : d.G;
+        int g0;
+        const int gs = group_span(&d, g, &g0);
         double ds = 0.0;
         for (int n = g0; n < g0 + gs; n++)
             for (int p = 0; p < d.HW; p++) ds += a->dout[((size_t)n * (d.C + 1) + d.C) * d.HW + p];
