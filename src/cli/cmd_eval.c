@@ -90,21 +90,19 @@ static void print_result(const cgan_eval_result *r, char *const *classes)
     printf("evaluated in %.1f s\n", r->seconds);
 }
 
-/* last: a copy of the latest step's result, for its per-class chart (--plot) */
+/* last: a copy of the latest result (run_folder goes in step order), for its per-class
+ * chart (--plot) */
 typedef struct folder_ui {
     int json;
     json_t *arr;
     char *const *classes;
     cgan_eval_result last;
-    int64_t last_step;
 } folder_ui;
 
-static void keep_last(folder_ui *u, int64_t step, const cgan_eval_result *r)
+static void keep_last(folder_ui *u, const cgan_eval_result *r)
 {
-    if (step < u->last_step) return;
     cgan_eval_result_free(&u->last);
     u->last = *r;
-    u->last_step = step;
     const size_t K = r->num_classes > 0 ? (size_t)r->num_classes : 0;
     u->last.class_acc = K && r->class_acc ? malloc(K * sizeof(double)) : NULL;
     u->last.class_fid = K && r->class_fid ? malloc(K * sizeof(double)) : NULL;
@@ -117,7 +115,7 @@ static void keep_last(folder_ui *u, int64_t step, const cgan_eval_result *r)
 static void on_each(void *user, int64_t step, const char *path, const cgan_eval_result *r)
 {
     folder_ui *u = user;
-    keep_last(u, step, r);
+    keep_last(u, r);
     if (u->json) {
         char *s = cgan_eval_result_json(r, u->classes);
         json_t *o = s ? json_loads(s, 0, NULL) : NULL;
@@ -301,7 +299,7 @@ int cmd_eval(int argc, char **argv)
     if (save && cgan_featnet_save(fn, save)) { cli_error(CMD, cgan_last_error(ctx)); goto out; }
     char *const *classes = cgan_evaluator_class_names(ev);
     if (folder) {
-        folder_ui u = { json, json ? json_array() : NULL, classes, { 0 }, INT64_MIN };
+        folder_ui u = { json, json ? json_array() : NULL, classes, { 0 } };
         if (!json)
             printf("    step        FID  FID floor       KID  precision     recall  cond_acc\n");
         int count = 0;
